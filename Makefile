@@ -1,0 +1,31 @@
+# The two commands: `make run` (the store on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint check schema clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## run: install, migrate, load the demo store and serve it on http://127.0.0.1:8000
+run: $(BIN)/.installed
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## test: install and run the whole test suite (SQLite by default; DATABASE_URL/REDIS_URL switch)
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+## lint: ruff, migrations committed, OpenAPI schema valid
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,89 @@
+from django.contrib.auth import password_validation
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from accounts.models import User
+
+
+def validate_new_password(password: str, user: User) -> str:
+    try:
+        password_validation.validate_password(password, user)
+    except Exception as error:
+        messages = getattr(error, "messages", [str(error)])
+        raise serializers.ValidationError(messages, code="password_invalid") from None
+    return password
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "is_email_verified", "is_staff", "date_joined"]
+        read_only_fields = ["id", "email", "is_email_verified", "is_staff", "date_joined"]
+
+
+class RegisterSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(
+        max_length=254,
+        validators=[
+            UniqueValidator(
+                queryset=User.objects.all(),
+                lookup="iexact",
+                message="An account with this email address already exists.",
+            )
+        ],
+    )
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+    class Meta:
+        model = User
+        fields = ["email", "password", "first_name", "last_name"]
+
+    def validate_email(self, value):
+        return User.objects.normalize_email(value)
+
+    def validate(self, attrs):
+        candidate = User(
+            email=attrs["email"], first_name=attrs.get("first_name", ""), last_name=attrs.get("last_name", "")
+        )
+        validate_new_password(attrs["password"], candidate)
+        return attrs
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=2048, write_only=True)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+    def validate_old_password(self, value):
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("Your current password is not correct.", code="password_incorrect")
+        return value
+
+    def validate_new_password(self, value):
+        return validate_new_password(value, self.context["request"].user)
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class UidTokenSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+
+
+class PasswordResetConfirmSerializer(UidTokenSerializer):
+    new_password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})

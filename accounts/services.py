@@ -1,0 +1,203 @@
+"""Account workflows: registration, tokens, passwords and email verification."""
+
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
+from django.core.cache import cache
+from django.db import transaction
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+
+from accounts.exceptions import LinkTokenInvalidError, TokenInvalidError
+from accounts.models import User
+from bookstore.mail import email_enqueue
+
+logger = logging.getLogger(__name__)
+
+_REVOKED_ACCESS_KEY = "auth:revoked-access:{jti}"
+
+
+class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
+    """Single-use: the hash changes once the address is verified (or changed)."""
+
+    key_salt = "accounts.EmailVerificationTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{user.pk}{user.email}{user.is_email_verified}{timestamp}"
+
+
+email_verification_token_generator = EmailVerificationTokenGenerator()
+
+
+# Links sent by email
+
+
+def _link(*, path: str, user: User, token: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return f"{settings.FRONTEND_URL}/{path}?uid={uid}&token={token}"
+
+
+def _user_from_uid(uid: str) -> User | None:
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return User.objects.filter(pk=pk).first()
+
+
+def user_send_verification_email(*, user: User) -> None:
+    link = _link(path="verify-email", user=user, token=email_verification_token_generator.make_token(user))
+    email_enqueue(
+        to=user.email,
+        subject="Confirm your email address",
+        body=f"Welcome to the Bookstore!\n\nPlease confirm your email address by opening this link:\n{link}\n",
+    )
+
+
+# Registration and verification
+
+
+@transaction.atomic
+def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    user = User.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
+    user_send_verification_email(user=user)
+    return user
+
+
+def user_verify_email(*, uid: str, token: str) -> User:
+    user = _user_from_uid(uid)
+    if user is None or not user.is_active or not email_verification_token_generator.check_token(user, token):
+        raise LinkTokenInvalidError()
+    user.is_email_verified = True
+    user.save(update_fields=["is_email_verified"])
+    return user
+
+
+# Passwords
+
+
+@transaction.atomic
+def user_change_password(*, user: User, new_password: str) -> None:
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    refresh_tokens_revoke_all(user=user)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Emails a reset link when an active account has this address; silent otherwise (no enumeration)."""
+    user = User.objects.filter(email__iexact=User.objects.normalize_email(email), is_active=True).first()
+    if user is None or not user.has_usable_password():
+        logger.info("password reset requested for an address with no active account")
+        return
+    link = _link(path="reset-password", user=user, token=default_token_generator.make_token(user))
+    email_enqueue(
+        to=user.email,
+        subject="Reset your password",
+        body=(
+            "Someone asked to reset the password of your Bookstore account.\n\n"
+            f"To choose a new password, open this link:\n{link}\n\n"
+            "If it was not you, ignore this email: your password stays as it is.\n"
+        ),
+    )
+
+
+def password_reset_check(*, uid: str, token: str) -> User:
+    user = _user_from_uid(uid)
+    if user is None or not user.is_active or not default_token_generator.check_token(user, token):
+        raise LinkTokenInvalidError()
+    return user
+
+
+@transaction.atomic
+def password_reset_confirm(*, user: User, new_password: str) -> None:
+    """Sets the new password; the link dies with the old password hash it was made from."""
+    user_change_password(user=user, new_password=new_password)
+
+
+# JWT
+
+
+def token_pair_for_user(*, user: User) -> RefreshToken:
+    """A new refresh token (recorded as outstanding) and its access token."""
+    return RefreshToken.for_user(user)
+
+
+@transaction.atomic
+def token_refresh(*, raw_refresh: str) -> tuple[RefreshToken, User]:
+    """Rotates a refresh token: exactly one caller wins, however many send it at once.
+
+    The outstanding-token row is locked FOR UPDATE, so concurrent refreshes of one token
+    queue on it and every one after the first sees it blacklisted.
+    """
+    try:
+        old = RefreshToken(raw_refresh)  # signature, expiry, type, and the blacklist
+    except TokenError as error:
+        raise TokenInvalidError(str(error)) from None
+    record = OutstandingToken.objects.select_for_update().filter(jti=old[jwt_settings.JTI_CLAIM]).first()
+    if record is None or BlacklistedToken.objects.filter(token=record).exists():
+        raise TokenInvalidError("Token is blacklisted.")
+    user = User.objects.filter(pk=old.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None:
+        raise TokenInvalidError("No active account for this token.")
+    BlacklistedToken.objects.create(token=record)
+    return token_pair_for_user(user=user), user
+
+
+def refresh_token_revoke(*, raw_refresh: str, user: User) -> None:
+    """Blacklists one of the user's refresh tokens; another user's token is refused."""
+    try:
+        token = RefreshToken(raw_refresh)
+    except TokenError as error:
+        raise TokenInvalidError(str(error)) from None
+    if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise TokenInvalidError("This refresh token belongs to another account.")
+    token.blacklist()
+
+
+def refresh_tokens_revoke_all(*, user: User) -> int:
+    """Blacklists every live refresh token of the user (password change and reset)."""
+    now = datetime.now(tz=UTC)
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=now, blacklistedtoken__isnull=True)
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
+    return len(revoked)
+
+
+def access_token_revoke(*, token: Token) -> None:
+    """Denies an access token's `jti` in the shared cache until the token would expire."""
+    remaining = int(token["exp"] - datetime.now(tz=UTC).timestamp())
+    if remaining > 0:
+        cache.set(_REVOKED_ACCESS_KEY.format(jti=token[jwt_settings.JTI_CLAIM]), True, timeout=remaining + 1)
+
+
+def access_token_is_revoked(token: Token) -> bool:
+    try:
+        return bool(cache.get(_REVOKED_ACCESS_KEY.format(jti=token[jwt_settings.JTI_CLAIM])))
+    except Exception:
+        # The cache is down: keep serving (an access token lives 15 minutes at most).
+        logger.warning("token denylist unavailable; accepting the access token", exc_info=True)
+        return False
+
+
+def user_logout(*, user: User, raw_refresh: str, access_token: Token | None) -> None:
+    refresh_token_revoke(raw_refresh=raw_refresh, user=user)
+    if access_token is not None:
+        access_token_revoke(token=access_token)
+
+
+def cookie_logout(*, raw_refresh: str | None, raw_access: str | None) -> None:
+    """Revokes whatever the browser's cookies still hold; expired or unknown ones need nothing."""
+    if raw_refresh:
+        with contextlib.suppress(TokenError):
+            RefreshToken(raw_refresh).blacklist()
+    if raw_access:
+        with contextlib.suppress(TokenError):
+            access_token_revoke(token=AccessToken(raw_access))

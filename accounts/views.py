@@ -1,0 +1,236 @@
+"""The auth endpoints of the contract: register, tokens, logout, profile, passwords, cookie flow."""
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.authentication import enforce_csrf
+from accounts.models import User
+from accounts.serializers import (
+    LoginSerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    ProfileSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UidTokenSerializer,
+    validate_new_password,
+)
+
+NO_CONTENT = OpenApiResponse(description="Done; no body.")
+
+
+def _authenticate_credentials(request) -> User:
+    serializer = LoginSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    user = authenticate(
+        request, email=serializer.validated_data["email"], password=serializer.validated_data["password"]
+    )
+    if user is None:  # wrong password, unknown address and deactivated account look the same
+        raise exceptions.AuthenticationFailed(
+            "No active account found with the given credentials.", code="no_active_account"
+        )
+    return user
+
+
+def _token_pair_body(refresh) -> dict:
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class PublicAuthView(APIView):
+    """Endpoints that anyone may call, under the stricter `auth` throttle."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_scope = "auth"
+
+
+class RegisterView(PublicAuthView):
+    @extend_schema(request=RegisterSerializer, responses={201: ProfileSerializer}, tags=["auth"])
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(ProfileSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainView(PublicAuthView):
+    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    def post(self, request):
+        user = _authenticate_credentials(request)
+        return Response(_token_pair_body(services.token_pair_for_user(user=user)))
+
+
+class TokenRefreshView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refresh, _user = services.token_refresh(raw_refresh=serializer.validated_data["refresh"])
+        return Response(_token_pair_body(refresh))
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=RefreshSerializer, responses={204: NO_CONTENT}, tags=["auth"])
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_logout(
+            user=request.user, raw_refresh=serializer.validated_data["refresh"], access_token=request.auth
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(generics.RetrieveUpdateAPIView):
+    serializer_class = ProfileSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return self.request.user
+
+    @extend_schema(tags=["auth"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(tags=["auth"])
+    def patch(self, request, *args, **kwargs):
+        return super().patch(request, *args, **kwargs)
+
+
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=PasswordChangeSerializer, responses={204: NO_CONTENT}, tags=["auth"])
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.user_change_password(user=request.user, new_password=serializer.validated_data["new_password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(PublicAuthView):
+    @extend_schema(
+        request=PasswordResetSerializer,
+        responses={202: OpenApiResponse(description="Accepted, whether or not an account has this address.")},
+        tags=["auth"],
+    )
+    def post(self, request):
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_request(email=serializer.validated_data["email"])
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAuthView):
+    @extend_schema(request=PasswordResetConfirmSerializer, responses={204: NO_CONTENT}, tags=["auth"])
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = services.password_reset_check(uid=data["uid"], token=data["token"])
+        try:
+            validate_new_password(data["new_password"], user)
+        except exceptions.ValidationError as error:
+            raise exceptions.ValidationError({"new_password": error.detail}) from None
+        services.password_reset_confirm(user=user, new_password=data["new_password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyView(PublicAuthView):
+    @extend_schema(request=UidTokenSerializer, responses={204: NO_CONTENT}, tags=["auth"])
+    def post(self, request):
+        serializer = UidTokenSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_verify_email(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Cookie flow for browsers: the tokens never appear in a body.
+
+
+def _set_token_cookies(response: Response, refresh) -> None:
+    jwt = settings.SIMPLE_JWT
+    common = {"httponly": True, "secure": settings.JWT_AUTH_COOKIE_SECURE, "samesite": "Lax"}
+    response.set_cookie(
+        settings.JWT_AUTH_COOKIE_ACCESS,
+        str(refresh.access_token),
+        max_age=int(jwt["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+        path="/",
+        **common,
+    )
+    response.set_cookie(
+        settings.JWT_AUTH_COOKIE_REFRESH,
+        str(refresh),
+        max_age=int(jwt["REFRESH_TOKEN_LIFETIME"].total_seconds()),
+        path=COOKIE_REFRESH_PATH,
+        **common,
+    )
+
+
+def _delete_token_cookies(response: Response) -> None:
+    response.delete_cookie(settings.JWT_AUTH_COOKIE_ACCESS, path="/", samesite="Lax")
+    response.delete_cookie(settings.JWT_AUTH_COOKIE_REFRESH, path=COOKIE_REFRESH_PATH, samesite="Lax")
+
+
+COOKIE_REFRESH_PATH = "/api/v1/auth/cookie/"
+
+
+class CookieLoginView(PublicAuthView):
+    @extend_schema(
+        request=LoginSerializer,
+        responses={200: ProfileSerializer},
+        description="Sets HttpOnly `access_token` and `refresh_token` cookies and a `csrftoken` cookie "
+        "whose value unsafe requests must send back in `X-CSRFToken`.",
+        tags=["auth"],
+    )
+    def post(self, request):
+        user = _authenticate_credentials(request)
+        response = Response(ProfileSerializer(user).data)
+        _set_token_cookies(response, services.token_pair_for_user(user=user))
+        get_token(request)  # the CSRF middleware sets the csrftoken cookie on the way out
+        return response
+
+
+class CookieRefreshView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={200: ProfileSerializer}, tags=["auth"])
+    def post(self, request):
+        enforce_csrf(request)
+        raw = request.COOKIES.get(settings.JWT_AUTH_COOKIE_REFRESH)
+        if not raw:
+            raise exceptions.NotAuthenticated("No refresh_token cookie.")
+        refresh, user = services.token_refresh(raw_refresh=raw)
+        response = Response(ProfileSerializer(user).data)
+        _set_token_cookies(response, refresh)
+        return response
+
+
+class CookieLogoutView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
+    def post(self, request):
+        enforce_csrf(request)
+        raw_refresh = request.COOKIES.get(settings.JWT_AUTH_COOKIE_REFRESH)
+        raw_access = request.COOKIES.get(settings.JWT_AUTH_COOKIE_ACCESS)
+        services.cookie_logout(raw_refresh=raw_refresh, raw_access=raw_access)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        _delete_token_cookies(response)
+        return response

@@ -1,0 +1,62 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _check_cache() -> None:
+    key = f"health:{uuid.uuid4().hex}"
+    cache.set(key, "ok", timeout=5)
+    if cache.get(key) != "ok":
+        raise RuntimeError("cache did not return the value it was given")
+    cache.delete(key)
+
+
+def _readiness_checks():
+    checks = {"database": _check_database}
+    if settings.REDIS_URL:
+        checks["cache"] = _check_cache
+    return checks
+
+
+@never_cache
+@require_GET
+def live(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def ready(request):
+    results = {}
+    for name, check in _readiness_checks().items():
+        try:
+            check()
+        except Exception:
+            logger.exception("readiness check %s failed", name)
+            results[name] = "unavailable"
+            if name == "database":
+                # A dead connection would otherwise be reused by the next probe.
+                connections["default"].close_if_unusable_or_obsolete()
+        else:
+            results[name] = "ok"
+    failed = [name for name, result in results.items() if result != "ok"]
+    body = {"status": "unavailable" if failed else "ok", "checks": results}
+    if failed:
+        body["failed"] = failed
+    return JsonResponse(body, status=503 if failed else 200)

@@ -1,0 +1,69 @@
+"""The contract's pagination envelope: count, page, page_size, total_pages, next, previous, results."""
+
+import re
+
+from django.core.paginator import EmptyPage
+from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
+
+
+def _positive_int(raw: str, name: str) -> int:
+    value = int(raw) if _DIGITS.match(raw) else 0
+    if value < 1:
+        raise ValidationError({name: ["A positive integer is required."]}, code="invalid")
+    return value
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """`page` from 1, `page_size` up to 100 (larger is clamped); bad values are a 400, a page past the end a 404."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        return min(_positive_int(raw, self.page_size_query_param), self.max_page_size)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        page_size = self.get_page_size(request)
+        page_number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
+        paginator = self.django_paginator_class(queryset, page_size)
+        try:
+            self.page = paginator.page(page_number)
+        except EmptyPage:
+            raise NotFound("That page is past the end of the list.") from None
+        return list(self.page)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "page": self.page.number,
+                "page_size": self.page.paginator.per_page,
+                "total_pages": self.page.paginator.num_pages,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "page", "page_size", "total_pages", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "page": {"type": "integer", "example": 2},
+                "page_size": {"type": "integer", "example": 20},
+                "total_pages": {"type": "integer", "example": 7},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }

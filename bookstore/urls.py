@@ -1,0 +1,48 @@
+"""Root URLs: the versioned API, its docs, health probes and the admin."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny, IsAdminUser
+
+from bookstore import health
+
+api_v1 = [
+    path("auth/", include("accounts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("cart.urls")),
+    path("", include("orders.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.API_DOCS != "off":
+    docs_permission = [IsAdminUser] if settings.API_DOCS == "staff" else [AllowAny]
+    urlpatterns += [
+        path("api/schema", SpectacularAPIView.as_view(permission_classes=docs_permission), name="schema"),
+        path(
+            "api/docs",
+            SpectacularSwaggerView.as_view(url_name="schema", permission_classes=docs_permission),
+            name="swagger-ui",
+        ),
+        path(
+            "api/redoc",
+            SpectacularRedocView.as_view(url_name="schema", permission_classes=docs_permission),
+            name="redoc",
+        ),
+    ]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "bookstore.errors.bad_request"
+handler403 = "bookstore.errors.permission_denied"
+handler404 = "bookstore.errors.page_not_found"
+handler500 = "bookstore.errors.server_error"

@@ -1,0 +1,35 @@
+"""Errors of the catalog domain, each with a stable code for clients."""
+
+from dataclasses import dataclass
+
+from rest_framework import status
+from rest_framework.exceptions import APIException, ErrorDetail
+
+
+@dataclass(frozen=True)
+class Shortage:
+    book_id: int
+    title: str
+    requested: int
+    available: int
+
+
+class InsufficientStockError(APIException):
+    """409 `insufficient_stock`, one error per book that lacks stock."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "insufficient_stock"
+    default_detail = "Not enough stock."
+
+    def __init__(self, shortages: list[Shortage]):
+        self.shortages = shortages
+        super().__init__(
+            detail=[
+                ErrorDetail(
+                    f"Not enough stock of “{s.title}” (book {s.book_id}): "
+                    f"{s.requested} requested, {s.available} available.",
+                    code=self.default_code,
+                )
+                for s in shortages
+            ]
+        )

@@ -1,0 +1,78 @@
+"""Clients and users shared by every app's tests; nothing else lives here."""
+
+import os
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.postgres` tests skip on SQLite, but fail when REQUIRE_POSTGRES=1 (CI)."""
+    if item.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("this test needs PostgreSQL: set DATABASE_URL to a reachable postgres:// URL")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and the token denylist live in the cache: start every test clean."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(password=PASSWORD)
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory(password=PASSWORD)
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(password=PASSWORD, is_staff=True)
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def user_client(user):
+    return _client_for(user)
+
+
+@pytest.fixture
+def other_client(other_user):
+    return _client_for(other_user)
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    return _client_for(staff_user)
