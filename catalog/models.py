@@ -1,8 +1,23 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.db.models import Avg, Case, Count, Exists, F, FloatField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+
+from catalog.isbn import looks_like_isbn
+
+# PostgreSQL search tuning: the text search configuration shared by the vector and the query,
+# and how close a misspelt word must be to a title or author word (pg_trgm word similarity).
+SEARCH_CONFIG = "english"
+TRIGRAM_MIN_SIMILARITY = 0.5
+
+
+class AuthorQuerySet(models.QuerySet):
+    def with_book_count(self):
+        return self.annotate(book_count=Count("books", distinct=True))
 
 
 class Author(models.Model):
@@ -11,11 +26,33 @@ class Author(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = AuthorQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
 
     def __str__(self):
         return self.name
+
+
+class CategoryQuerySet(models.QuerySet):
+    def with_book_count(self):
+        return self.annotate(book_count=Count("books", distinct=True))
+
+    def subtree_ids(self, root_ids) -> set[int]:
+        """Ids of the given categories and all their descendants, from one query over the (small) tree."""
+        children: dict[int | None, list[int]] = {}
+        for pk, parent_id in self.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        found: set[int] = set()
+        stack = list(root_ids)
+        while stack:
+            pk = stack.pop()
+            if pk in found:
+                continue
+            found.add(pk)
+            stack.extend(children.get(pk, []))
+        return found
 
 
 class Category(models.Model):
@@ -28,6 +65,8 @@ class Category(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = CategoryQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         verbose_name_plural = "categories"
@@ -38,11 +77,83 @@ class Category(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        super().clean()
+        if self.parent_id is not None and self.pk is not None and self.parent_would_cycle(self.parent_id):
+            raise ValidationError({"parent": "A category cannot be placed under itself or one of its sub-categories."})
+
+    def parent_would_cycle(self, parent_id: int) -> bool:
+        """True when `parent_id` is this category or one of its descendants (walks up from the parent)."""
+        parents = dict(Category.objects.values_list("pk", "parent_id"))
+        seen: set[int] = set()
+        current: int | None = parent_id
+        while current is not None and current not in seen:
+            if current == self.pk:
+                return True
+            seen.add(current)
+            current = parents.get(current)
+        return False
+
 
 class BookQuerySet(models.QuerySet):
     def available(self):
         """Books in the public catalog (not withdrawn)."""
         return self.filter(is_active=True)
+
+    def with_ratings(self):
+        """`average_rating` (or None) and `review_count` as correlated subqueries.
+
+        Subqueries rather than a JOIN + GROUP BY so that joins made by filters (authors) never
+        multiply the reviews, and the count query stays simple.
+        """
+        reviews = Review.objects.filter(book=OuterRef("pk")).order_by().values("book")
+        return self.annotate(
+            average_rating=Subquery(reviews.annotate(avg=Avg("rating")).values("avg")[:1]),
+            review_count=Coalesce(Subquery(reviews.annotate(n=Count("pk")).values("n")[:1]), Value(0)),
+        )
+
+    def search(self, text: str, *, ranked: bool = True):
+        """Books matching `text` in title, subtitle, author names or ISBN.
+
+        PostgreSQL: full-text search on the weighted `search_vector`, or a title/author word
+        within trigram distance (one-letter typos), or the exact ISBN. With `ranked`, an exact
+        ISBN comes first, then by text rank plus title similarity. Elsewhere (SQLite): a
+        case-insensitive substring match, newest first.
+        """
+        text = text.strip()
+        isbn = looks_like_isbn(text)
+        if connections[self.db].vendor != "postgresql":
+            match = (
+                Q(title__icontains=text)
+                | Q(subtitle__icontains=text)
+                | Exists(Author.objects.filter(books=OuterRef("pk"), name__icontains=text))
+            )
+            return self.filter(match | Q(isbn=isbn) if isbn else match)
+
+        from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+
+        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        similar_author = Author.objects.filter(books=OuterRef("pk"), name__trigram_word_similar=text)
+        match = Q(search_vector=query) | Q(title__trigram_word_similar=text) | Exists(similar_author)
+        if isbn:
+            match |= Q(isbn=isbn)
+        queryset = self.filter(match)
+        if not ranked:
+            return queryset
+        return queryset.annotate(
+            isbn_match=Case(When(isbn=isbn or "", then=Value(1)), default=Value(0)),
+            search_score=SearchRank(F("search_vector"), query, weights=[0.1, 0.2, 0.6, 1.0])
+            + TrigramWordSimilarity(text, "title", output_field=FloatField()),
+        ).order_by("-isbn_match", "-search_score", "-created_at", "-id")
+
+    def with_listing_data(self):
+        """Everything the book serializers read, in a constant number of queries (page + authors)."""
+        return (
+            self.select_related("category")
+            .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name").order_by("name", "id")))
+            .defer("search_vector")
+            .with_ratings()
+        )
 
 
 class Book(models.Model):
@@ -52,7 +163,34 @@ class Book(models.Model):
         EBOOK = "ebook"
         AUDIOBOOK = "audiobook"
 
+    class Language(models.TextChoices):
+        ARABIC = "ar"
+        CHINESE = "zh"
+        CZECH = "cs"
+        DANISH = "da"
+        DUTCH = "nl"
+        ENGLISH = "en"
+        FINNISH = "fi"
+        FRENCH = "fr"
+        GERMAN = "de"
+        GREEK = "el"
+        HEBREW = "he"
+        HINDI = "hi"
+        ITALIAN = "it"
+        JAPANESE = "ja"
+        KOREAN = "ko"
+        NORWEGIAN = "no"
+        POLISH = "pl"
+        PORTUGUESE = "pt"
+        RUSSIAN = "ru"
+        SPANISH = "es"
+        SWEDISH = "sv"
+        TURKISH = "tr"
+        UKRAINIAN = "uk"
+
     MAX_PRICE = Decimal("99999.99")
+    MAX_STOCK = 1_000_000
+    LOW_STOCK = 5
 
     isbn = models.CharField("ISBN-13", max_length=13, unique=True)
     title = models.CharField(max_length=300)
@@ -62,7 +200,9 @@ class Book(models.Model):
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="books")
     publisher = models.CharField(max_length=200, blank=True)
     published_date = models.DateField(null=True, blank=True)
-    language = models.CharField(max_length=2, default="en", help_text="ISO 639-1 code")
+    language = models.CharField(
+        max_length=2, choices=Language.choices, default=Language.ENGLISH, help_text="ISO 639-1 code"
+    )
     page_count = models.PositiveIntegerField(null=True, blank=True)
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.PAPERBACK)
     description = models.TextField(blank=True)
@@ -72,14 +212,30 @@ class Book(models.Model):
     is_active = models.BooleanField(default=True, help_text="Unset to withdraw the book from the catalog.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Weighted title (A), subtitle and author names (B); kept in sync by
+    # catalog.services.book_search_vector_refresh, used on PostgreSQL only. Its GIN index and the
+    # trigram index on title are created by migration 0002 (PostgreSQL only), not declared here,
+    # so SQLite never sees them.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = BookQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="catalog_book_created_idx"),
+            models.Index(fields=["price"], name="catalog_book_price_idx"),
+            models.Index(fields=["title"], name="catalog_book_title_idx"),
+            models.Index(fields=["published_date"], name="catalog_book_published_idx"),
+            models.Index(fields=["language"], name="catalog_book_language_idx"),
+            models.Index(fields=["format"], name="catalog_book_format_idx"),
+            models.Index(fields=["stock"], name="catalog_book_stock_idx"),
+            models.Index(fields=["is_active"], name="catalog_book_is_active_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_book_stock_not_negative"),
             models.CheckConstraint(condition=Q(price__gt=0), name="catalog_book_price_positive"),
+            models.CheckConstraint(condition=Q(price__lte=Decimal("99999.99")), name="catalog_book_price_max"),
         ]
 
     def __str__(self):
@@ -88,6 +244,19 @@ class Book(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock > 0
+
+
+class ReviewQuerySet(models.QuerySet):
+    def with_verified_purchase(self):
+        """Annotates `verified_purchase`: the reviewer has a shipped or delivered order with the book.
+
+        The catalog must not import orders; the orders app fills this in through the reverse
+        relation (e.g. `book__order_lines__order__user=OuterRef("user")`). Until orders exist: False.
+        """
+        return self.annotate(verified_purchase=Value(False, output_field=models.BooleanField()))
+
+    def with_listing_data(self):
+        return self.select_related("user").with_verified_purchase()
 
 
 class Review(models.Model):
@@ -99,8 +268,11 @@ class Review(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ReviewQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["book", "-created_at", "-id"], name="catalog_review_book_new_idx")]
         constraints = [
             models.UniqueConstraint(fields=["book", "user"], name="catalog_review_one_per_user_and_book"),
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="catalog_review_rating_1_to_5"),
