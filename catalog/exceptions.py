@@ -33,3 +33,19 @@ class InsufficientStockError(APIException):
                 for s in shortages
             ]
         )
+
+
+class ProtectedError(APIException):
+    """409 `protected`: the object is still referred to (a category or author with books)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "protected"
+    default_detail = "This object is still in use and cannot be deleted."
+
+
+class FileTooLargeError(APIException):
+    """413 `file_too_large`: an upload above the size limit."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "file_too_large"
+    default_detail = "The file is too large."

@@ -39,19 +39,20 @@ class CategoryQuerySet(models.QuerySet):
     def with_book_count(self):
         return self.annotate(book_count=Count("books", distinct=True))
 
-    def subtree_ids(self, root_ids) -> set[int]:
-        """Ids of the given categories and all their descendants, from one query over the (small) tree."""
+    def subtree_ids(self, id_or_slug: int | str) -> set[int]:
+        """Ids of the category (by id or slug) and all its descendants; one query over the (small) tree."""
         children: dict[int | None, list[int]] = {}
-        for pk, parent_id in self.values_list("pk", "parent_id"):
+        stack: list[int] = []
+        for pk, parent_id, slug in self.values_list("pk", "parent_id", "slug"):
             children.setdefault(parent_id, []).append(pk)
+            if pk == id_or_slug or slug == id_or_slug:
+                stack.append(pk)
         found: set[int] = set()
-        stack = list(root_ids)
         while stack:
             pk = stack.pop()
-            if pk in found:
-                continue
-            found.add(pk)
-            stack.extend(children.get(pk, []))
+            if pk not in found:
+                found.add(pk)
+                stack.extend(children.get(pk, []))
         return found
 
 

@@ -1,12 +1,17 @@
 """Catalog writes that carry rules. Every change of a book's stock goes through `stock_apply`."""
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from django.db import transaction
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connections, models, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.text import slugify
 
-from catalog.exceptions import InsufficientStockError, Shortage
-from catalog.models import Book, StockMovement
+from catalog.exceptions import InsufficientStockError, ProtectedError, Shortage
+from catalog.models import SEARCH_CONFIG, Author, Book, Category, Review, StockMovement
 
 
 @transaction.atomic(savepoint=False)
@@ -74,3 +79,138 @@ def stock_set(
         stock_apply(changes={book.pk: stock - current}, reason=reason, actor=actor, note=note)
     book.refresh_from_db(fields=["stock", "updated_at"])
     return book
+
+
+def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: str = "default") -> None:
+    """Recomputes the weighted search vector (title A, subtitle and author names B) of the given books.
+
+    Called by every write path of books and authors (API, admin, import, seed), never by
+    signals. One UPDATE whatever the number of books; a no-op outside PostgreSQL.
+    `book_ids=None` refreshes every book.
+    """
+    if connections[using].vendor != "postgresql":
+        return
+    sql = """
+        UPDATE catalog_book AS b SET search_vector =
+            setweight(to_tsvector(%(config)s, coalesce(b.title, '')), 'A')
+            || setweight(to_tsvector(%(config)s, coalesce(b.subtitle, '')), 'B')
+            || setweight(to_tsvector(%(config)s, coalesce((
+                SELECT string_agg(a.name, ' ') FROM catalog_author a
+                JOIN catalog_book_authors ba ON ba.author_id = a.id WHERE ba.book_id = b.id
+            ), '')), 'B')
+    """
+    params: dict[str, Any] = {"config": SEARCH_CONFIG}
+    if book_ids is not None:
+        ids = list(book_ids)
+        if not ids:
+            return
+        sql += " WHERE b.id = ANY(%(ids)s)"
+        params["ids"] = ids
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def author_books_search_refresh(*, author_ids: Iterable[int]) -> None:
+    """After an author's name changed: refresh the search vectors of their books."""
+    book_ids = Book.authors.through.objects.filter(author_id__in=list(author_ids)).values_list("book_id", flat=True)
+    book_search_vector_refresh(book_ids=set(book_ids))
+
+
+def unique_book_slug(title: str) -> str:
+    return slugify(title)[:320] or "book"
+
+
+@transaction.atomic
+def book_create(*, actor=None, authors: Iterable[Author] = (), stock: int = 0, **fields: Any) -> Book:
+    """Creates a book with its authors; its opening stock is written to the ledger (reason `initial`)."""
+    if not fields.get("slug"):
+        fields["slug"] = unique_book_slug(fields.get("title", ""))
+    book = Book.objects.create(stock=0, **fields)
+    book.authors.set(list(authors))
+    if stock:
+        stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor)
+    book_search_vector_refresh(book_ids=[book.pk])
+    book.refresh_from_db(fields=["stock", "updated_at"])
+    return book
+
+
+@transaction.atomic
+def book_update(
+    *, book: Book, actor=None, authors: Iterable[Author] | None = None, stock: int | None = None, **fields: Any
+) -> Book:
+    """Updates a book's fields and authors; a new stock level goes through the ledger (`adjustment`)."""
+    if "title" in fields and "slug" not in fields and not book.slug:
+        fields["slug"] = unique_book_slug(fields["title"])
+    if "slug" in fields and not fields["slug"]:
+        fields["slug"] = unique_book_slug(fields.get("title", book.title))
+    for name, value in fields.items():
+        setattr(book, name, value)
+    if fields:
+        book.save(update_fields=[*fields, "updated_at"])
+    if authors is not None:
+        book.authors.set(list(authors))
+    if stock is not None:
+        stock_set(book=book, stock=stock, actor=actor, reason=StockMovement.Reason.ADJUSTMENT)
+    if authors is not None or {"title", "subtitle"} & set(fields):
+        book_search_vector_refresh(book_ids=[book.pk])
+    return book
+
+
+def books_withdraw(*, books: QuerySet[Book]) -> int:
+    """Soft delete: the books leave the public catalog (and carts); orders keep referring to them."""
+    return books.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
+
+
+def books_restore(*, books: QuerySet[Book]) -> int:
+    """Puts withdrawn books back in the catalog."""
+    return books.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
+
+
+def book_withdraw(*, book: Book) -> Book:
+    books_withdraw(books=Book.objects.filter(pk=book.pk))
+    book.refresh_from_db(fields=["is_active", "updated_at"])
+    return book
+
+
+COVER_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+def book_set_cover(*, book: Book, image: UploadedFile, image_format: str) -> Book:
+    """Stores a (validated) cover through the default storage and drops the previous file."""
+    old_name = book.cover.name if book.cover else ""
+    name = f"{book.pk}-{uuid.uuid4().hex[:12]}.{COVER_EXTENSIONS[image_format]}"
+    image.seek(0)
+    book.cover.save(name, image, save=False)
+    book.save(update_fields=["cover", "updated_at"])
+    if old_name and old_name != book.cover.name:
+        book.cover.storage.delete(old_name)
+    return book
+
+
+def category_delete(*, category: Category) -> None:
+    """Deletes a category that has neither books (even withdrawn ones) nor sub-categories."""
+    if category.books.exists():
+        raise ProtectedError("This category still has books; move or delete them first.")
+    if category.children.exists():
+        raise ProtectedError("This category still has sub-categories; move or delete them first.")
+    try:
+        category.delete()
+    except models.ProtectedError:  # a book or child was added meanwhile
+        raise ProtectedError("This category is still in use.") from None
+
+
+def author_delete(*, author: Author) -> None:
+    """Deletes an author who has no books (even withdrawn ones)."""
+    if author.books.exists():
+        raise ProtectedError("This author still has books; remove them from the books first.")
+    author.delete()
+
+
+def review_create(*, book: Book, user, rating: int, title: str = "", body: str = "") -> Review:
+    return Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)
+
+
+def reviews_remove(*, reviews: QuerySet[Review]) -> int:
+    """Removes reviews (the admin's action against abusive ones); returns how many."""
+    count, _ = reviews.delete()
+    return count

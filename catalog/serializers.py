@@ -1,0 +1,262 @@
+"""Input validation and output shapes of the catalog API."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from PIL import Image, UnidentifiedImageError
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from catalog.exceptions import FileTooLargeError
+from catalog.isbn import InvalidISBNError, normalize_isbn
+from catalog.models import Author, Book, Category, Review
+
+MAX_COVER_BYTES = 5 * 1024 * 1024
+ALLOWED_COVER_FORMATS = {"JPEG", "PNG", "WEBP"}
+
+
+class ISBNField(serializers.CharField):
+    """Accepts ISBN-10 or ISBN-13 with hyphens or spaces; yields ISBN-13 digits (validators see that)."""
+
+    default_error_messages = {"invalid": "{message}"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return normalize_isbn(value)
+        except InvalidISBNError as error:
+            self.fail("invalid", message=str(error))
+
+
+class AuthorBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Author
+        fields = ["id", "name"]
+
+
+class CategoryBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+
+
+class BookListSerializer(serializers.ModelSerializer):
+    """A book in lists: everything but the description. Expects `Book.objects.with_listing_data()`."""
+
+    authors = AuthorBriefSerializer(many=True, read_only=True)
+    category = CategoryBriefSerializer(read_only=True, allow_null=True)
+    currency = serializers.SerializerMethodField()
+    in_stock = serializers.BooleanField(read_only=True)
+    cover_url = serializers.SerializerMethodField()
+    average_rating = serializers.DecimalField(
+        max_digits=3, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+    )
+    review_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Book
+        fields = [
+            "id",
+            "isbn",
+            "title",
+            "subtitle",
+            "slug",
+            "authors",
+            "category",
+            "publisher",
+            "published_date",
+            "language",
+            "page_count",
+            "format",
+            "price",
+            "currency",
+            "stock",
+            "in_stock",
+            "cover_url",
+            "average_rating",
+            "review_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, book) -> str:
+        return settings.STORE_CURRENCY
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_cover_url(self, book) -> str | None:
+        if not book.cover:
+            return None
+        url = book.cover.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class BookSerializer(BookListSerializer):
+    """A book in full, as the detail returns it."""
+
+    class Meta(BookListSerializer.Meta):
+        fields = [*BookListSerializer.Meta.fields[:12], "description", *BookListSerializer.Meta.fields[12:]]
+        read_only_fields = fields
+
+
+class BookWriteSerializer(serializers.ModelSerializer):
+    """What staff send to create or change a book; the response is a `BookSerializer`."""
+
+    isbn = ISBNField(
+        validators=[UniqueValidator(queryset=Book.objects.all(), message="A book with this ISBN already exists.")],
+        help_text="ISBN-13 or ISBN-10 (converted to ISBN-13); hyphens and spaces are ignored.",
+    )
+    slug = serializers.SlugField(
+        max_length=320, required=False, allow_blank=True, help_text="Made from the title when empty."
+    )
+    author_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=50, help_text="Ids of the authors."
+    )
+    category_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    price = serializers.DecimalField(
+        max_digits=7, decimal_places=2, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE
+    )
+    stock = serializers.IntegerField(min_value=0, max_value=Book.MAX_STOCK, required=False)
+    page_count = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
+
+    class Meta:
+        model = Book
+        fields = [
+            "isbn",
+            "title",
+            "subtitle",
+            "slug",
+            "author_ids",
+            "category_id",
+            "publisher",
+            "published_date",
+            "language",
+            "page_count",
+            "format",
+            "description",
+            "price",
+            "stock",
+        ]
+
+    def validate_author_ids(self, value: list[int]) -> list[Author]:
+        wanted = list(dict.fromkeys(value))
+        authors = {author.pk: author for author in Author.objects.filter(pk__in=wanted)}
+        missing = [pk for pk in wanted if pk not in authors]
+        if missing:
+            raise serializers.ValidationError(
+                f"No author with id {', '.join(map(str, missing))}.", code="does_not_exist"
+            )
+        return [authors[pk] for pk in wanted]
+
+    def validate_category_id(self, value: int | None) -> Category | None:
+        if value is None:
+            return None
+        category = Category.objects.filter(pk=value).first()
+        if category is None:
+            raise serializers.ValidationError(f"No category with id {value}.", code="does_not_exist")
+        return category
+
+    def to_service_kwargs(self) -> dict:
+        """The validated data in `book_create`/`book_update` terms."""
+        data = dict(self.validated_data)
+        if "author_ids" in data:
+            data["authors"] = data.pop("author_ids")
+        if "category_id" in data:
+            data["category"] = data.pop("category_id")
+        return data
+
+
+class CoverUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="A JPEG, PNG or WebP image of at most 5 MB.")
+
+    def validate_image(self, image):
+        if image.size > MAX_COVER_BYTES:
+            raise FileTooLargeError(f"A cover may be at most {MAX_COVER_BYTES // (1024 * 1024)} MB.")
+        try:
+            image.seek(0)
+            with Image.open(image) as picture:
+                image_format = picture.format
+                picture.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            raise serializers.ValidationError("Upload a valid JPEG, PNG or WebP image.", code="invalid_image") from None
+        if image_format not in ALLOWED_COVER_FORMATS:
+            raise serializers.ValidationError("Upload a valid JPEG, PNG or WebP image.", code="invalid_image")
+        image.seek(0)
+        self.image_format = image_format
+        return image
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    slug = serializers.SlugField(
+        max_length=140,
+        required=False,
+        validators=[UniqueValidator(queryset=Category.objects.all())],
+        help_text="Made from the name when not given.",
+    )
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "parent_id", "description"]
+
+    def validate_parent_id(self, value: int | None) -> int | None:
+        if value is None:
+            return None
+        if not Category.objects.filter(pk=value).exists():
+            raise serializers.ValidationError(f"No category with id {value}.", code="does_not_exist")
+        if self.instance is not None and self.instance.parent_would_cycle(value):
+            raise serializers.ValidationError(
+                "A category cannot be placed under itself or one of its sub-categories.", code="cycle"
+            )
+        return value
+
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("slug"):
+            from django.utils.text import slugify
+
+            base = slugify(attrs["name"])[:130] or "category"
+            slug, n = base, 1
+            while Category.objects.filter(slug=slug).exists():
+                n += 1
+                slug = f"{base}-{n}"
+            attrs["slug"] = slug
+        return attrs
+
+
+class AuthorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Author
+        fields = ["id", "name", "bio"]
+
+
+class ReviewUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    """A review as read and written; expects `Review.objects.with_listing_data()` for reads."""
+
+    book_id = serializers.IntegerField(read_only=True)
+    user = ReviewUserSerializer(read_only=True)
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    verified_purchase = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "book_id", "user", "rating", "title", "body", "verified_purchase", "created_at", "updated_at"]
+        read_only_fields = ["id", "book_id", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        book, user = self.context.get("book"), self.context["request"].user
+        if self.instance is None and book is not None and Review.objects.filter(Q(book=book) & Q(user=user)).exists():
+            raise serializers.ValidationError("You have already reviewed this book.", code="unique")
+        return attrs

@@ -1,0 +1,221 @@
+"""HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
+
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
+
+from catalog import services
+from catalog.filters import AuthorFilter, BookFilter, CategoryFilter
+from catalog.models import Author, Book, Category, Review
+from catalog.permissions import IsReviewAuthorOrStaff, IsStaffOrReadOnly
+from catalog.serializers import (
+    AuthorSerializer,
+    BookListSerializer,
+    BookSerializer,
+    BookWriteSerializer,
+    CategorySerializer,
+    CoverUploadSerializer,
+    ReviewSerializer,
+)
+
+
+def _is_staff(request) -> bool:
+    return bool(request.user and request.user.is_staff)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List books",
+        description="Active books, newest first (ranked by relevance when searching without an ordering). "
+        "Staff may pass `is_active=false` to list withdrawn books.",
+    ),
+    retrieve=extend_schema(summary="A book", description="A withdrawn book is 404 except to staff."),
+    create=extend_schema(summary="Add a book (staff)", request=BookWriteSerializer, responses={201: BookSerializer}),
+    update=extend_schema(
+        summary="Replace a book (staff)", request=BookWriteSerializer, responses={200: BookSerializer}
+    ),
+    partial_update=extend_schema(
+        summary="Change a book (staff)", request=BookWriteSerializer, responses={200: BookSerializer}
+    ),
+    destroy=extend_schema(summary="Withdraw a book (staff)", description="Soft delete: the book leaves the catalog."),
+)
+class BookViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    filterset_class = BookFilter
+    serializer_class = BookSerializer
+
+    def get_queryset(self):
+        books = Book.objects.with_listing_data()
+        if self.action == "list":
+            books = books.defer("description")
+        return books if _is_staff(self.request) else books.available()
+
+    def filter_queryset(self, queryset):
+        # Filters and ordering belong to the list; the detail of a withdrawn book stays visible to staff.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return BookListSerializer
+        if self.action in {"create", "update", "partial_update"}:
+            return BookWriteSerializer
+        if self.action == "cover":
+            return CoverUploadSerializer
+        return BookSerializer
+
+    def _read(self, book: Book, status_code=status.HTTP_200_OK) -> Response:
+        fresh = Book.objects.with_listing_data().get(pk=book.pk)
+        return Response(BookSerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = BookWriteSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        try:
+            book = services.book_create(actor=request.user, **serializer.to_service_kwargs())
+        except IntegrityError:  # the same ISBN created meanwhile
+            raise ValidationError({"isbn": ["A book with this ISBN already exists."]}, code="unique") from None
+        return self._read(book, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        book = self.get_object()
+        serializer = BookWriteSerializer(
+            book, data=request.data, partial=kwargs.get("partial", False), context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.book_update(book=book, actor=request.user, **serializer.to_service_kwargs())
+        except IntegrityError:
+            raise ValidationError({"isbn": ["A book with this ISBN already exists."]}, code="unique") from None
+        return self._read(book)
+
+    def perform_destroy(self, instance):
+        services.book_withdraw(book=instance)
+
+    @extend_schema(
+        summary="Upload a book's cover (staff)",
+        request={"multipart/form-data": CoverUploadSerializer},
+        responses={200: BookSerializer},
+    )
+    @action(detail=True, methods=["put"], parser_classes=[MultiPartParser], url_path="cover")
+    def cover(self, request, pk=None):
+        book = self.get_object()
+        serializer = CoverUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.book_set_cover(
+            book=book, image=serializer.validated_data["image"], image_format=serializer.image_format
+        )
+        return self._read(book)
+
+
+@extend_schema_view(
+    destroy=extend_schema(
+        summary="Delete a category (staff)",
+        responses={204: None, 409: OpenApiResponse(description="The category still has books or sub-categories.")},
+    )
+)
+class CategoryViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = CategorySerializer
+    filterset_class = CategoryFilter
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Category.objects.all()
+
+    def perform_destroy(self, instance):
+        services.category_delete(category=instance)
+
+
+@extend_schema_view(
+    destroy=extend_schema(
+        summary="Delete an author (staff)",
+        responses={204: None, 409: OpenApiResponse(description="The author still has books.")},
+    )
+)
+class AuthorViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = AuthorSerializer
+    filterset_class = AuthorFilter
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return Author.objects.all()
+
+    def perform_update(self, serializer):
+        name_changed = "name" in serializer.validated_data
+        author = serializer.save()
+        if name_changed:
+            services.author_books_search_refresh(author_ids=[author.pk])
+
+    def perform_destroy(self, instance):
+        services.author_delete(author=instance)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="A book's reviews", description="Newest first."),
+    post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
+)
+class BookReviewListView(generics.ListCreateAPIView):
+    serializer_class = ReviewSerializer
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    filter_backends = []
+
+    def get_book(self) -> Book:
+        if not hasattr(self, "_book"):
+            books = (
+                Book.objects.all()
+                if _is_staff(self.request) and self.request.method == "GET"
+                else Book.objects.available()
+            )
+            self._book = get_object_or_404(books.only("id"), pk=self.kwargs["book_id"])
+        return self._book
+
+    def get_queryset(self):
+        return Review.objects.with_listing_data().filter(book=self.get_book())
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        if self.request is not None and self.request.method == "POST":
+            context["book"] = self.get_book()
+        return context
+
+    def create(self, request, *args, **kwargs):
+        book = self.get_book()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            review = services.review_create(book=book, user=request.user, **serializer.validated_data)
+        except IntegrityError:  # a second review posted at the same moment
+            raise ValidationError("You have already reviewed this book.", code="unique") from None
+        review = Review.objects.with_listing_data().get(pk=review.pk)
+        return Response(self.get_serializer(review).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="A review"),
+    partial_update=extend_schema(summary="Change a review (its author or staff)"),
+    destroy=extend_schema(summary="Delete a review (its author or staff)"),
+)
+class ReviewViewSet(
+    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ReviewSerializer
+    permission_classes = [IsReviewAuthorOrStaff]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        reviews = Review.objects.with_listing_data()
+        return reviews if _is_staff(self.request) else reviews.filter(book__is_active=True)
+
+    def perform_update(self, serializer):
+        review = serializer.save()
+        # Re-read so the response carries the annotations.
+        serializer.instance = Review.objects.with_listing_data().get(pk=review.pk)
