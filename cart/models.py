@@ -1,0 +1,87 @@
+"""One cart per user; one line per book, holding a quantity but never a price (prices are current)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Prefetch, Q
+
+from catalog.models import Book
+
+
+class CartQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(user=user)
+
+    def with_lines(self):
+        """The lines and their books in one extra query, whatever the number of lines."""
+        return self.prefetch_related(Prefetch("items", queryset=CartItem.objects.select_related("book").order_by("id")))
+
+
+class Cart(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CartQuerySet.as_manager()
+
+    def __str__(self):
+        return f"Cart of {self.user}"
+
+    # The totals below read `items.all()`: load the cart with `with_lines()` first.
+    @property
+    def lines(self) -> list["CartItem"]:
+        return list(self.items.all())
+
+    @property
+    def total_quantity(self) -> int:
+        """Copies in the cart, not counting withdrawn books (they can never be bought)."""
+        return sum(line.quantity for line in self.lines if line.book.is_active)
+
+    @property
+    def subtotal(self) -> Decimal:
+        """Sum of the lines at current prices, not counting withdrawn books."""
+        return sum((line.line_total for line in self.lines if line.book.is_active), Decimal("0.00"))
+
+
+class CartItemQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(cart__user=user)
+
+
+class CartItem(models.Model):
+    MIN_QUANTITY = 1
+    MAX_QUANTITY = 100
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="cart_items")
+    quantity = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CartItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "book"], name="cart_cartitem_one_line_per_book"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1, quantity__lte=100), name="cart_cartitem_quantity_1_to_100"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.book_id}"
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.book.price
+
+    @property
+    def line_total(self) -> Decimal:
+        return (self.book.price * self.quantity).quantize(Decimal("0.01"))
+
+    @property
+    def is_available(self) -> bool:
+        """False when the book was withdrawn or has fewer copies than the line asks for."""
+        return self.book.is_active and self.book.stock >= self.quantity

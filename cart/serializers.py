@@ -1,0 +1,89 @@
+"""The cart as the contract shows it, and the inputs of its endpoints."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cart.models import Cart, CartItem
+from catalog.models import Book
+
+
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, **kwargs)
+
+
+class CartBookSerializer(serializers.ModelSerializer):
+    cover_url = serializers.SerializerMethodField()
+    price = _money()
+    in_stock = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Book
+        fields = ["id", "title", "price", "cover_url", "stock", "in_stock"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_cover_url(self, book: Book) -> str | None:
+        if not book.cover:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(book.cover.url) if request else book.cover.url
+
+
+class CartItemSerializer(serializers.ModelSerializer):
+    book = CartBookSerializer(read_only=True)
+    unit_price = _money(help_text="The book's current price.")
+    line_total = _money()
+    available = serializers.BooleanField(
+        source="is_available",
+        read_only=True,
+        help_text="False when the book was withdrawn or has fewer copies in stock than this line asks for.",
+    )
+
+    class Meta:
+        model = CartItem
+        fields = ["id", "book", "quantity", "unit_price", "line_total", "available"]
+        read_only_fields = fields
+
+
+class CartSerializer(serializers.ModelSerializer):
+    items = CartItemSerializer(source="lines", many=True, read_only=True)
+    total_quantity = serializers.IntegerField(read_only=True, help_text="Copies in the cart, withdrawn books excluded.")
+    subtotal = _money(help_text="Sum of the line totals at current prices, withdrawn books excluded.")
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cart
+        fields = ["items", "total_quantity", "subtotal", "currency", "updated_at"]
+        read_only_fields = fields
+
+    def get_currency(self, cart: Cart) -> str:
+        return settings.STORE_CURRENCY
+
+
+class CartItemCreateSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(
+        min_value=CartItem.MIN_QUANTITY, max_value=CartItem.MAX_QUANTITY, default=CartItem.MIN_QUANTITY
+    )
+
+
+class CartItemUpdateSerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(
+        min_value=CartItem.MIN_QUANTITY,
+        max_value=CartItem.MAX_QUANTITY,
+        help_text="1-100; remove a line with DELETE instead of setting 0.",
+    )
+
+
+class CartConflictErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`insufficient_stock`.")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class CartConflictResponseSerializer(serializers.Serializer):
+    """409: one error per book that lacks the copies asked for."""
+
+    type = serializers.CharField(help_text="`client_error`.")
+    errors = CartConflictErrorSerializer(many=True)

@@ -1,0 +1,14 @@
+import django_filters
+
+from orders.models import Order
+
+
+class OrderFilter(django_filters.FilterSet):
+    """Staff narrow the list by status and customer; a customer's list is already only theirs."""
+
+    status = django_filters.ChoiceFilter(choices=Order.Status.choices)
+    user = django_filters.NumberFilter(field_name="user_id", help_text="A customer's user id.")
+
+    class Meta:
+        model = Order
+        fields = ["status", "user"]

@@ -1,0 +1,121 @@
+"""Checkout, order history, cancellation and staff status changes."""
+
+from django.db.models import prefetch_related_objects
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from orders import services
+from orders.filters import OrderFilter
+from orders.models import Order
+from orders.serializers import (
+    CheckoutSerializer,
+    OrderConflictResponseSerializer,
+    OrderSerializer,
+    OrderStatusUpdateSerializer,
+)
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes the checkout safe to retry (up to 255 characters). The same key again returns the same "
+        "order, with 201, and takes no stock; the same key with a different body is a 409 "
+        "`idempotency_key_reused`."
+    ),
+)
+CONFLICT = OpenApiResponse(OrderConflictResponseSerializer, description="Conflict with the current state.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Orders",
+        description="The caller's orders, newest first; staff see everyone's and may filter by `status` and `user`.",
+    ),
+    retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
+)
+@extend_schema(tags=["orders"])
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = OrderSerializer
+    permission_classes = [IsAuthenticated]
+    filterset_class = OrderFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Order.objects.none()
+        return Order.objects.for_user(self.request.user).with_details()
+
+    def render_order(self, order: Order, status_code=status.HTTP_200_OK) -> Response:
+        prefetch_related_objects([order], "items", "status_history")
+        return Response(OrderSerializer(order, context=self.get_serializer_context()).data, status=status_code)
+
+    def _idempotency_key(self) -> str | None:
+        key = self.request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+            raise ValidationError(
+                {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}, code="max_length"
+            )
+        return key or None
+
+    @extend_schema(
+        summary="Check out the cart",
+        description=(
+            "Turns the caller's cart into a pending order in one transaction: stock is taken, prices, "
+            "titles and ISBNs are copied, the cart is emptied and a confirmation email is sent. "
+            "An empty cart is a 400 `empty_cart`; a line beyond stock, or a withdrawn book, is a 409 "
+            "`insufficient_stock` naming each such book, and nothing changes."
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=CheckoutSerializer,
+        responses={201: OrderSerializer, 409: CONFLICT},
+    )
+    def create(self, request):
+        serializer = CheckoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = services.order_place(
+            user=request.user,
+            address=dict(serializer.validated_data["shipping_address"]),
+            idempotency_key=self._idempotency_key(),
+        )
+        return self.render_order(order, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change an order's status (staff)",
+        description=(
+            "Follows pending → paid → shipped → delivered, or pending/paid → cancelled (stock goes back); "
+            "any other move, the same status included, is a 409 `invalid_transition`. Emails the customer. "
+            "Customers get 403 for their own orders and 404 for others'."
+        ),
+        request=OrderStatusUpdateSerializer,
+        responses={200: OrderSerializer, 409: CONFLICT},
+    )
+    def partial_update(self, request, pk=None):
+        order = self.get_object()
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff may change an order's status.")
+        serializer = OrderStatusUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = services.order_set_status(order=order, actor=request.user, **serializer.validated_data)
+        return self.render_order(order)
+
+    @extend_schema(
+        summary="Cancel an order",
+        description=(
+            "The owner or staff cancel a pending or paid order; its copies go back to stock. "
+            "From any other status: 409 `invalid_transition`."
+        ),
+        request=None,
+        responses={200: OrderSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        order = services.order_cancel(order=self.get_object(), actor=request.user)
+        return self.render_order(order)
