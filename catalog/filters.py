@@ -3,6 +3,7 @@
 import re
 
 import django_filters
+from django import forms
 from django.db.models import F
 from django.db.models.functions import Lower
 from rest_framework.exceptions import ValidationError
@@ -11,6 +12,26 @@ from catalog.models import Author, Book, Category
 
 MAX_SEARCH_LENGTH = 200
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no); anything else is an error, never silently ignored."""
+
+    values = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        try:
+            return self.values[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError("Enter true or false.", code="invalid") from None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class BookOrderingFilter(django_filters.OrderingFilter):
@@ -44,13 +65,13 @@ class BookFilter(django_filters.FilterSet):
     author = django_filters.NumberFilter(field_name="authors", min_value=1, label="Author id.")
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0)
-    in_stock = django_filters.BooleanFilter(method="filter_in_stock", label="true: stock above zero; false: sold out.")
+    in_stock = StrictBooleanFilter(method="filter_in_stock", label="true: stock above zero; false: sold out.")
     language = django_filters.ChoiceFilter(choices=Book.Language.choices)
     format = django_filters.ChoiceFilter(choices=Book.Format.choices)
     min_rating = django_filters.NumberFilter(
         field_name="average_rating", lookup_expr="gte", min_value=1, max_value=5, label="Minimum average rating (1-5)."
     )
-    is_active = django_filters.BooleanFilter(
+    is_active = StrictBooleanFilter(
         method="filter_is_active",
         label="Staff only: false lists withdrawn books (default true). Ignored for other callers.",
     )

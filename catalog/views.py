@@ -6,9 +6,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from catalog import services
 from catalog.filters import AuthorFilter, BookFilter, CategoryFilter
@@ -23,6 +25,19 @@ from catalog.serializers import (
     CoverUploadSerializer,
     ReviewSerializer,
 )
+
+
+class _SettingsWithoutFormatOverride:
+    URL_FORMAT_OVERRIDE = None
+
+    def __getattr__(self, name):
+        return getattr(api_settings, name)
+
+
+class FormatFilterContentNegotiation(DefaultContentNegotiation):
+    """`?format=` filters books by format here; it must not select DRF's renderer (JSON is the only one)."""
+
+    settings = _SettingsWithoutFormatOverride()
 
 
 def _is_staff(request) -> bool:
@@ -47,6 +62,7 @@ def _is_staff(request) -> bool:
 )
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
+    content_negotiation_class = FormatFilterContentNegotiation
     filterset_class = BookFilter
     serializer_class = BookSerializer
 
