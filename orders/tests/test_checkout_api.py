@@ -1,0 +1,353 @@
+"""POST /orders: checkout, its money, its failures and its Idempotency-Key."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cart.models import CartItem
+from catalog.models import Book, StockMovement
+from catalog.tests.factories import BookFactory
+from orders.models import Order, OrderLine, OrderStatusChange
+from orders.tests.factories import ADDRESS, cart_with
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = "/api/v1/orders"
+
+
+def checkout(client, address=None, **headers):
+    return client.post(ORDERS, {"shipping_address": address or ADDRESS}, **headers)
+
+
+def error_codes(response) -> list[tuple[str, str | None]]:
+    return [(error["code"], error["attr"]) for error in response.json()["errors"]]
+
+
+def test_checkout_turns_the_cart_into_a_pending_order(
+    user_client, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    dune = BookFactory(title="Dune", isbn="9780441172719", price=Decimal("9.99"), stock=5)
+    emma = BookFactory(title="Emma", price=Decimal("4.50"), stock=3)
+    cart_with(user, (dune, 2), (emma, 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = checkout(user_client)
+
+    assert response.status_code == 201
+    body = response.json()
+    order = Order.objects.get(user=user)
+    assert body["id"] == order.pk
+    assert re.fullmatch(r"BK-[0-9A-HJKMNP-TV-Z]{10}", body["number"])
+    assert body["status"] == "pending"
+    assert body["items"] == [
+        {
+            "book_id": dune.pk,
+            "title": "Dune",
+            "isbn": "9780441172719",
+            "unit_price": "9.99",
+            "quantity": 2,
+            "line_total": "19.98",
+        },
+        {
+            "book_id": emma.pk,
+            "title": "Emma",
+            "isbn": emma.isbn,
+            "unit_price": "4.50",
+            "quantity": 1,
+            "line_total": "4.50",
+        },
+    ]
+    assert body["subtotal"] == "24.48"
+    assert body["shipping_cost"] == "4.99"
+    assert body["total"] == "29.47"
+    assert body["currency"] == "USD"
+    assert body["shipping_address"] == ADDRESS
+    assert [(entry["status"], entry["note"]) for entry in body["status_history"]] == [("pending", "Order placed.")]
+    assert set(body) == {
+        "id", "number", "status", "items", "subtotal", "shipping_cost", "total", "currency",
+        "shipping_address", "status_history", "created_at", "updated_at",
+    }  # fmt: skip
+
+    # stock taken and recorded, cart emptied, confirmation sent
+    assert {book.pk: book.stock for book in Book.objects.filter(pk__in=[dune.pk, emma.pk])} == {dune.pk: 3, emma.pk: 2}
+    movements = StockMovement.objects.filter(order_reference=order.number).order_by("book_id")
+    assert [(m.book_id, m.delta, m.stock_after, m.reason, m.actor_id) for m in movements] == [
+        (dune.pk, -2, 3, "sale", user.pk),
+        (emma.pk, -1, 2, "sale", user.pk),
+    ]
+    assert not CartItem.objects.filter(cart__user=user).exists()
+    assert OrderStatusChange.objects.get(order=order).actor == user
+    [mail] = mailoutbox
+    assert mail.to == [user.email]
+    assert order.number in mail.subject
+    assert "29.47" in mail.body
+
+
+def test_order_numbers_are_unique_and_random(user_client, user):
+    numbers = []
+    for _ in range(3):
+        cart_with(user, (BookFactory(), 1))
+        numbers.append(checkout(user_client).json()["number"])
+
+    assert len(set(numbers)) == 3
+    assert all(re.fullmatch(r"BK-[0-9A-Z]{10}", number) for number in numbers)
+
+
+@pytest.mark.parametrize(
+    ("price", "quantity", "subtotal", "shipping", "total"),
+    [
+        ("34.99", 1, "34.99", "4.99", "39.98"),  # one cent below the threshold
+        ("35.00", 1, "35.00", "0.00", "35.00"),  # at the threshold: free
+        ("11.67", 3, "35.01", "0.00", "35.01"),
+        ("0.10", 3, "0.30", "4.99", "5.29"),  # 0.1 * 3 is not 0.3 in floats
+        ("19.99", 100, "1999.00", "0.00", "1999.00"),
+    ],
+)
+def test_checkout_money_is_exact_to_the_cent(user_client, user, price, quantity, subtotal, shipping, total):
+    cart_with(user, (BookFactory(price=Decimal(price), stock=100), quantity))
+
+    body = checkout(user_client).json()
+
+    assert (body["subtotal"], body["shipping_cost"], body["total"]) == (subtotal, shipping, total)
+    order = Order.objects.get(user=user)
+    assert (order.subtotal, order.shipping_cost, order.total) == (Decimal(subtotal), Decimal(shipping), Decimal(total))
+
+
+def test_checkout_reads_shipping_rules_from_settings(user_client, user, settings):
+    settings.SHIPPING_FLAT_RATE = Decimal("7.50")
+    settings.FREE_SHIPPING_THRESHOLD = Decimal("50.00")
+    cart_with(user, (BookFactory(price=Decimal("40.00")), 1))
+
+    body = checkout(user_client).json()
+
+    assert (body["shipping_cost"], body["total"]) == ("7.50", "47.50")
+
+
+def test_order_lines_keep_the_price_title_and_isbn_of_the_purchase(user_client, user):
+    book = BookFactory(title="Old title", price=Decimal("12.50"))
+    cart_with(user, (book, 2))
+    order_id = checkout(user_client).json()["id"]
+
+    Book.objects.filter(pk=book.pk).update(title="New title", price=Decimal("99.00"), isbn="9780000000002")
+    body = user_client.get(f"{ORDERS}/{order_id}").json()
+
+    assert body["items"][0] | {"book_id": None} == {
+        "book_id": None,
+        "title": "Old title",
+        "isbn": book.isbn,
+        "unit_price": "12.50",
+        "quantity": 2,
+        "line_total": "25.00",
+    }
+    assert body["subtotal"] == "25.00"
+
+
+def test_checkout_of_an_empty_cart_is_400_empty_cart(user_client, user):
+    response = checkout(user_client)
+
+    assert response.status_code == 400
+    assert error_codes(response) == [("empty_cart", None)]
+    assert not Order.objects.exists()
+
+
+def test_checkout_with_a_withdrawn_book_is_409_naming_it_and_changes_nothing(user_client, user, mailoutbox):
+    kept = BookFactory(stock=5)
+    withdrawn = BookFactory(stock=5, title="Gone Book")
+    cart_with(user, (kept, 1), (withdrawn, 1))
+    Book.objects.filter(pk=withdrawn.pk).update(is_active=False)
+
+    response = checkout(user_client)
+
+    assert response.status_code == 409
+    assert error_codes(response) == [("insufficient_stock", None)]
+    assert "Gone Book" in response.json()["errors"][0]["detail"]
+    assert not Order.objects.exists()
+    assert Book.objects.get(pk=kept.pk).stock == 5
+    assert not StockMovement.objects.exists()
+    assert CartItem.objects.filter(cart__user=user).count() == 2
+    assert mailoutbox == []
+
+
+def test_stock_gone_between_adding_and_checkout_is_409_naming_each_book_and_changes_nothing(user_client, user):
+    fine = BookFactory(stock=5, title="Fine")
+    short_a = BookFactory(stock=5, title="Short A")
+    short_b = BookFactory(stock=5, title="Short B")
+    cart_with(user, (fine, 1), (short_a, 3), (short_b, 2))
+    Book.objects.filter(pk=short_a.pk).update(stock=2)
+    Book.objects.filter(pk=short_b.pk).update(stock=0)
+
+    response = checkout(user_client)
+
+    assert response.status_code == 409
+    errors = response.json()["errors"]
+    assert [error["code"] for error in errors] == ["insufficient_stock", "insufficient_stock"]
+    assert "Short A" in errors[0]["detail"] and "Short B" in errors[1]["detail"]
+    assert not Order.objects.exists()
+    assert not OrderLine.objects.exists()
+    assert dict(Book.objects.filter(pk__in=[fine.pk, short_a.pk, short_b.pk]).values_list("pk", "stock")) == {
+        fine.pk: 5,
+        short_a.pk: 2,
+        short_b.pk: 0,
+    }
+    assert not StockMovement.objects.exists()
+    assert CartItem.objects.filter(cart__user=user).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"full_name": None}, ("null", "shipping_address.full_name")),
+        ({"line1": ""}, ("blank", "shipping_address.line1")),
+        ({"city": None}, ("null", "shipping_address.city")),
+        ({"postal_code": ""}, ("blank", "shipping_address.postal_code")),
+        ({"country": "XX"}, ("invalid", "shipping_address.country")),
+        ({"country": "GBR"}, ("max_length", "shipping_address.country")),
+        ({"country": ""}, ("blank", "shipping_address.country")),
+        ({"phone": "call me"}, ("invalid", "shipping_address.phone")),
+    ],
+)
+def test_checkout_with_a_bad_address_is_400_on_the_field(user_client, user, change, expected):
+    book = BookFactory(stock=5)
+    cart_with(user, (book, 1))
+
+    response = checkout(user_client, ADDRESS | change)
+
+    assert response.status_code == 400
+    assert error_codes(response) == [expected]
+    assert not Order.objects.exists()
+    assert Book.objects.get(pk=book.pk).stock == 5
+
+
+def test_checkout_with_a_missing_address_field_is_400_required(user_client, user):
+    cart_with(user, (BookFactory(), 1))
+    address = {key: value for key, value in ADDRESS.items() if key != "postal_code"}
+
+    response = checkout(user_client, address)
+
+    assert response.status_code == 400
+    assert error_codes(response) == [("required", "shipping_address.postal_code")]
+
+
+def test_checkout_without_an_address_is_400(user_client, user):
+    cart_with(user, (BookFactory(), 1))
+
+    response = user_client.post(ORDERS, {})
+
+    assert response.status_code == 400
+    assert error_codes(response) == [("required", "shipping_address")]
+
+
+def test_checkout_accepts_optional_fields_absent_and_a_lower_case_country(user_client, user):
+    cart_with(user, (BookFactory(), 1))
+    address = {"full_name": "Jean Valjean", "line1": "1 rue de la Paix", "city": "Paris", "postal_code": "75002"}
+
+    response = checkout(user_client, address | {"country": "fr"})
+
+    assert response.status_code == 201
+    assert response.json()["shipping_address"] == address | {"country": "FR", "line2": "", "region": "", "phone": ""}
+
+
+def test_checkout_requires_authentication(api_client):
+    assert checkout(api_client).status_code == 401
+
+
+# Idempotency-Key
+
+
+def test_same_idempotency_key_returns_the_same_order_and_takes_stock_once(
+    user_client, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    book = BookFactory(stock=5)
+    cart_with(user, (book, 2))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = checkout(user_client, HTTP_IDEMPOTENCY_KEY="checkout-42")
+        second = checkout(user_client, HTTP_IDEMPOTENCY_KEY="checkout-42")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json() == first.json()
+    assert Order.objects.count() == 1
+    assert Book.objects.get(pk=book.pk).stock == 3
+    assert StockMovement.objects.count() == 1
+    assert len(mailoutbox) == 1
+
+
+def test_same_idempotency_key_with_another_body_is_409(user_client, user):
+    cart_with(user, (BookFactory(), 1))
+    checkout(user_client, HTTP_IDEMPOTENCY_KEY="k1")
+    cart_with(user, (BookFactory(), 1))
+
+    response = checkout(user_client, ADDRESS | {"city": "Bath"}, HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert response.status_code == 409
+    assert error_codes(response) == [("idempotency_key_reused", None)]
+    assert Order.objects.count() == 1
+    assert CartItem.objects.filter(cart__user=user).count() == 1
+
+
+def test_a_new_idempotency_key_places_a_new_order(user_client, user):
+    cart_with(user, (BookFactory(), 1))
+    checkout(user_client, HTTP_IDEMPOTENCY_KEY="k1")
+    cart_with(user, (BookFactory(), 1))
+
+    response = checkout(user_client, HTTP_IDEMPOTENCY_KEY="k2")
+
+    assert response.status_code == 201
+    assert Order.objects.count() == 2
+
+
+def test_idempotency_keys_belong_to_one_user(user_client, other_client, user, other_user):
+    cart_with(user, (BookFactory(), 1))
+    cart_with(other_user, (BookFactory(), 1))
+
+    mine = checkout(user_client, HTTP_IDEMPOTENCY_KEY="same")
+    theirs = checkout(other_client, HTTP_IDEMPOTENCY_KEY="same")
+
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+
+
+def test_an_idempotency_key_longer_than_255_characters_is_400(user_client, user):
+    cart_with(user, (BookFactory(), 1))
+
+    response = checkout(user_client, HTTP_IDEMPOTENCY_KEY="k" * 256)
+
+    assert response.status_code == 400
+    assert error_codes(response) == [("max_length", "Idempotency-Key")]
+    assert not Order.objects.exists()
+
+
+def test_a_failed_checkout_does_not_burn_its_idempotency_key(user_client, user):
+    book = BookFactory(stock=1)
+    cart_with(user, (book, 1))
+    Book.objects.filter(pk=book.pk).update(stock=0)
+    assert checkout(user_client, HTTP_IDEMPOTENCY_KEY="retry-me").status_code == 409
+    Book.objects.filter(pk=book.pk).update(stock=1)
+
+    response = checkout(user_client, HTTP_IDEMPOTENCY_KEY="retry-me")
+
+    assert response.status_code == 201
+
+
+# Query counts
+
+
+def _checkout_queries(client, user, lines: int) -> int:
+    cart_with(user, *[(BookFactory(), 1) for _ in range(lines)])
+    with CaptureQueriesContext(connection) as queries:
+        response = checkout(client, HTTP_IDEMPOTENCY_KEY=f"count-{lines}")
+    assert response.status_code == 201
+    return len(queries)
+
+
+def test_checkout_runs_a_constant_number_of_queries(user_client, user):
+    one_line = _checkout_queries(user_client, user, 1)
+    ten_lines = _checkout_queries(user_client, user, 10)
+
+    assert ten_lines == one_line
+    # user; cart lock; key; lines; stock lock, update, movements; order, lines, history; empty cart, touch it;
+    # render (lines, history); and the test's savepoint pair
+    assert ten_lines <= 16
