@@ -3,7 +3,9 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -22,6 +24,14 @@ def pytest_runtest_setup(item):
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail("this test needs PostgreSQL: set DATABASE_URL to a reachable postgres:// URL")
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_without_collectstatic():
+    """Production's manifest storage needs `collectstatic`; the tests serve static files as they are."""
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+        yield
 
 
 @pytest.fixture(autouse=True)

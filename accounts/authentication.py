@@ -9,6 +9,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts import services
+from accounts.exceptions import TokenInvalidError
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +44,12 @@ class JWTCookieAuthentication(JWTAuthentication):
         if raw_token is None:
             return None
 
-        validated_token = self.get_validated_token(raw_token)
+        try:
+            validated_token = self.get_validated_token(raw_token)
+        except InvalidToken:  # simplejwt's nested detail, flattened to one error
+            raise TokenInvalidError("Token is invalid or expired.") from None
         if services.access_token_is_revoked(validated_token):
-            raise InvalidToken({"detail": "Token has been revoked.", "code": "token_not_valid"})
+            raise TokenInvalidError("Token has been revoked.")
         user = self.get_user(validated_token)
         if from_cookie:
             enforce_csrf(request)

@@ -45,7 +45,10 @@ class RegisterSerializer(serializers.ModelSerializer):
         candidate = User(
             email=attrs["email"], first_name=attrs.get("first_name", ""), last_name=attrs.get("last_name", "")
         )
-        validate_new_password(attrs["password"], candidate)
+        try:
+            validate_new_password(attrs["password"], candidate)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"password": error.detail}) from None
         return attrs
 
 

@@ -140,7 +140,12 @@ def token_refresh(*, raw_refresh: str) -> tuple[RefreshToken, User]:
         old = RefreshToken(raw_refresh)  # signature, expiry, type, and the blacklist
     except TokenError as error:
         raise TokenInvalidError(str(error)) from None
-    record = OutstandingToken.objects.select_for_update().filter(jti=old[jwt_settings.JTI_CLAIM]).first()
+    record = (
+        OutstandingToken.objects.select_for_update(of=("self",))
+        .order_by()
+        .filter(jti=old[jwt_settings.JTI_CLAIM])
+        .first()
+    )
     if record is None or BlacklistedToken.objects.filter(token=record).exists():
         raise TokenInvalidError("Token is blacklisted.")
     user = User.objects.filter(pk=old.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()

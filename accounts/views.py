@@ -45,11 +45,19 @@ def _token_pair_body(refresh) -> dict:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-class PublicAuthView(APIView):
-    """Endpoints that anyone may call, under the stricter `auth` throttle."""
+class AnonymousAPIView(APIView):
+    """Endpoints that authenticate by their body or cookies, not by an access token."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'  # so a bad credential is a 401, not a 403
+
+
+class PublicAuthView(AnonymousAPIView):
+    """Endpoints that anyone may call, under the stricter `auth` throttle."""
+
     throttle_scope = "auth"
 
 
@@ -69,10 +77,7 @@ class TokenObtainView(PublicAuthView):
         return Response(_token_pair_body(services.token_pair_for_user(user=user)))
 
 
-class TokenRefreshView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class TokenRefreshView(AnonymousAPIView):
     @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
@@ -205,10 +210,7 @@ class CookieLoginView(PublicAuthView):
         return response
 
 
-class CookieRefreshView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class CookieRefreshView(AnonymousAPIView):
     @extend_schema(request=None, responses={200: ProfileSerializer}, tags=["auth"])
     def post(self, request):
         enforce_csrf(request)
@@ -221,10 +223,7 @@ class CookieRefreshView(APIView):
         return response
 
 
-class CookieLogoutView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
+class CookieLogoutView(AnonymousAPIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         enforce_csrf(request)

@@ -5,8 +5,10 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAdminUser
 
+from accounts.authentication import JWTCookieAuthentication
 from bookstore import health
 
 api_v1 = [
@@ -24,19 +26,19 @@ urlpatterns = [
 ]
 
 if settings.API_DOCS != "off":
-    docs_permission = [IsAdminUser] if settings.API_DOCS == "staff" else [AllowAny]
+    # "staff": readable by staff signed in to the admin (session) or with a staff token.
+    docs_access = (
+        {
+            "permission_classes": [IsAdminUser],
+            "authentication_classes": [JWTCookieAuthentication, SessionAuthentication],
+        }
+        if settings.API_DOCS == "staff"
+        else {"permission_classes": [AllowAny]}
+    )
     urlpatterns += [
-        path("api/schema", SpectacularAPIView.as_view(permission_classes=docs_permission), name="schema"),
-        path(
-            "api/docs",
-            SpectacularSwaggerView.as_view(url_name="schema", permission_classes=docs_permission),
-            name="swagger-ui",
-        ),
-        path(
-            "api/redoc",
-            SpectacularRedocView.as_view(url_name="schema", permission_classes=docs_permission),
-            name="redoc",
-        ),
+        path("api/schema", SpectacularAPIView.as_view(**docs_access), name="schema"),
+        path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", **docs_access), name="swagger-ui"),
+        path("api/redoc", SpectacularRedocView.as_view(url_name="schema", **docs_access), name="redoc"),
     ]
 
 if settings.DEBUG:
