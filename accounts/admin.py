@@ -1,11 +1,22 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminUserCreationForm, ReadOnlyPasswordHashField, UserChangeForm
+from django.utils.html import format_html
 
 from accounts.models import User
 
 
+class PasswordLinkWidget(forms.Widget):
+    """Shows no hash at all (not even the masked summary): only a link to set a new password."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<a class="button" href="{}">Set a new password</a>', "../password/")
+
+
 class UserChangeAdminForm(UserChangeForm):
+    password = ReadOnlyPasswordHashField(label="Password", widget=PasswordLinkWidget, help_text="")
+
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
