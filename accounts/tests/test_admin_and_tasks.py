@@ -62,15 +62,13 @@ def test_customers_cannot_open_the_back_office(client, user):
     assert "/admin/login/" in response["Location"]
 
 
-def test_registration_email_waits_in_the_queue_for_the_worker(
-    api_client, settings, mailoutbox, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)  # the worker opens and closes its own connections
+def test_registration_email_waits_in_the_queue_for_the_worker(api_client, settings, mailoutbox):
     settings.TASKS = DATABASE_TASKS  # as in production: TASKS_BACKEND=database
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api_client.post(
-            "/api/v1/auth/register", {"email": "queued@example.com", "password": "queue-me-please-2026"}
-        )
+    response = api_client.post(
+        "/api/v1/auth/register", {"email": "queued@example.com", "password": "queue-me-please-2026"}
+    )
 
     assert response.status_code == 201
     assert mailoutbox == []  # the request did not wait for the mail server

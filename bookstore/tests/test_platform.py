@@ -32,11 +32,23 @@ def test_liveness_is_ok(client):
 
 
 @pytest.mark.django_db
-def test_readiness_checks_the_database(client):
+def test_readiness_checks_the_database(client, settings):
+    settings.REDIS_URL = ""
+
     response = client.get("/health/ready/")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+@pytest.mark.django_db
+def test_readiness_checks_the_cache_when_one_is_configured(client, settings):
+    settings.REDIS_URL = settings.REDIS_URL or "redis://configured.example:6379/0"  # locmem answers in tests
+
+    response = client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
 
 
 @pytest.mark.django_db
