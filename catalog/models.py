@@ -252,9 +252,15 @@ class ReviewQuerySet(models.QuerySet):
         """Annotates `verified_purchase`: the reviewer has a shipped or delivered order with the book.
 
         The catalog must not import orders; the orders app fills this in through the reverse
-        relation (e.g. `book__order_lines__order__user=OuterRef("user")`). Until orders exist: False.
+        relation (`book__order_lines__order__user=OuterRef("user")`).
         """
-        return self.annotate(verified_purchase=Value(False, output_field=models.BooleanField()))
+        # Through Book's reverse relation `order_lines` (orders.OrderLine), without importing orders.
+        bought = Book.objects.filter(
+            pk=OuterRef("book_id"),
+            order_lines__order__user=OuterRef("user_id"),
+            order_lines__order__status__in=["shipped", "delivered"],
+        )
+        return self.annotate(verified_purchase=Exists(bought))
 
     def with_listing_data(self):
         return self.select_related("user").with_verified_purchase()

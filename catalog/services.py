@@ -69,6 +69,22 @@ def stock_apply(
     return {book.pk: book for book in books}
 
 
+@transaction.atomic(savepoint=False)
+def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: str = "") -> int:
+    """Sets many books' stock to absolute levels (imports), one ledger row per book that changes.
+
+    Locks the rows in primary-key order like `stock_apply`; a constant number of queries.
+    Returns how many books changed.
+    """
+    current = dict(
+        Book.objects.select_for_update().filter(pk__in=list(levels)).order_by("pk").values_list("pk", "stock")
+    )
+    changes = {pk: levels[pk] - stock for pk, stock in current.items() if levels[pk] != stock}
+    if changes:
+        stock_apply(changes=changes, reason=reason, actor=actor, note=note)
+    return len(changes)
+
+
 @transaction.atomic
 def stock_set(
     *, book: Book, stock: int, actor=None, reason: str = StockMovement.Reason.ADJUSTMENT, note: str = ""
