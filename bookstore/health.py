@@ -47,8 +47,8 @@ def ready(request):
     for name, check in _readiness_checks().items():
         try:
             check()
-        except Exception:
-            logger.exception("readiness check %s failed", name)
+        except Exception as error:  # probes run every few seconds: one line, no traceback
+            logger.warning("readiness check %s failed: %s: %s", name, type(error).__name__, error)
             results[name] = "unavailable"
             if name == "database":
                 # A dead connection would otherwise be reused by the next probe.
