@@ -1,0 +1,40 @@
+"""Cart writes under real concurrency (PostgreSQL, threads with their own connections)."""
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+from cart.models import CartItem
+from catalog.tests.factories import BookFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_simultaneous_adds_of_one_book_sum_into_one_line():
+    book = BookFactory(stock=50)
+    buyer = UserFactory()
+    token = str(RefreshToken.for_user(buyer).access_token)
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def add():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            barrier.wait(timeout=30)
+            statuses.append(client.post("/api/v1/cart/items", {"book_id": book.pk, "quantity": 2}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == [201] * 8
+    assert list(CartItem.objects.filter(cart__user=buyer).values_list("quantity", flat=True)) == [16]
