@@ -260,14 +260,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "bookstore.throttling.AnonRateThrottle",
+        "bookstore.throttling.UserRateThrottle",
+        "bookstore.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_RATE_ANON", "100/min"),
         "user": env_str("THROTTLE_RATE_USER", "1000/min"),
         "auth": env_str("THROTTLE_RATE_AUTH", "10/min"),
+        "checkout": env_str("THROTTLE_RATE_CHECKOUT", "30/min"),
     },
     # Clients are identified by REMOTE_ADDR, or by the address NUM_PROXIES trusted
     # proxies put in X-Forwarded-For; a client cannot forge its way out of a throttle.
