@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from catalog.models import Author, Book, Category, StockMovement
 from catalog.serializers import ISBNField
-from catalog.services import book_search_vector_refresh, stock_set_many
+from catalog.services import book_search_vector_refresh, stock_record_opening, stock_set_many
 
 COLUMNS = [
     "isbn",
@@ -159,9 +159,14 @@ class BookImporter:
                 book.slug = slugify(row["title"])[:320] or "book"
             if self.has_category:
                 book.category_id = self._category_id_for(row["category"])
+            if book.pk is None:
+                book.stock = row["stock"] or 0  # the opening level, written to the ledger below
             (to_update if book.pk else to_create).append(book)
 
         Book.objects.bulk_create(to_create)
+        opened = stock_record_opening(
+            books=to_create, reason=StockMovement.Reason.IMPORT, actor=self.actor, note="CSV import"
+        )
         now = timezone.now()
         for book in to_update:
             book.updated_at = now
@@ -181,9 +186,14 @@ class BookImporter:
                 ]
             )
 
-        levels = {books[row["isbn"]].pk: row["stock"] for row in rows if row["stock"] is not None}
+        levels = {
+            existing[row["isbn"]].pk: row["stock"]
+            for row in rows
+            if row["stock"] is not None and row["isbn"] in existing
+        }
+        result.stock_changes = opened
         if levels:
-            result.stock_changes = stock_set_many(
+            result.stock_changes += stock_set_many(
                 levels=levels, reason=StockMovement.Reason.IMPORT, actor=self.actor, note="CSV import"
             )
         book_search_vector_refresh(book_ids=[book.pk for book in books.values()])

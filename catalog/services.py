@@ -85,6 +85,20 @@ def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: 
     return len(changes)
 
 
+def stock_record_opening(*, books: Iterable[Book], reason: str, actor=None, note: str = "") -> int:
+    """Writes the ledger rows of books just created with a stock level (bulk imports, demo seed).
+
+    To be called in the transaction that created the books, so the ledger always sums to the stock.
+    """
+    movements = [
+        StockMovement(book_id=book.pk, delta=book.stock, stock_after=book.stock, reason=reason, actor=actor, note=note)
+        for book in books
+        if book.stock
+    ]
+    StockMovement.objects.bulk_create(movements, batch_size=2000)
+    return len(movements)
+
+
 @transaction.atomic
 def stock_set(
     *, book: Book, stock: int, actor=None, reason: str = StockMovement.Reason.ADJUSTMENT, note: str = ""

@@ -1,0 +1,265 @@
+"""manage.py seed_demo — a believable demo catalog, generated locally, deterministic and idempotent."""
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.text import slugify
+
+from catalog.isbn import isbn13_check_digit
+from catalog.models import Author, Book, Category, Review, StockMovement
+from catalog.services import book_search_vector_refresh, stock_record_opening
+
+STAFF = ("staff@bookstore.local", "staff-demo-pass-2026")
+CUSTOMER = ("reader@bookstore.local", "reader-demo-pass-2026")
+BOOK_COUNT = 300
+SEED = 20261122
+
+CATEGORIES = {
+    "Fiction": ["Fantasy", "Science Fiction", "Mystery & Crime", "Romance", "Historical Fiction", "Literary Fiction"],
+    "Non-fiction": ["History", "Popular Science", "Biography", "Travel", "Philosophy"],
+    "Food & Drink": ["Baking", "World Cuisine"],
+    "Children": ["Picture Books", "Young Adult"],
+    "Computing": ["Programming", "Databases", "Networks & Security"],
+}
+FIRST = [
+    "Ada",
+    "Amara",
+    "Bruno",
+    "Clara",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Nikolai",
+    "Olu",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Samir",
+    "Tove",
+    "Umberto",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zora",
+]
+LAST = [
+    "Abara",
+    "Berg",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fontaine",
+    "Gallagher",
+    "Haddad",
+    "Ibsen",
+    "Jovanovic",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrova",
+    "Quiroga",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Urquhart",
+    "Vance",
+    "Whitfield",
+    "Yilmaz",
+    "Zhang",
+]
+ADJECTIVES = [
+    "Silent",
+    "Hidden",
+    "Last",
+    "Burning",
+    "Paper",
+    "Glass",
+    "Northern",
+    "Forgotten",
+    "Iron",
+    "Quiet",
+    "Midnight",
+    "Winter",
+    "Salt",
+    "Golden",
+    "Broken",
+    "Distant",
+    "Little",
+    "Wild",
+    "Secret",
+    "Electric",
+]
+NOUNS = [
+    "Garden",
+    "River",
+    "Library",
+    "Kingdom",
+    "Orchard",
+    "Lighthouse",
+    "Atlas",
+    "Harbour",
+    "Machine",
+    "Letters",
+    "Mountain",
+    "Archive",
+    "Bridge",
+    "Cartographer",
+    "Orchestra",
+    "Island",
+    "Compass",
+    "Empire",
+    "Kitchen",
+    "Sky",
+]
+SUBTITLES = ["", "", "", "A Novel", "A History", "Stories", "A Field Guide", "A Memoir", "Second Edition"]
+PUBLISHERS = ["Harbour House", "Northwind Press", "Lantern Books", "Blue Fern", "Quayside", "Meridian & Co."]
+REVIEW_TITLES = {
+    1: ["Not for me", "Disappointing"],
+    2: ["Had its moments", "Uneven"],
+    3: ["Decent read", "Fine, not great"],
+    4: ["Really enjoyed it", "Recommended"],
+    5: ["A new favourite", "Wonderful", "Could not put it down"],
+}
+REVIEWER_COUNT = 40
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill an empty store with a demo catalog (categories, authors, ~300 books, reviews) and two accounts: "
+        f"staff {STAFF[0]} and customer {CUSTOMER[0]}. Deterministic; does nothing when books exist."
+    )
+
+    def handle(self, *args, **options):
+        created_users = self._ensure_accounts()
+        if Book.objects.exists():
+            self.stdout.write("The catalog already has books: demo data already seeded, nothing changed.")
+        else:
+            with transaction.atomic():
+                counts = self._seed(random.Random(SEED))  # noqa: S311 (deterministic demo data)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Demo catalog created: " + ", ".join(f"{n} {what}" for what, n in counts.items()) + "."
+                )
+            )
+        if created_users:
+            self.stdout.write(f"Created account(s): {', '.join(created_users)}.")
+        self.stdout.write(f"Staff (admin at /admin/): {STAFF[0]} / {STAFF[1]}")
+        self.stdout.write(f"Customer: {CUSTOMER[0]} / {CUSTOMER[1]}")
+
+    def _ensure_accounts(self) -> list[str]:
+        User = get_user_model()
+        created = []
+        if not User.objects.filter(email=STAFF[0]).exists():
+            User.objects.create_superuser(email=STAFF[0], password=STAFF[1], first_name="Demo", last_name="Staff")
+            created.append(STAFF[0])
+        if not User.objects.filter(email=CUSTOMER[0]).exists():
+            User.objects.create_user(
+                email=CUSTOMER[0], password=CUSTOMER[1], first_name="Robin", last_name="Reader", is_email_verified=True
+            )
+            created.append(CUSTOMER[0])
+        return created
+
+    def _seed(self, rng: random.Random) -> dict[str, int]:
+        leaves = []
+        for parent_name, children in CATEGORIES.items():
+            parent = Category.objects.create(
+                name=parent_name, slug=slugify(parent_name), description=f"All {parent_name.lower()}."
+            )
+            for name in children:
+                leaves.append(Category.objects.create(name=name, slug=slugify(f"{parent_name} {name}"), parent=parent))
+
+        names = sorted({f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(200)})[:120]
+        authors = Author.objects.bulk_create(
+            [
+                Author(
+                    name=name,
+                    bio=f"{name} writes from {rng.choice(['Lisbon', 'Oslo', 'Lagos', 'Kyoto', 'Montreal', 'Leeds'])}.",
+                )
+                for name in names
+            ]
+        )
+
+        books, seen_titles = [], set()
+        for i in range(BOOK_COUNT):
+            title = f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
+            while title in seen_titles:
+                title = f"{title} {rng.choice(['II', 'Returns', 'Revisited', 'and Other Stories'])}"
+            seen_titles.add(title)
+            body = f"978{900000000 + i:09d}"
+            books.append(
+                Book(
+                    isbn=body + isbn13_check_digit(body),
+                    title=title,
+                    subtitle=rng.choice(SUBTITLES),
+                    slug=slugify(title),
+                    category=rng.choice(leaves),
+                    publisher=rng.choice(PUBLISHERS),
+                    published_date=datetime.date(1950, 1, 1) + datetime.timedelta(days=rng.randrange(0, 27000)),
+                    language=rng.choices(["en", "fr", "de", "es", "it"], weights=[80, 6, 6, 5, 3])[0],
+                    page_count=rng.randrange(80, 900),
+                    format=rng.choices(list(Book.Format.values), weights=[55, 25, 15, 5])[0],
+                    description=f"{title}: a {rng.choice(['gripping', 'tender', 'sweeping', 'witty', 'patient'])} book "
+                    f"about {rng.choice(['memory', 'the sea', 'cities', 'families', 'machines', 'food'])}.",
+                    price=Decimal(rng.randrange(499, 4999)) / 100,
+                    stock=rng.choice([0, 0, 2, 3, 5, 8, 12, 20, 35, 60]),
+                )
+            )
+        books = Book.objects.bulk_create(books)
+        stock_record_opening(books=books, reason=StockMovement.Reason.INITIAL, note="demo seed")
+
+        through = Book.authors.through
+        through.objects.bulk_create(
+            [
+                through(book_id=book.pk, author_id=author.pk)
+                for book in books
+                for author in rng.sample(authors, rng.choice([1, 1, 1, 2, 3]))
+            ]
+        )
+
+        User = get_user_model()
+        reviewers = User.objects.bulk_create(
+            [
+                User(
+                    email=f"reviewer{n}@demo.bookstore.local",
+                    first_name=rng.choice(FIRST),
+                    last_name=rng.choice(LAST),
+                    password="!",
+                )
+                for n in range(1, REVIEWER_COUNT + 1)
+            ]
+        )  # "!" is an unusable password: these accounts cannot log in
+        reviews = []
+        for book in books:
+            for user in rng.sample(reviewers, rng.choice([0, 0, 1, 2, 3, 5])):
+                rating = rng.choices([1, 2, 3, 4, 5], weights=[1, 2, 4, 6, 5])[0]
+                reviews.append(
+                    Review(
+                        book=book,
+                        user=user,
+                        rating=rating,
+                        title=rng.choice(REVIEW_TITLES[rating]),
+                        body="Read it in one weekend.",
+                    )
+                )
+        Review.objects.bulk_create(reviews)
+        book_search_vector_refresh()
+        return {
+            "categories": Category.objects.count(),
+            "authors": len(authors),
+            "books": len(books),
+            "reviews": len(reviews),
+        }

@@ -1,0 +1,182 @@
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Author, Book, Category, Review, StockMovement
+from catalog.tests.factories import AuthorFactory, BookFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = (
+    "isbn,title,subtitle,authors,category,publisher,published_date,language,page_count,format,price,stock,description\n"
+)
+
+
+def run_import(tmp_path, text: str, *args) -> tuple[str, str]:
+    path = tmp_path / "books.csv"
+    path.write_text(text, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_books", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+GOOD_CSV = HEADER + (
+    "978-0-306-40615-7,The Good Book,A subtitle,Ann Author;Bob Writer,Fiction/Fantasy,"
+    "Pub,2020-01-02,en,300,hardcover,12.50,5,Nice\n"
+    "0-8044-2957-X,Second Book,,Ann Author,Fiction,Pub,,fr,,ebook,3.00,,\n"
+)
+
+
+def test_import_creates_books_authors_nested_categories_and_ledger(tmp_path):
+    out, err = run_import(tmp_path, GOOD_CSV)
+
+    assert err == ""
+    assert "Created 2 and updated 0 book(s)" in out
+    good = Book.objects.get(isbn="9780306406157")
+    assert (good.title, good.subtitle, good.price, good.stock, good.format, good.page_count) == (
+        "The Good Book",
+        "A subtitle",
+        Decimal("12.50"),
+        5,
+        "hardcover",
+        300,
+    )
+    assert sorted(good.authors.values_list("name", flat=True)) == ["Ann Author", "Bob Writer"]
+    assert (good.category.name, good.category.parent.name) == ("Fantasy", "Fiction")
+    second = Book.objects.get(isbn="9780804429573")  # from ISBN-10
+    assert (second.stock, second.language, second.category.name) == (0, "fr", "Fiction")
+    assert Author.objects.filter(name="Ann Author").count() == 1
+    assert Category.objects.count() == 2
+    movement = StockMovement.objects.get()
+    assert (movement.book, movement.delta, movement.stock_after, movement.reason) == (good, 5, 5, "import")
+
+
+def test_import_updates_existing_books_by_isbn_and_records_the_stock_difference(tmp_path):
+    author = AuthorFactory(name="Ann Author")
+    book = BookFactory(isbn="9780306406157", title="Old title", stock=10, authors=[AuthorFactory(name="Someone")])
+
+    out, _ = run_import(tmp_path, GOOD_CSV)
+
+    assert "Created 1 and updated 1 book(s)" in out
+    book.refresh_from_db()
+    assert (book.title, book.stock, book.price) == ("The Good Book", 5, Decimal("12.50"))
+    assert author in book.authors.all() and not book.authors.filter(name="Someone").exists()
+    movement = StockMovement.objects.get(book=book)
+    assert (movement.delta, movement.stock_after, movement.reason) == (-5, 5, "import")
+
+
+def test_import_is_idempotent(tmp_path):
+    run_import(tmp_path, GOOD_CSV)
+    out, _ = run_import(tmp_path, GOOD_CSV)
+
+    assert "Created 0 and updated 2 book(s), 0 stock change(s)" in out
+    assert Book.objects.count() == 2
+    assert StockMovement.objects.count() == 1
+
+
+def test_import_reports_bad_rows_with_line_numbers_and_keeps_going(tmp_path):
+    text = HEADER + (
+        "9780306406158,Bad checksum,,,,,,,,,1.00,1,\n"
+        "9780306406157,Good,,,,,,,,,2.00,1,\n"
+        "9781861972712,Bad values,,,,,2020-13-01,xx,,scroll,-1,-3,\n"
+        "9780306406157,Same ISBN again,,,,,,,,,2.00,1,\n"
+        '9780804429573,"Multi\nline title",,,,,,,,,1e30,1,\n'
+        "9781861972712,No price,,,,,,,,,,1,\n"
+        "9780140449136,Fine too,,,,,,,,,4.00,,\n"
+    )
+
+    out, err = run_import(tmp_path, text)
+
+    assert "Created 2 and updated 0 book(s)" in out
+    assert "5 row(s) rejected" in out
+    assert "line 2: isbn: This ISBN-13 has a wrong check digit." in err
+    assert "line 4: language:" in err and "line 4: format:" in err and "line 4: price:" in err
+    assert "line 4: stock:" in err and "line 4: published_date:" in err
+    assert "line 5: isbn: same ISBN as line 3" in err
+    assert "line 6: price:" in err
+    assert "line 8: price: This field is required." in err
+    assert set(Book.objects.values_list("isbn", flat=True)) == {"9780306406157", "9780140449136"}
+
+
+def test_import_dry_run_writes_nothing(tmp_path):
+    out, _ = run_import(tmp_path, GOOD_CSV, "--dry-run")
+
+    assert "Would create 2" in out and "nothing was written" in out
+    assert not Book.objects.exists()
+    assert not Author.objects.exists()
+    assert not StockMovement.objects.exists()
+
+
+def test_import_in_small_batches_gives_the_same_result(tmp_path):
+    rows = "".join(
+        f"{isbn},Book {i},,Shared Author;Author {i},Cat/Sub,,,,,,{i + 1}.00,{i},\n"
+        for i, isbn in enumerate(["9780306406157", "9780804429573", "9780140449136", "9781861972712"])
+    )
+
+    out, _ = run_import(tmp_path, HEADER + rows, "--batch-size", "1", "--progress", "always")
+
+    assert "Created 4" in out
+    assert Author.objects.filter(name="Shared Author").count() == 1
+    assert Category.objects.count() == 2
+    assert StockMovement.objects.count() == 3  # the book with stock 0 has no movement
+
+
+def test_import_refuses_a_file_without_required_columns(tmp_path):
+    with pytest.raises(CommandError, match="price"):
+        run_import(tmp_path, "isbn,title\n9780306406157,X\n")
+
+
+def test_import_refuses_a_missing_file(tmp_path):
+    with pytest.raises(CommandError):
+        call_command("import_books", str(tmp_path / "nope.csv"), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_import_queries_do_not_grow_with_the_number_of_rows(tmp_path, django_assert_max_num_queries):
+    from catalog.isbn import isbn13_check_digit
+
+    rows = []
+    for i in range(200):
+        body = f"979{i:09d}"
+        rows.append(f"{body}{isbn13_check_digit(body)},Book {i},,Author {i % 7},Cat/Sub {i % 3},,,,,,9.99,{i % 4},\n")
+    path = tmp_path / "many.csv"
+    path.write_text(HEADER + "".join(rows))
+
+    with django_assert_max_num_queries(40):
+        call_command("import_books", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    assert Book.objects.count() == 200
+
+
+# seed_demo
+
+
+def test_seed_demo_fills_an_empty_store_and_prints_credentials():
+    from accounts.models import User
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    text = out.getvalue()
+    assert "staff@bookstore.local" in text and "staff-demo-pass-2026" in text
+    assert "reader@bookstore.local" in text and "reader-demo-pass-2026" in text
+    assert Book.objects.count() >= 200
+    assert Category.objects.filter(parent__isnull=False).exists()
+    assert Review.objects.exists()
+    staff = User.objects.get(email="staff@bookstore.local")
+    assert staff.is_staff and staff.check_password("staff-demo-pass-2026")
+    assert User.objects.get(email="reader@bookstore.local").check_password("reader-demo-pass-2026")
+    # the ledger explains every stock level
+    for book in Book.objects.all()[:50]:
+        assert sum(book.stock_movements.values_list("delta", flat=True)) == book.stock
+
+
+def test_seed_demo_is_idempotent_and_deterministic():
+    call_command("seed_demo", stdout=io.StringIO())
+    first = list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock"))
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert "already" in out.getvalue()
+    assert list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock")) == first
