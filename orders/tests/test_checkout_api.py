@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.settings import api_settings
 
 from cart.models import CartItem
 from catalog.models import Book, StockMovement
@@ -330,6 +331,15 @@ def test_a_failed_checkout_does_not_burn_its_idempotency_key(user_client, user):
     response = checkout(user_client, HTTP_IDEMPOTENCY_KEY="retry-me")
 
     assert response.status_code == 201
+
+
+def test_checkout_has_its_own_throttle_and_reads_are_not_counted(user_client, user, monkeypatch):
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "checkout", "2/min")
+
+    statuses = [checkout(user_client).status_code for _ in range(3)]
+
+    assert statuses == [400, 400, 429]  # empty cart twice, then throttled
+    assert user_client.get(ORDERS).status_code == 200
 
 
 # Query counts
