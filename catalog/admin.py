@@ -6,6 +6,7 @@ from django.db.models import Count, Prefetch
 from django.utils.html import format_html
 
 from catalog import services
+from catalog.covers import check_cover_image
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review, StockMovement
 
@@ -19,6 +20,15 @@ class BookAdminForm(forms.ModelForm):
             "isbn", "title", "subtitle", "slug", "authors", "category", "publisher", "published_date", "language",
             "page_count", "format", "description", "price", "stock", "is_active", "cover",
         ]  # fmt: skip
+
+    def clean_cover(self):
+        cover = self.cleaned_data.get("cover")
+        if cover and hasattr(cover, "content_type"):  # a new upload, not the stored file
+            try:
+                check_cover_image(cover)
+            except ValueError as error:
+                raise forms.ValidationError(str(error), code="invalid_image") from None
+        return cover
 
     def clean_isbn(self):
         try:

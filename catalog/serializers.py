@@ -6,16 +6,13 @@ from django.conf import settings
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from PIL import Image, UnidentifiedImageError
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from catalog.covers import CoverTooLargeError, NotACoverImageError, check_cover_image
 from catalog.exceptions import FileTooLargeError
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review
-
-MAX_COVER_BYTES = 5 * 1024 * 1024
-ALLOWED_COVER_FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
 class ISBNField(serializers.CharField):
@@ -178,19 +175,12 @@ class CoverUploadSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="A JPEG, PNG or WebP image of at most 5 MB.")
 
     def validate_image(self, image):
-        if image.size > MAX_COVER_BYTES:
-            raise FileTooLargeError(f"A cover may be at most {MAX_COVER_BYTES // (1024 * 1024)} MB.")
         try:
-            image.seek(0)
-            with Image.open(image) as picture:
-                image_format = picture.format
-                picture.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise serializers.ValidationError("Upload a valid JPEG, PNG or WebP image.", code="invalid_image") from None
-        if image_format not in ALLOWED_COVER_FORMATS:
-            raise serializers.ValidationError("Upload a valid JPEG, PNG or WebP image.", code="invalid_image")
-        image.seek(0)
-        self.image_format = image_format
+            self.image_format = check_cover_image(image)
+        except CoverTooLargeError as error:
+            raise FileTooLargeError(str(error)) from None
+        except NotACoverImageError as error:
+            raise serializers.ValidationError(str(error), code="invalid_image") from None
         return image
 
 

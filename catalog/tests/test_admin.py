@@ -218,3 +218,17 @@ def test_admin_author_autocomplete(admin_client):
     )
     assert response.status_code == 200
     assert response.json()["results"][0]["text"] == "Chimamanda Adichie"
+
+
+def test_admin_refuses_a_fake_cover_image(admin_client, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    book = BookFactory()
+    fake = SimpleUploadedFile("cover.png", b"not an image", content_type="image/png")
+
+    response = admin_client.post(reverse("admin:catalog_book_change", args=[book.pk]), _book_form(book, cover=fake))
+
+    assert response.status_code == 200  # the form comes back with an error
+    book.refresh_from_db()
+    assert not book.cover
