@@ -220,12 +220,17 @@ def test_admin_author_autocomplete(admin_client):
     assert response.json()["results"][0]["text"] == "Chimamanda Adichie"
 
 
-def test_admin_refuses_a_fake_cover_image(admin_client, settings, tmp_path):
+def test_admin_refuses_a_cover_that_is_not_jpeg_png_or_webp(admin_client, settings, tmp_path):
+    import io
+
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
 
     settings.MEDIA_ROOT = tmp_path
     book = BookFactory()
-    fake = SimpleUploadedFile("cover.png", b"not an image", content_type="image/png")
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, format="GIF")  # Django's ImageField alone would accept it
+    fake = SimpleUploadedFile("cover.png", buffer.getvalue(), content_type="image/png")
 
     response = admin_client.post(reverse("admin:catalog_book_change", args=[book.pk]), _book_form(book, cover=fake))
 
