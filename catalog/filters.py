@@ -85,12 +85,15 @@ class BookFilter(django_filters.FilterSet):
         model = Book
         fields = []
 
+    def _caller_is_staff(self) -> bool:
+        return bool(self.request is not None and self.request.user and self.request.user.is_staff)
+
     def filter_queryset(self, queryset):
-        if "is_active" not in self.form.cleaned_data or self.form.cleaned_data["is_active"] is None:
+        # Others only ever get available books (the view scopes them); staff get them by default.
+        if self.form.cleaned_data.get("is_active") is None and self._caller_is_staff():
             queryset = queryset.filter(is_active=True)
-        data = dict(self.form.cleaned_data)
         # Ranking is only wanted when the caller did not ask for an order.
-        self._ranked = not data.get("ordering")
+        self._ranked = not self.form.cleaned_data.get("ordering")
         return super().filter_queryset(queryset)
 
     def filter_search(self, queryset, name, value):
@@ -109,11 +112,8 @@ class BookFilter(django_filters.FilterSet):
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)
 
     def filter_is_active(self, queryset, name, value):
-        request = self.request
-        if value is None:
+        if value is None or not self._caller_is_staff():
             return queryset
-        if request is None or not request.user.is_staff:
-            return queryset.filter(is_active=True)
         return queryset.filter(is_active=value)
 
 

@@ -391,3 +391,10 @@ def test_book_detail_runs_at_most_two_queries(api_client, django_assert_max_num_
 
     with django_assert_max_num_queries(2):
         assert api_client.get(book_url(book)).status_code == 200
+
+
+def test_book_detail_for_a_signed_in_user_adds_only_the_user_query(user_client, django_assert_max_num_queries):
+    book = BookFactory()
+
+    with django_assert_max_num_queries(3):
+        assert user_client.get(book_url(book)).status_code == 200
