@@ -398,3 +398,11 @@ def test_book_detail_for_a_signed_in_user_adds_only_the_user_query(user_client, 
 
     with django_assert_max_num_queries(3):
         assert user_client.get(book_url(book)).status_code == 200
+
+
+def test_trailing_slashes_are_optional_without_redirects(api_client, staff_client):
+    book = BookFactory()
+
+    assert api_client.get(f"{BOOKS}/").status_code == 200
+    assert api_client.get(f"{book_url(book)}/").status_code == 200
+    assert staff_client.post(f"{BOOKS}/", new_book_payload()).status_code == 201
