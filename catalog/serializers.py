@@ -4,7 +4,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -53,7 +52,14 @@ class BookListSerializer(serializers.ModelSerializer):
     in_stock = serializers.BooleanField(read_only=True)
     cover_url = serializers.SerializerMethodField()
     average_rating = serializers.DecimalField(
-        max_digits=3, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True
+        max_digits=3,
+        decimal_places=2,
+        min_value=Decimal("1"),
+        max_value=Decimal("5"),
+        coerce_to_string=False,
+        read_only=True,
+        allow_null=True,
+        help_text="Mean of the ratings, rounded to 2 places; null without reviews.",
     )
     review_count = serializers.IntegerField(read_only=True)
 
@@ -87,7 +93,7 @@ class BookListSerializer(serializers.ModelSerializer):
     def get_currency(self, book) -> str:
         return settings.STORE_CURRENCY
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_cover_url(self, book) -> str | None:
         if not book.cover:
             return None
