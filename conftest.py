@@ -34,6 +34,13 @@ def _static_files_without_collectstatic():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Argon2 is slow by design; tests hash hundreds of passwords (one test checks Argon2 itself)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Throttle counters and the token denylist live in the cache: start every test clean."""

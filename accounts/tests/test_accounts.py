@@ -11,6 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from bookstore import settings as project_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ RESET_CONFIRM_URL = "/api/v1/auth/password/reset/confirm"
 VERIFY_URL = "/api/v1/auth/email/verify"
 
 NEW_PASSWORD = "a-much-better-passphrase-42"
+PRODUCTION_HASHERS = project_settings.PASSWORD_HASHERS  # the tests swap in a fast hasher; this one checks Argon2
 
 
 def link_params(email_body: str, path: str) -> dict:
@@ -42,8 +44,9 @@ def error_attrs(response):
 
 
 def test_register_creates_the_account_and_emails_a_verification_link(
-    api_client, mailoutbox, django_capture_on_commit_callbacks
+    api_client, settings, mailoutbox, django_capture_on_commit_callbacks
 ):
+    settings.PASSWORD_HASHERS = PRODUCTION_HASHERS
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post(
             REGISTER_URL,
