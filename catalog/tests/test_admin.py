@@ -237,3 +237,17 @@ def test_admin_refuses_a_cover_that_is_not_jpeg_png_or_webp(admin_client, settin
     assert response.status_code == 200  # the form comes back with an error
     book.refresh_from_db()
     assert not book.cover
+
+
+def test_admin_add_book_writes_the_opening_stock_to_the_ledger(admin_client):
+    author, category = AuthorFactory(), CategoryFactory()
+    book = BookFactory(category=category)  # a form template; the new book gets another ISBN
+    data = _book_form(book, isbn="978-0-306-40615-7", title="Added", slug="added", stock="6", authors=[author.pk])
+
+    response = admin_client.post(reverse("admin:catalog_book_add"), data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    book = Book.objects.get(isbn="9780306406157")
+    assert (book.title, book.stock, list(book.authors.all())) == ("Added", 6, [author])
+    movement = StockMovement.objects.get(book=book)
+    assert (movement.delta, movement.reason, movement.actor) == (6, "initial", admin_client.user)
