@@ -125,3 +125,8 @@ def test_search_vector_is_written_when_staff_create_a_book(staff_client, api_cli
     )
     assert response.status_code == 201
     assert search_ids(api_client, "octavia") == [response.json()["id"]]
+
+
+@pytest.mark.parametrize("text", ["!!!", '"unbalanced', "a & b | c", "-", "' OR 1=1 --"])
+def test_search_survives_odd_input(api_client, library, text):
+    assert api_client.get(BOOKS, {"search": text}).status_code == 200
