@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework import serializers
@@ -43,6 +43,22 @@ _PLAIN_FIELDS = [
     "price",
     "description",
 ]
+
+
+def _update_rows(books: list[Book], field_names: list[str]) -> None:
+    """One parametrised UPDATE per book, sent with executemany.
+
+    Much faster than `bulk_update` for thousands of rows (its CASE WHEN expressions cost
+    Django seconds per batch to build); values go through each field's own database preparation.
+    """
+    connection = connections[Book.objects.db]
+    quote = connection.ops.quote_name
+    fields = [Book._meta.get_field(name) for name in field_names]
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {quote(Book._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608 (names only)
+    params = [[f.get_db_prep_save(getattr(book, f.attname), connection) for f in fields] + [book.pk] for book in books]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 class BookImportRowSerializer(serializers.Serializer):
@@ -172,7 +188,7 @@ class BookImporter:
             book.updated_at = now
         if to_update:
             fields = [*_PLAIN_FIELDS, "updated_at"] + (["category"] if self.has_category else [])
-            Book.objects.bulk_update(to_update, fields)
+            _update_rows(to_update, fields)
         books = {book.isbn: book for book in (*to_create, *to_update)}
 
         if self.has_authors:

@@ -1,3 +1,4 @@
+import datetime
 import io
 from decimal import Decimal
 
@@ -56,12 +57,15 @@ def test_import_creates_books_authors_nested_categories_and_ledger(tmp_path):
 def test_import_updates_existing_books_by_isbn_and_records_the_stock_difference(tmp_path):
     author = AuthorFactory(name="Ann Author")
     book = BookFactory(isbn="9780306406157", title="Old title", stock=10, authors=[AuthorFactory(name="Someone")])
+    before = book.updated_at
 
     out, _ = run_import(tmp_path, GOOD_CSV)
 
     assert "Created 1 and updated 1 book(s)" in out
     book.refresh_from_db()
     assert (book.title, book.stock, book.price) == ("The Good Book", 5, Decimal("12.50"))
+    assert (book.published_date, book.format, book.category.name) == (datetime.date(2020, 1, 2), "hardcover", "Fantasy")
+    assert book.updated_at > before
     assert author in book.authors.all() and not book.authors.filter(name="Someone").exists()
     movement = StockMovement.objects.get(book=book)
     assert (movement.delta, movement.stock_after, movement.reason) == (-5, 5, "import")
