@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint check schema clean
+.PHONY: run test browser lint clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,16 @@ run: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: install and run the whole test suite (SQLite by default; DATABASE_URL/REDIS_URL switch)
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(BIN)/pytest
+
+# The admin's browser tests drive Debian's Chromium (Playwright never downloads a browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: could not install chromium; the browser tests will fail"; \
+	  else echo "warning: chromium is missing (sudo apt-get install chromium); the browser tests will fail"; fi; }
 
 ## lint: ruff, migrations committed, OpenAPI schema valid
 lint: $(BIN)/.installed
