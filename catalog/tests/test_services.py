@@ -160,7 +160,7 @@ def test_category_cannot_be_its_own_parent_in_the_database():
 
 
 @pytest.mark.django_db
-def test_verified_purchase_is_false_until_orders_fill_it_in():
+def test_verified_purchase_is_false_without_a_shipped_or_delivered_order():
     ReviewFactory()
     assert Review.objects.with_verified_purchase().get().verified_purchase is False
 
