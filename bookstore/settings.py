@@ -258,7 +258,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    "EXCEPTION_HANDLER": "bookstore.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "bookstore.throttling.AnonRateThrottle",
         "bookstore.throttling.UserRateThrottle",
