@@ -103,7 +103,7 @@ class BookAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .defer("search_vector")
+            .defer("search_vector", "search_text")
             .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name")))
         )
 
@@ -228,7 +228,7 @@ class ReviewAdmin(admin.ModelAdmin):
     actions = ["remove_abusive"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("book__search_vector", "book__description")
+        return super().get_queryset(request).defer("book__search_vector", "book__search_text", "book__description")
 
     @admin.action(description="Remove selected reviews as abusive")
     def remove_abusive(self, request, queryset):
@@ -246,7 +246,7 @@ class StockMovementAdmin(admin.ModelAdmin):
     search_fields = ["book__title", "book__isbn", "order_reference"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("book__search_vector", "book__description")
+        return super().get_queryset(request).defer("book__search_vector", "book__search_text", "book__description")
 
     def has_add_permission(self, request):
         return False

@@ -161,7 +161,8 @@ class BookImporter:
         """Creates or updates the books of `rows` (distinct ISBNs) in one transaction."""
         result = ImportResult()
         existing = {
-            book.isbn: book for book in Book.objects.filter(isbn__in=[r["isbn"] for r in rows]).defer("search_vector")
+            book.isbn: book
+            for book in Book.objects.filter(isbn__in=[r["isbn"] for r in rows]).defer("search_vector", "search_text")
         }
         if self.has_authors:
             self._author_ids_for({name for row in rows for name in row["authors"]})

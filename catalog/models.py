@@ -134,8 +134,9 @@ class BookQuerySet(models.QuerySet):
         from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 
         query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        similar_author = Author.objects.filter(books=OuterRef("pk"), name__trigram_word_similar=text)
-        match = Q(search_vector=query) | Q(title__trigram_word_similar=text) | Exists(similar_author)
+        # Each arm has its own index (GIN tsvector, GIN trigram, B-tree), so PostgreSQL can
+        # combine them with a BitmapOr instead of scanning every book.
+        match = Q(search_vector=query) | Q(search_text__trigram_word_similar=text)
         if isbn:
             match |= Q(isbn=isbn)
         queryset = self.filter(match)
@@ -152,7 +153,7 @@ class BookQuerySet(models.QuerySet):
         return (
             self.select_related("category")
             .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name").order_by("name", "id")))
-            .defer("search_vector")
+            .defer("search_vector", "search_text")
             .with_ratings()
         )
 
@@ -213,11 +214,13 @@ class Book(models.Model):
     is_active = models.BooleanField(default=True, help_text="Unset to withdraw the book from the catalog.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Weighted title (A), subtitle and author names (B); kept in sync by
-    # catalog.services.book_search_vector_refresh, used on PostgreSQL only. Its GIN index and the
-    # trigram index on title are created by migration 0002 (PostgreSQL only), not declared here,
-    # so SQLite never sees them.
+    # Weighted title (A), subtitle and author names (B), and the plain "title author names" text
+    # for typo-tolerant trigram matching; both kept in sync by
+    # catalog.services.book_search_vector_refresh and used on PostgreSQL only. Their GIN indexes
+    # are created by migrations 0002/0003 (PostgreSQL only), not declared here, so SQLite never
+    # sees them.
     search_vector = SearchVectorField(null=True, editable=False)
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     objects = BookQuerySet.as_manager()
 

@@ -112,7 +112,8 @@ def stock_set(
 
 
 def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: str = "default") -> None:
-    """Recomputes the weighted search vector (title A, subtitle and author names B) of the given books.
+    """Recomputes the search columns of the given books: the weighted vector (title A, subtitle and
+    author names B) and the trigram text (title and author names).
 
     Called by every write path of books and authors (API, admin, import, seed), never by
     signals. One UPDATE whatever the number of books; a no-op outside PostgreSQL.
@@ -134,7 +135,8 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
         UPDATE catalog_book AS b SET search_vector =
             setweight(to_tsvector(%(config)s, coalesce(b.title, '')), 'A')
             || setweight(to_tsvector(%(config)s, coalesce(b.subtitle, '')), 'B')
-            || setweight(to_tsvector(%(config)s, coalesce(n.names, '')), 'B')
+            || setweight(to_tsvector(%(config)s, coalesce(n.names, '')), 'B'),
+            search_text = concat_ws(' ', b.title, n.names)
         FROM catalog_book AS b2 LEFT JOIN names AS n ON n.book_id = b2.id
         WHERE b2.id = b.id {where}
     """  # noqa: S608 (only fixed fragments are interpolated; values are parameters)
