@@ -1,0 +1,260 @@
+"""The back office in a real browser: staff flows in the Django admin, driven by Playwright.
+
+Playwright drives Debian's Chromium (`/usr/bin/chromium`); it never downloads a browser. The
+tests skip on a machine without Chromium, but fail in CI (REQUIRE_POSTGRES=1) rather than
+pass silently. Every step leaves a screenshot under `artifacts/screenshots/`.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from PIL import Image
+
+from accounts.tests.factories import UserFactory
+from catalog.models import Author, Book, StockMovement
+from catalog.tests.factories import BookFactory
+from orders.models import Order
+from orders.tests.factories import order_placed
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+STAFF_PASSWORD = "back-office-pass-42"
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"the admin browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps its event loop registered as running in this thread, so
+    # Django's ORM calls made by the tests (factories, DB assertions) would raise
+    # SynchronousOnlyOperation. The ORM is used synchronously here; allow it for this module only.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def staff(transactional_db):
+    return UserFactory(email="clerk@bookstore.example", password=STAFF_PASSWORD, is_staff=True, is_superuser=True)
+
+
+class Steps:
+    """Screenshots named after the test, numbered in the order the staff member saw them."""
+
+    def __init__(self, page, test_name: str):
+        self.page = page
+        self.prefix = re.sub(r"\W+", "_", test_name.removeprefix("test_"))
+        self.count = 0
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, name: str) -> None:
+        self.count += 1
+        self.page.screenshot(path=SCREENSHOTS / f"{self.prefix}-{self.count:02d}-{name}.png", full_page=True)
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1600, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def log_in(page, steps: Steps, email: str, password: str) -> None:
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    steps.shot("login")
+    page.click("input[type=submit]")
+
+
+def messages(page, level: str) -> list[str]:
+    return [text.strip() for text in page.locator(f"ul.messagelist li.{level}").all_inner_texts()]
+
+
+def run_action(page, action: str, *orders: Order) -> None:
+    page.goto("/admin/orders/order/")
+    for order in orders:
+        page.check(f"input[name=_selected_action][value='{order.pk}']")
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+
+
+def test_a_customer_cannot_sign_in_to_the_back_office(page, transactional_db, request):
+    steps = Steps(page, request.node.name)
+    customer = UserFactory(password=STAFF_PASSWORD)
+
+    log_in(page, steps, customer.email, STAFF_PASSWORD)
+
+    steps.shot("refused")
+    assert page.url.endswith("/admin/login/?next=/admin/")
+    assert "Please enter the correct email address and password for a staff account" in page.inner_text("#content")
+
+
+def test_staff_add_a_book_with_a_cover_find_it_and_restock_it_inline(page, staff, media_root, tmp_path, request):
+    steps = Steps(page, request.node.name)
+    cover = tmp_path / "cover.png"
+    Image.new("RGB", (60, 90), (200, 40, 40)).save(cover, format="PNG")
+    BookFactory(title="Unrelated Almanac", stock=40)
+
+    log_in(page, steps, staff.email, STAFF_PASSWORD)
+    assert page.locator("#site-name").inner_text() != ""
+    assert page.url.endswith("/admin/")
+
+    # An author.
+    page.goto("/admin/catalog/author/add/")
+    page.fill("#id_name", "Octavia Quill")
+    page.fill("#id_bio", "Writes about lighthouses.")
+    steps.shot("author-form")
+    page.click("input[name=_save]")
+    steps.shot("author-added")
+    assert any("Octavia Quill" in text and "added successfully" in text for text in messages(page, "success"))
+    author = Author.objects.get(name="Octavia Quill")
+
+    # A book by that author, with an ISBN-10 and a cover upload; the slug fills itself from the title.
+    page.goto("/admin/catalog/book/add/")
+    page.fill("#id_isbn", "0-306-40615-2")
+    page.locator("#id_title").press_sequentially("The Lamp Keeper")
+    assert page.input_value("#id_slug") == "the-lamp-keeper"
+    page.click(".field-authors .select2-selection")
+    page.locator(".field-authors .select2-search__field").press_sequentially("Octavia")
+    page.locator(".select2-results__option", has_text="Octavia Quill").click()
+    page.fill("#id_price", "18.40")
+    page.fill("#id_stock", "3")
+    page.set_input_files("#id_cover", cover)
+    steps.shot("book-form")
+    page.click("input[name=_save]")
+    steps.shot("book-added")
+    assert any("The Lamp Keeper" in text and "added successfully" in text for text in messages(page, "success"))
+    book = Book.objects.get(title="The Lamp Keeper")
+    assert book.isbn == "9780306406157"  # stored as ISBN-13
+    assert list(book.authors.all()) == [author]
+    assert book.stock == 3
+    assert (media_root / book.cover.name).is_file()
+    assert list(book.stock_movements.values_list("reason", "delta", "stock_after", "actor")) == [
+        (StockMovement.Reason.INITIAL, 3, 3, staff.pk)
+    ]
+
+    # The admin search finds it by author name, and only it; the thumbnail is the uploaded cover.
+    page.fill("#searchbar", "quill")
+    page.press("#searchbar", "Enter")
+    steps.shot("search")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1
+    assert "The Lamp Keeper" in rows.first.inner_text()
+    thumbnail = rows.first.locator(".field-cover_thumbnail img")
+    thumbnail.wait_for()
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 60
+
+    # The "stock level" filter: low stock lists it, healthy stock does not.
+    page.goto("/admin/catalog/book/")
+    page.locator("#changelist-filter a", has_text="Low (1-5)").click()
+    steps.shot("filter-low-stock")
+    listed = page.locator("#result_list tbody").inner_text()
+    assert "The Lamp Keeper" in listed and "Unrelated Almanac" not in listed
+
+    # Restock in the changelist (list_editable): the ledger records the adjustment.
+    page.goto("/admin/catalog/book/?q=lamp+keeper")
+    page.fill("#id_form-0-stock", "12")
+    steps.shot("inline-stock-edit")
+    page.click("#changelist-form input[name=_save]")
+    steps.shot("inline-stock-saved")
+    assert "1 book was changed successfully." in messages(page, "success")
+    assert page.input_value("#id_form-0-stock") == "12"
+    book.refresh_from_db()
+    assert book.stock == 12
+    assert list(book.stock_movements.values_list("reason", "delta", "stock_after")) == [
+        (StockMovement.Reason.ADJUSTMENT, 9, 12),
+        (StockMovement.Reason.INITIAL, 3, 3),
+    ]
+
+    # The book's page shows its stock movements, newest first.
+    page.locator("#result_list tbody a", has_text="The Lamp Keeper").click()
+    ledger = page.locator("#stock_movements-group")
+    ledger.scroll_into_view_if_needed()
+    steps.shot("stock-ledger")
+    ledger_rows = ledger.locator("tbody tr.has_original, tbody tr.form-row").all_inner_texts()
+    assert len(ledger_rows) == 2
+    assert "Adjustment" in ledger_rows[0] and "12" in ledger_rows[0] and staff.email in ledger_rows[0]
+    assert "Initial" in ledger_rows[1]
+
+
+def test_staff_move_an_order_with_the_actions_and_see_refusals(page, staff, request):
+    steps = Steps(page, request.node.name)
+    customer = UserFactory(email="reader@example.com")
+    book = BookFactory(title="Moby-Dick", stock=5)
+    first = order_placed(user=customer, lines=[(book, 2)])
+    second = order_placed(user=customer, lines=[(book, 1)])
+    mail.outbox.clear()
+
+    log_in(page, steps, staff.email, STAFF_PASSWORD)
+    page.goto("/admin/orders/order/")
+    steps.shot("orders")
+    listed = page.locator("#result_list tbody").inner_text()
+    assert first.number in listed and second.number in listed and customer.email in listed
+
+    run_action(page, "mark_paid", first)
+    steps.shot("marked-paid")
+    assert messages(page, "success") == ["1 order(s) now paid."]
+    first.refresh_from_db()
+    assert first.status == Order.Status.PAID
+
+    run_action(page, "mark_paid", first)
+    steps.shot("paid-twice-refused")
+    assert messages(page, "error") == [f"{first.number}: An order cannot move from “paid” to “paid”."]
+    assert messages(page, "success") == []
+    assert first.status_history.count() == 2  # placed, paid: the refusal wrote nothing
+
+    run_action(page, "mark_shipped", first)
+    steps.shot("marked-shipped")
+    assert messages(page, "success") == ["1 order(s) now shipped."]
+    first.refresh_from_db()
+    assert first.status == Order.Status.SHIPPED
+
+    run_action(page, "mark_delivered", second)
+    steps.shot("deliver-pending-refused")
+    assert messages(page, "error") == [f"{second.number}: An order cannot move from “pending” to “delivered”."]
+    second.refresh_from_db()
+    assert second.status == Order.Status.PENDING
+
+    # The order's page: read-only record with its lines and the history the actions wrote.
+    page.locator("#result_list tbody a", has_text=first.number).click()
+    steps.shot("order-page")
+    assert page.locator(".field-status .readonly").inner_text() == "Shipped"
+    assert "Moby-Dick" in page.locator("#items-group").inner_text()
+    history = page.locator("#status_history-group").inner_text()
+    assert history.count("Back office.") == 2 and staff.email in history
+    book.refresh_from_db()
+    assert book.stock == 2  # 5 - 2 - 1: no stock moved by the status changes
+    assert [message.subject for message in mail.outbox] == [
+        f"Your Bookstore order {first.number} is paid",
+        f"Your Bookstore order {first.number} is shipped",
+    ]
