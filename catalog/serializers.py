@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -216,8 +216,6 @@ class CategorySerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if self.instance is None and not attrs.get("slug"):
-            from django.utils.text import slugify
-
             base = slugify(attrs["name"])[:130] or "category"
             slug, n = base, 1
             while Category.objects.filter(slug=slug).exists():
@@ -253,6 +251,6 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         book, user = self.context.get("book"), self.context["request"].user
-        if self.instance is None and book is not None and Review.objects.filter(Q(book=book) & Q(user=user)).exists():
+        if self.instance is None and book is not None and Review.objects.filter(book=book, user=user).exists():
             raise serializers.ValidationError("You have already reviewed this book.", code="unique")
         return attrs
