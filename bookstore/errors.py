@@ -32,5 +32,5 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     if _is_api(request):
-        return _error("error", "A server error occurred.", 500, error_type="server_error")
+        return _error("error", "Server Error (500)", 500, error_type="server_error")
     return defaults.server_error(request)

@@ -320,7 +320,10 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
 # API docs: "public" (default), "staff" (Swagger/ReDoc/schema for staff sessions only) or "off".
-API_DOCS = env_str("API_DOCS", "public")
+# An unknown value refuses to start: a typo must not leave the docs public in production.
+API_DOCS = env_str("API_DOCS").strip().lower() or "public"
+if API_DOCS not in {"public", "staff", "off"}:
+    raise ImproperlyConfigured(f"API_DOCS must be public, staff or off, not {API_DOCS!r}")
 
 # Security
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
