@@ -11,7 +11,35 @@ from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review, StockMovement
 
 
-class BookAdminForm(forms.ModelForm):
+class SeenStockMixin:
+    """The stock level the staff member saw travels with the form (a hidden initial value).
+
+    So a book whose stock they did not touch keeps what sales made of it meanwhile, and a
+    stock edit made over a level that has since changed is refused instead of undoing those sales.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stock"].show_hidden_initial = True
+
+    def clean_stock(self):
+        stock = self.cleaned_data["stock"]
+        if self.instance.pk and "stock" in self.changed_data:
+            seen = self.fields["stock"].to_python(self.data.get(self.add_initial_prefix("stock")))
+            if seen is not None and seen != self.instance.stock:
+                raise forms.ValidationError(
+                    f"The stock changed from {seen} to {self.instance.stock} while you were editing "
+                    "(a sale or another edit). Check it and save again.",
+                    code="stale_stock",
+                )
+        return stock
+
+
+class BookStockListForm(SeenStockMixin, forms.ModelForm):
+    """The changelist's row form (price and stock are list_editable)."""
+
+
+class BookAdminForm(SeenStockMixin, forms.ModelForm):
     isbn = forms.CharField(max_length=20, label="ISBN", help_text="ISBN-13 or ISBN-10; stored as ISBN-13.")
 
     class Meta:
@@ -123,15 +151,19 @@ class BookAdmin(admin.ModelAdmin):
     def author_names(self, book):
         return ", ".join(author.name for author in book.authors.all())
 
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=BookStockListForm, **kwargs)
+
     def save_model(self, request, obj, form, change):
         # Stock changes go through the ledger: save everything else, then record the difference.
+        # A form whose stock field the staff member left alone keeps the current level.
         wanted_stock = obj.stock
         if change:
             obj.stock = Book.objects.only("stock").get(pk=obj.pk).stock
         else:
             obj.stock = 0
         super().save_model(request, obj, form, change)
-        if wanted_stock != obj.stock:
+        if "stock" in form.changed_data and wanted_stock != obj.stock:
             services.stock_set(
                 book=obj,
                 stock=wanted_stock,

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from catalog.models import Author, Book, Category, StockMovement
 from catalog.serializers import ISBNField
-from catalog.services import book_search_vector_refresh, stock_record_opening, stock_set_many
+from catalog.services import book_search_values, book_search_vector_refresh, stock_record_opening, stock_set_many
 
 COLUMNS = [
     "isbn",
@@ -178,6 +178,11 @@ class BookImporter:
                 book.category_id = self._category_id_for(row["category"])
             if book.pk is None:
                 book.stock = row["stock"] or 0  # the opening level, written to the ledger below
+                if self.has_authors:  # search columns computed in the INSERT itself
+                    for name, value in book_search_values(
+                        title=book.title, subtitle=book.subtitle, author_names=row["authors"]
+                    ).items():
+                        setattr(book, name, value)
             (to_update if book.pk else to_create).append(book)
 
         Book.objects.bulk_create(to_create)
@@ -213,6 +218,8 @@ class BookImporter:
             result.stock_changes += stock_set_many(
                 levels=levels, reason=StockMovement.Reason.IMPORT, actor=self.actor, note="CSV import"
             )
-        book_search_vector_refresh(book_ids=[book.pk for book in books.values()])
+        # New books got their search columns in the INSERT when their authors were known.
+        stale = to_update if self.has_authors else [*to_create, *to_update]
+        book_search_vector_refresh(book_ids=[book.pk for book in stale])
         result.created, result.updated = len(to_create), len(to_update)
         return result

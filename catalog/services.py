@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connections, models, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField, Value
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -148,6 +148,26 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
         params["ids"] = ids
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def book_search_values(*, title: str, subtitle: str, author_names: Iterable[str], using: str = "default") -> dict:
+    """The search columns of a book about to be inserted (bulk imports), so no UPDATE is needed after.
+
+    The same values `book_search_vector_refresh` computes; empty outside PostgreSQL.
+    """
+    if connections[using].vendor != "postgresql":
+        return {}
+    from django.contrib.postgres.search import SearchVector
+
+    names = " ".join(sorted(author_names))
+
+    def weighted(text: str, weight: str) -> SearchVector:
+        return SearchVector(Value(text, output_field=TextField()), config=SEARCH_CONFIG, weight=weight)
+
+    return {
+        "search_vector": weighted(title, "A") + weighted(subtitle, "B") + weighted(names, "B"),
+        "search_text": " ".join(part for part in (title, names) if part),
+    }
 
 
 def author_books_search_refresh(*, author_ids: Iterable[int]) -> None:

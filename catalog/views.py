@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from bookstore.openapi import ErrorResponse409Serializer
 from catalog import services
 from catalog.filters import AuthorFilter, BookFilter, CategoryFilter
 from catalog.models import Author, Book, Category, Review
@@ -132,7 +133,12 @@ class BookViewSet(viewsets.ModelViewSet):
 @extend_schema_view(
     destroy=extend_schema(
         summary="Delete a category (staff)",
-        responses={204: None, 409: OpenApiResponse(description="The category still has books or sub-categories.")},
+        responses={
+            204: None,
+            409: OpenApiResponse(
+                ErrorResponse409Serializer, description="The category still has books or sub-categories."
+            ),
+        },
     )
 )
 class CategoryViewSet(viewsets.ModelViewSet):
@@ -151,7 +157,10 @@ class CategoryViewSet(viewsets.ModelViewSet):
 @extend_schema_view(
     destroy=extend_schema(
         summary="Delete an author (staff)",
-        responses={204: None, 409: OpenApiResponse(description="The author still has books.")},
+        responses={
+            204: None,
+            409: OpenApiResponse(ErrorResponse409Serializer, description="The author still has books."),
+        },
     )
 )
 class AuthorViewSet(viewsets.ModelViewSet):

@@ -1,5 +1,6 @@
 import pytest
 
+from catalog.models import Book
 from catalog.services import book_search_vector_refresh
 from catalog.tests.factories import AuthorFactory, BookFactory
 
@@ -130,3 +131,25 @@ def test_search_vector_is_written_when_staff_create_a_book(staff_client, api_cli
 @pytest.mark.parametrize("text", ["!!!", '"unbalanced', "a & b | c", "-", "' OR 1=1 --"])
 def test_search_survives_odd_input(api_client, library, text):
     assert api_client.get(BOOKS, {"search": text}).status_code == 200
+
+
+@pytest.mark.postgres
+def test_imported_books_are_searchable_by_title_author_and_typo(api_client, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    path = tmp_path / "books.csv"
+    path.write_text(
+        "isbn,title,subtitle,authors,price\n"
+        "9780306406157,The Left Hand of Darkness,A novel,Ursula Le Guin,9.99\n"
+        "9780804429573,A Wizard of Earthsea,,Ursula Le Guin;Ruth Robbins,8.50\n"
+    )
+    call_command("import_books", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+    left_hand = Book.objects.get(isbn="9780306406157")
+
+    assert search_ids(api_client, "darkness") == [left_hand.pk]
+    assert search_ids(api_client, "novel") == [left_hand.pk]
+    assert len(search_ids(api_client, "ursula")) == 2
+    assert search_ids(api_client, "Robins") == [Book.objects.get(isbn="9780804429573").pk]  # typo of an author
+    assert search_ids(api_client, "darknes")[0] == left_hand.pk
