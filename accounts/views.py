@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -24,8 +25,10 @@ from accounts.serializers import (
     UidTokenSerializer,
     validate_new_password,
 )
+from bookstore.openapi import UNAUTHORIZED_RESPONSE
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
+CSRF_REFUSED = OpenApiResponse(ErrorResponse403Serializer, description="The CSRF check failed (`X-CSRFToken`).")
 
 
 def _authenticate_credentials(request) -> User:
@@ -71,14 +74,18 @@ class RegisterView(PublicAuthView):
 
 
 class TokenObtainView(PublicAuthView):
-    @extend_schema(request=LoginSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    @extend_schema(
+        request=LoginSerializer, responses={200: TokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
+    )
     def post(self, request):
         user = _authenticate_credentials(request)
         return Response(_token_pair_body(services.token_pair_for_user(user=user)))
 
 
 class TokenRefreshView(AnonymousAPIView):
-    @extend_schema(request=RefreshSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    @extend_schema(
+        request=RefreshSerializer, responses={200: TokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
+    )
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -197,7 +204,7 @@ COOKIE_REFRESH_PATH = "/api/v1/auth/cookie/"
 class CookieLoginView(PublicAuthView):
     @extend_schema(
         request=LoginSerializer,
-        responses={200: ProfileSerializer},
+        responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE},
         description="Sets HttpOnly `access_token` and `refresh_token` cookies and a `csrftoken` cookie "
         "whose value unsafe requests must send back in `X-CSRFToken`.",
         tags=["auth"],
@@ -211,7 +218,11 @@ class CookieLoginView(PublicAuthView):
 
 
 class CookieRefreshView(AnonymousAPIView):
-    @extend_schema(request=None, responses={200: ProfileSerializer}, tags=["auth"])
+    @extend_schema(
+        request=None,
+        responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: CSRF_REFUSED},
+        tags=["auth"],
+    )
     def post(self, request):
         enforce_csrf(request)
         raw = request.COOKIES.get(settings.JWT_AUTH_COOKIE_REFRESH)
@@ -224,7 +235,7 @@ class CookieRefreshView(AnonymousAPIView):
 
 
 class CookieLogoutView(AnonymousAPIView):
-    @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
+    @extend_schema(request=None, responses={204: NO_CONTENT, 403: CSRF_REFUSED}, tags=["auth"])
     def post(self, request):
         enforce_csrf(request)
         raw_refresh = request.COOKIES.get(settings.JWT_AUTH_COOKIE_REFRESH)

@@ -257,7 +257,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "bookstore.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bookstore.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "bookstore.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "bookstore.throttling.AnonRateThrottle",
@@ -308,7 +308,7 @@ SPECTACULAR_SETTINGS = {
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
-        "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
+        "ErrorCode401Enum": "bookstore.openapi.ErrorCode401Enum.choices",
         "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
@@ -318,6 +318,16 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+}
+# Error responses in the schema: drf-standardized-errors' own, plus 413 and 503 (bookstore/openapi.py).
+DRF_STANDARDIZED_ERRORS = {
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503"],
+    "ERROR_SCHEMAS": {
+        "400": "bookstore.openapi.ErrorResponse400Serializer",
+        "401": "bookstore.openapi.ErrorResponse401Serializer",
+        "413": "bookstore.openapi.ErrorResponse413Serializer",
+        "503": "bookstore.openapi.ErrorResponse503Serializer",
+    },
 }
 # API docs: "public" (default), "staff" (Swagger/ReDoc/schema for staff sessions only) or "off".
 # An unknown value refuses to start: a typo must not leave the docs public in production.

@@ -74,16 +74,3 @@ class CartItemUpdateSerializer(serializers.Serializer):
         max_value=CartItem.MAX_QUANTITY,
         help_text="1-100; remove a line with DELETE instead of setting 0.",
     )
-
-
-class CartConflictErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="`insufficient_stock`.")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class CartConflictResponseSerializer(serializers.Serializer):
-    """409: one error per book that lacks the copies asked for."""
-
-    type = serializers.CharField(help_text="`client_error`.")
-    errors = CartConflictErrorSerializer(many=True)

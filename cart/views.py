@@ -6,17 +6,15 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookstore.openapi import ErrorResponse409Serializer
 from cart import services
 from cart.serializers import (
-    CartConflictResponseSerializer,
     CartItemCreateSerializer,
     CartItemUpdateSerializer,
     CartSerializer,
 )
 
-INSUFFICIENT_STOCK = OpenApiResponse(
-    CartConflictResponseSerializer, description="`insufficient_stock`: not enough copies."
-)
+INSUFFICIENT_STOCK = OpenApiResponse(ErrorResponse409Serializer, description="`insufficient_stock`: not enough copies.")
 
 
 class CartAPIView(APIView):

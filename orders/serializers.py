@@ -89,16 +89,3 @@ class OrderSerializer(serializers.ModelSerializer):
 class OrderStatusUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Order.Status.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-
-class OrderConflictErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="`insufficient_stock`, `invalid_transition` or `idempotency_key_reused`.")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class OrderConflictResponseSerializer(serializers.Serializer):
-    """409: the request conflicts with the current state (stock, status, an idempotency key)."""
-
-    type = serializers.CharField(help_text="`client_error`.")
-    errors = OrderConflictErrorSerializer(many=True)

@@ -2,24 +2,26 @@
 
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.serializers import (
     CheckoutSerializer,
-    OrderConflictResponseSerializer,
     OrderSerializer,
     OrderStatusUpdateSerializer,
 )
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
+STAFF_ONLY = OpenApiResponse(ErrorResponse403Serializer, description="Only staff change an order's status.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
     type=str,
@@ -31,7 +33,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "`idempotency_key_reused`."
     ),
 )
-CONFLICT = OpenApiResponse(OrderConflictResponseSerializer, description="Conflict with the current state.")
 
 
 @extend_schema_view(
@@ -100,7 +101,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "Customers get 403 for their own orders and 404 for others'."
         ),
         request=OrderStatusUpdateSerializer,
-        responses={200: OrderSerializer, 409: CONFLICT},
+        responses={200: OrderSerializer, 403: STAFF_ONLY, 409: CONFLICT},
     )
     def partial_update(self, request, pk=None):
         order = self.get_object()
