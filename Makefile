@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test browser lint clean
+.PHONY: run test browser lint clean bench
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,6 @@ lint: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+
+## bench: benchmark against a generated PostgreSQL catalog, with wrk (see bench/run.py --help; BENCH_ARGS passes options)
+bench: $(BIN)/.installed ; $(BIN)/pip install --quiet -r bench/requirements.txt && $(BIN)/python bench/run.py $(BENCH_ARGS)

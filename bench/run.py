@@ -1,0 +1,436 @@
+"""The store's benchmark: `make bench` (or `.venv/bin/python bench/run.py --help`).
+
+1. Creates its own PostgreSQL database, runs the migrations, generates a catalog in SQL.
+2. Serves the store with the production gunicorn settings (`gunicorn.conf.py`, DEBUG=0) and
+   drives it with wrk at several concurrencies; then does the same with the bare baseline
+   (`bench/bare.py`, same SQL with psycopg, same JSON) under the same gunicorn settings.
+3. Counts the queries per request of every endpoint, checks that both answer the same bytes,
+   and compares worker models and connection handling on two endpoints.
+4. Prints and writes `bench/results/<date>.md` and `.png`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import generate as gen  # noqa: E402
+
+PG = "postgres://postgres@127.0.0.1:5432"
+SECRET = "bench-secret-key-not-for-production-0123456789-abcdefghijklmnop"
+APP_PORT, BARE_PORT = 8101, 8102
+ADDRESS = {
+    "full_name": "Bench User",
+    "line1": "1 Bench Street",
+    "line2": "",
+    "city": "Benchville",
+    "region": "",
+    "postal_code": "12345",
+    "country": "US",
+    "phone": "",
+}
+# Users 1-2000 have order history; 2001-10000 add to their carts; 10001-20000 check out pre-filled carts.
+ORDER_USERS, CART_USERS, CHECKOUT_USERS = (1, 2000), (2001, 10000), (10001, 20000)
+
+
+def log(*args):
+    print(*args, flush=True)
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    if os.geteuid() != 0:
+        sys.exit("wrk is missing: sudo apt-get install -y wrk")
+    log("installing wrk (apt-get)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    return shutil.which("wrk")
+
+
+def server_env(args, db_url: str, **extra) -> dict:
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": args.redis_url,
+        "CACHE_KEY_PREFIX": "bench",
+        "TASKS_BACKEND": "database",
+        "LOG_LEVEL": "warning",
+        "GUNICORN_ACCESS_LOG": "-",
+        # The bench measures the throttles' round trips, not their refusals.
+        "THROTTLE_RATE_ANON": "100000000/s",
+        "THROTTLE_RATE_USER": "100000000/s",
+        "THROTTLE_RATE_CHECKOUT": "100000000/s",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Server:
+    def __init__(self, app: str, port: int, env: dict, logfile: Path):
+        self.app, self.port, self.env, self.logfile = app, port, {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, logfile
+
+    def __enter__(self):
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(
+            [gunicorn, self.app, "-c", str(ROOT / "gunicorn.conf.py")],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/books/1", timeout=5).read()
+                return self
+            except Exception:
+                if self.proc.poll() is not None:
+                    sys.exit(f"{self.app} did not start; see {self.logfile}")
+                time.sleep(0.3)
+        sys.exit(f"{self.app} did not answer in 60 s; see {self.logfile}")
+
+    def __exit__(self, *exc):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def wrk(wrk_bin, port, plan: Path, connections: int, duration: int) -> dict:
+    threads = min(2, connections)
+    out = subprocess.run(
+        [wrk_bin, "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
+         "-s", str(ROOT / "bench/lua/plan.lua"), f"http://127.0.0.1:{port}", "--", str(plan), str(threads)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = [text for text in out.stdout.splitlines() if text.startswith("{")][-1]
+    result = json.loads(line)
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = result["non2xx"] + result["socket_errors"]
+    return result
+
+
+def write_plan(path: Path, lines) -> Path:
+    with open(path, "w") as f:
+        for method, url, token, body in lines:
+            f.write(f"{method}\t{url}\t{token or '-'}\t{json.dumps(body) if body is not None else '-'}\n")
+    return path
+
+
+def setup_django(db_url, redis_url):
+    os.environ.update(
+        {"DJANGO_SETTINGS_MODULE": "bookstore.settings", "DATABASE_URL": db_url, "DEBUG": "0",
+         "SECRET_KEY": SECRET, "REDIS_URL": redis_url, "CACHE_KEY_PREFIX": "bench-inproc",
+         "TASKS_BACKEND": "database", "LOG_LEVEL": "error",
+         "THROTTLE_RATE_ANON": "100000000/s", "THROTTLE_RATE_USER": "100000000/s",
+         "THROTTLE_RATE_CHECKOUT": "100000000/s"}
+    )  # fmt: skip
+    import django
+
+    django.setup()
+
+
+def mint_tokens(first: int, last: int) -> dict[int, str]:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User
+
+    return {pk: str(AccessToken.for_user(User(pk=pk, is_active=True))) for pk in range(first, last + 1)}
+
+
+def plans(tmp: Path, books: int, tokens: dict, search_words: tuple[str, str]) -> dict:
+    import random
+
+    rnd = random.Random(7)
+    word, typo = search_words
+    # In stock and active (the generator makes every 10th book sold out and one in 100 withdrawn).
+    book_ids = [pk for pk in (rnd.randrange(1, books + 1) for _ in range(25000)) if pk % 10 and pk % 100 != 55]
+    order_users = range(ORDER_USERS[0], ORDER_USERS[1] + 1)
+    cart_users = list(range(CART_USERS[0], CART_USERS[1] + 1))
+    rnd.shuffle(cart_users)
+    return {
+        "book list": write_plan(tmp / "list", [("GET", "/api/v1/books", None, None)]),
+        "list: category + price": write_plan(
+            tmp / "filtered", [("GET", "/api/v1/books?category=cat-3&min_price=10&max_price=40", None, None)]
+        ),
+        "list: search": write_plan(tmp / "search", [("GET", f"/api/v1/books?search={word}", None, None)]),
+        "list: typo search": write_plan(tmp / "typo", [("GET", f"/api/v1/books?search={typo}", None, None)]),
+        "book detail": write_plan(tmp / "detail", [("GET", f"/api/v1/books/{pk}", None, None) for pk in book_ids]),
+        "add to cart": write_plan(
+            tmp / "cart",
+            [
+                ("POST", "/api/v1/cart/items", tokens[user], {"book_id": pk, "quantity": 1})
+                for user, pk in zip(cart_users * 3, book_ids, strict=False)
+            ],
+        ),
+        "checkout": write_plan(
+            tmp / "checkout",
+            [
+                ("POST", "/api/v1/orders", tokens[user], {"shipping_address": ADDRESS})
+                for user in range(CHECKOUT_USERS[0], CHECKOUT_USERS[1] + 1)
+            ],
+        ),
+        "order list": write_plan(tmp / "orders", [("GET", "/api/v1/orders", tokens[u], None) for u in order_users]),
+    }
+
+
+def prepare(name: str, dsn: str, books: int) -> None:
+    """Resets the state an endpoint's run consumes: fresh carts for checkout, empty ones for adds."""
+    if name == "checkout":
+        gen.fill_carts(dsn, first_user=CHECKOUT_USERS[0], last_user=CHECKOUT_USERS[1], books=books)
+    elif name == "add to cart":
+        import psycopg
+
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(
+                "DELETE FROM cart_cartitem USING cart_cart c WHERE cart_id = c.id AND c.user_id BETWEEN %s AND %s",
+                CART_USERS,
+            )
+
+
+def count_django_queries(plan_files: dict, dsn: str, books: int) -> dict:
+    """Queries per request of each endpoint: one request through Django's test client, counted."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    client = Client()
+    for name, path in plan_files.items():
+        prepare(name, dsn, books)
+        method, url, token, body = open(path).readline().rstrip("\n").split("\t")
+        headers = {} if token == "-" else {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        with CaptureQueriesContext(connection) as queries:
+            if method == "GET":
+                response = client.get(url, **headers)
+            else:
+                response = client.post(url, data=body, content_type="application/json", **headers)
+        statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in {"BEGIN", "COMMIT"}]
+        statements = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+        counts[name] = (len(statements), response.status_code)
+    return counts
+
+
+def fetch(port, url, token=None) -> tuple[bytes, dict]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{url}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read(), dict(response.headers)
+
+
+def chart(results: dict, order: list, levels: list, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 5), sharey=False)
+    for ax, level in zip(axes, levels, strict=True):
+        ys = range(len(order))
+        app = [results["app"][name][level]["rps"] for name in order]
+        bare = [results["bare"][name][level]["rps"] for name in order]
+        ax.barh([y + 0.2 for y in ys], bare, height=0.4, label="bare baseline", color="#bbbbbb")
+        ax.barh([y - 0.2 for y in ys], app, height=0.4, label="Bookstore", color="#3366cc")
+        ax.set_yticks(list(ys), order)
+        ax.invert_yaxis()
+        ax.set_title(f"{level} connections")
+        ax.set_xlabel("requests/s")
+        for y, (a, b) in enumerate(zip(app, bare, strict=True)):
+            ax.text(a, y - 0.2, f" {a / b:.2f}×" if b else "", va="center", fontsize=8)
+    axes[0].legend(loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--books", type=int, default=100_000, help="1000000 for the search-at-scale check")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", default="1,16,64")
+    parser.add_argument("--database", default="bookstore_bench")
+    parser.add_argument("--reuse", action="store_true", help="keep the database of a previous run")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--only", help="comma-separated endpoint names")
+    parser.add_argument("--no-variants", action="store_true", help="skip the worker-model comparison")
+    parser.add_argument("--out", default=str(ROOT / "bench/results"))
+    args = parser.parse_args()
+    levels = [int(c) for c in args.connections.split(",")]
+    wrk_bin = ensure_wrk()
+    db_url, dsn = f"{PG}/{args.database}", f"postgresql://postgres@127.0.0.1:5432/{args.database}"
+    started = time.monotonic()
+
+    if not args.reuse:
+        log(f"database {args.database}: create, migrate, generate {args.books:,} books")
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"DROP DATABASE IF EXISTS {args.database}"], check=True)
+        subprocess.run(["psql", f"{PG}/postgres", "-qc", f"CREATE DATABASE {args.database}"], check=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True,
+            env=server_env(args, db_url),
+        )  # fmt: skip
+        gen.generate(dsn, books=args.books, reviews=2 * args.books, log=log)
+    setup_django(db_url, args.redis_url)
+    if not args.reuse:
+        gen.refresh_search_vectors(log=log)
+        gen.analyze(dsn)
+    log(f"data ready in {time.monotonic() - started:.0f} s")
+
+    tokens = mint_tokens(1, 20_000)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    plan_files = plans(tmp, args.books, tokens, ("dragon", "dragn"))
+    if args.only:
+        plan_files = {k: v for k, v in plan_files.items() if k in args.only.split(",")}
+    queries = count_django_queries(plan_files, dsn, args.books)
+    from django.db import connections
+
+    connections.close_all()
+
+    results: dict = {"app": {}, "bare": {}}
+    bare_queries, same_bytes = {}, {}
+    bodies: dict = {}
+    logdir = Path(args.out) / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    for target, app, port, extra in (
+        ("app", "bookstore.wsgi", APP_PORT, {}),
+        ("bare", "bench.bare:app", BARE_PORT, {"BARE_DSN": dsn}),
+    ):
+        with Server(app, port, server_env(args, db_url, **extra), logdir / f"{target}.log"):
+            for url in ("/api/v1/books", "/api/v1/books/1234", "/api/v1/books?search=dragn"):
+                bodies[(target, url)] = fetch(port, url)[0]
+            bodies[(target, "/api/v1/orders")] = fetch(port, "/api/v1/orders", tokens[1])[0]
+            for name, plan in plan_files.items():
+                if target == "bare":
+                    prepare(name, dsn, args.books)
+                    method, url, token, _body = open(plan).readline().rstrip("\n").split("\t")
+                    if method == "GET":
+                        bare_queries[name] = int(fetch(port, url, None if token == "-" else token)[1]["X-Queries"])
+                prepare(name, dsn, args.books)
+                wrk(wrk_bin, port, plan, 4, 1)  # warm-up
+                results[target][name] = {}
+                for level in levels:
+                    prepare(name, dsn, args.books)
+                    r = wrk(wrk_bin, port, plan, level, args.duration)
+                    results[target][name][level] = r
+                    log(f"{target:4} {name:24} c={level:<3} {r['rps']:8.1f} req/s  p50 {r['p50_us'] / 1000:7.1f} ms"
+                        f"  p99 {r['p99_us'] / 1000:7.1f} ms  errors {r['errors']}")  # fmt: skip
+    for key in ("/api/v1/books", "/api/v1/books/1234", "/api/v1/books?search=dragn", "/api/v1/orders"):
+        # Only the port in the `next` links may differ.
+        same_bytes[key] = bodies[("app", key)] == bodies[("bare", key)].replace(
+            f":{BARE_PORT}".encode(), f":{APP_PORT}".encode()
+        )
+    bare_queries.setdefault("add to cart", 5)  # cart lock, book, insert, cart touch, lines
+    bare_queries.setdefault("checkout", 9)  # cart lock, lines+lock, stock, ledger, order, lines, history, empty, touch
+
+    variants = []
+    if not args.no_variants:
+        for label, extra in (
+            ("sync, 5 workers, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 5}),
+            ("sync, 5 workers, DB_POOL=1", {"WEB_CONCURRENCY": 5, "DB_POOL": 1}),
+            ("gthread, 2 workers × 4 threads, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 2, "GUNICORN_THREADS": 4}),
+            ("gthread, 2 workers × 4 threads, DB_POOL=1", {"WEB_CONCURRENCY": 2, "GUNICORN_THREADS": 4, "DB_POOL": 1}),
+            ("sync, 3 workers, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 3}),
+        ):
+            row = {"config": label}
+            with Server("bookstore.wsgi", APP_PORT, server_env(args, db_url, **extra), logdir / "variants.log"):
+                for name in ("book list", "book detail"):
+                    if name in plan_files:
+                        wrk(wrk_bin, APP_PORT, plan_files[name], 4, 1)
+                        row[name] = wrk(wrk_bin, APP_PORT, plan_files[name], 16, max(5, args.duration // 2))
+            variants.append(row)
+            log(f"variant {label}: " + ", ".join(f"{k} {v['rps']:.0f} req/s" for k, v in row.items() if k != "config"))
+
+    report(args, results, queries, bare_queries, same_bytes, variants, levels, list(plan_files), started)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = int(open("/proc/meminfo").readline().split()[1]) // 1024
+    except OSError:
+        mem = 0
+    pg = subprocess.run(["psql", f"{PG}/postgres", "-tAc", "SHOW server_version"], capture_output=True, text=True)
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:,} MB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, PostgreSQL {pg.stdout.strip()}"
+    )
+
+
+def report(args, results, queries, bare_queries, same_bytes, variants, levels, order, started):
+    now = datetime.now(UTC)
+    load = os.getloadavg()
+    lines = [
+        f"# Bookstore bench — {now:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"**Measured on this machine**: {machine()}. Load average at the end: "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min); the machine was shared, so expect noise.",
+        f"Data: {args.books:,} books, 10,000 authors, 500 categories, 20,000 users, ~{2 * args.books:,} reviews. "
+        f"wrk, {args.duration} s per run, gunicorn.conf.py defaults (sync workers, 2 × cores + 1), DEBUG=0, "
+        "Redis cache, throttles on (high rates). "
+        "Bare = `bench/bare.py`, same SQL with psycopg, same gunicorn settings.",
+        f"Run took {(time.monotonic() - started) / 60:.1f} min.",
+        "",
+        "| endpoint | conns | req/s | p50 ms | p99 ms | errors | bare req/s | bare p99 ms | ratio | p99 ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in order:
+        for level in levels:
+            a, b = results["app"][name][level], results["bare"][name][level]
+            lines.append(
+                f"| {name} | {level} | {a['rps']:.0f} | {a['p50_us'] / 1000:.1f} | {a['p99_us'] / 1000:.1f} | "
+                f"{a['errors']} | {b['rps']:.0f} | {b['p99_us'] / 1000:.1f} | {a['rps'] / b['rps']:.2f}× | "
+                f"{a['p99_us'] / max(b['p99_us'], 1):.1f}× |"
+            )
+    lines += ["", "## Queries per request", "", "| endpoint | Bookstore | bare | status |", "|---|---:|---:|---:|"]
+    for name in order:
+        count, status = queries[name]
+        lines.append(f"| {name} | {count} | {bare_queries.get(name, '')} | {status} |")
+    lines += [
+        "",
+        "Same response bytes as the bare app: "
+        + ", ".join(f"`{k}` {'yes' if v else 'NO'}" for k, v in same_bytes.items()),
+    ]
+    if variants:
+        lines += ["", "## Worker model and connections (Bookstore, 16 connections)", "",
+                  "| config | book list req/s | p99 ms | book detail req/s | p99 ms |",
+                  "|---|---:|---:|---:|---:|"]  # fmt: skip
+        for row in variants:
+            cells = [
+                f"{row[n]['rps']:.0f} | {row[n]['p99_us'] / 1000:.1f}" for n in ("book list", "book detail") if n in row
+            ]
+            lines.append(f"| {row['config']} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines) + "\n"
+    print("\n" + text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{now:%Y-%m-%d}" + ("" if args.books == 100_000 else f"-{args.books // 1000}k")
+    (out / f"{stem}.md").write_text(text)
+    chart(results, order, levels, out / f"{stem}.png", f"Bookstore vs bare baseline, {now:%Y-%m-%d} (this machine)")
+    log(f"wrote {out / stem}.md and .png")
+
+
+if __name__ == "__main__":
+    main()
