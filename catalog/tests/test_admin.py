@@ -138,6 +138,36 @@ def test_admin_stock_edit_goes_through_the_ledger(admin_client):
     )
 
 
+def test_admin_edit_keeps_a_sale_made_while_the_form_was_open(admin_client):
+    from catalog.services import stock_apply
+
+    book = BookFactory(stock=10)
+    seen = _book_form(book, description="New blurb", **{"initial-stock": "10"})
+    stock_apply(changes={book.pk: -3}, reason="sale")  # a customer buys meanwhile
+
+    response = admin_client.post(reverse("admin:catalog_book_change", args=[book.pk]), seen)
+
+    assert response.status_code == 302
+    book.refresh_from_db()
+    assert (book.description, book.stock) == ("New blurb", 7)
+    assert list(book.stock_movements.values_list("reason", flat=True)) == ["sale"]
+
+
+def test_admin_stock_edit_over_a_changed_level_is_refused(admin_client):
+    from catalog.services import stock_apply
+
+    book = BookFactory(stock=10)
+    seen = _book_form(book, stock="12", **{"initial-stock": "10"})
+    stock_apply(changes={book.pk: -3}, reason="sale")
+
+    response = admin_client.post(reverse("admin:catalog_book_change", args=[book.pk]), seen)
+
+    assert response.status_code == 200  # redisplayed with the error
+    assert "The stock changed from 10 to 7 while you were editing" in response.content.decode()
+    book.refresh_from_db()
+    assert book.stock == 7
+
+
 def test_admin_normalises_isbn10_and_rejects_bad_checksum(admin_client):
     book = BookFactory()
     url = reverse("admin:catalog_book_change", args=[book.pk])
