@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework import serializers
 
+from catalog.caching import catalog_changed
 from catalog.models import Author, Book, Category, StockMovement
 from catalog.serializers import ISBNField
 from catalog.services import book_search_values, book_search_vector_refresh, stock_record_opening, stock_set_many
@@ -159,6 +160,7 @@ class BookImporter:
     @transaction.atomic
     def write_batch(self, rows: list[dict]) -> ImportResult:
         """Creates or updates the books of `rows` (distinct ISBNs) in one transaction."""
+        catalog_changed()
         result = ImportResult()
         existing = {
             book.isbn: book

@@ -40,10 +40,16 @@ class CategoryQuerySet(models.QuerySet):
         return self.annotate(book_count=Count("books", distinct=True))
 
     def subtree_ids(self, id_or_slug: int | str) -> set[int]:
-        """Ids of the category (by id or slug) and all its descendants; one query over the (small) tree."""
+        """Ids of the category (by id or slug) and all its descendants.
+
+        One query over the (small) tree, which is kept in the shared cache until the catalog changes.
+        """
+        from catalog.caching import cached_value
+
         children: dict[int | None, list[int]] = {}
         stack: list[int] = []
-        for pk, parent_id, slug in self.values_list("pk", "parent_id", "slug"):
+        rows = cached_value("category-tree", lambda: list(self.values_list("pk", "parent_id", "slug")))
+        for pk, parent_id, slug in rows:
             children.setdefault(parent_id, []).append(pk)
             if pk == id_or_slug or slug == id_or_slug:
                 stack.append(pk)

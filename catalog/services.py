@@ -10,6 +10,7 @@ from django.db.models import QuerySet, TextField, Value
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, ProtectedError, Shortage
 from catalog.models import SEARCH_CONFIG, Author, Book, Category, Review, StockMovement
 
@@ -52,6 +53,7 @@ def stock_apply(
         book.stock += changes[book.pk]
         book.updated_at = now
     Book.objects.bulk_update(books, ["stock", "updated_at"])
+    catalog_changed()
     StockMovement.objects.bulk_create(
         [
             StockMovement(
@@ -119,6 +121,7 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
     signals. One UPDATE whatever the number of books; a no-op outside PostgreSQL.
     `book_ids=None` refreshes every book.
     """
+    catalog_changed()  # search results change with the search columns
     if connections[using].vendor != "postgresql":
         return
     # Author names are aggregated once for the whole set (a join, not a subquery per book),
@@ -218,11 +221,13 @@ def book_update(
 
 def books_withdraw(*, books: QuerySet[Book]) -> int:
     """Soft delete: the books leave the public catalog (and carts); orders keep referring to them."""
+    catalog_changed()
     return books.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
 
 
 def books_restore(*, books: QuerySet[Book]) -> int:
     """Puts withdrawn books back in the catalog."""
+    catalog_changed()
     return books.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
 
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from bookstore.openapi import ErrorResponse409Serializer
-from catalog import services
+from catalog import caching, services
 from catalog.filters import AuthorFilter, BookFilter, CategoryFilter
 from catalog.models import Author, Book, Category, Review
 from catalog.permissions import IsReviewAuthorOrStaff, IsStaffOrReadOnly
@@ -72,6 +72,22 @@ class BookViewSet(viewsets.ModelViewSet):
         if self.action == "list":
             books = books.defer("description")
         return books if _is_staff(self.request) else books.available()
+
+    def list(self, request, *args, **kwargs):
+        return self._cached(request) or super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._cached(request) or super().retrieve(request, *args, **kwargs)
+
+    def _cached(self, request):
+        # Staff see withdrawn books: their reads are never shared.
+        return None if _is_staff(request) else caching.cached_response(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method in {"GET", "HEAD"} and self.action in {"list", "retrieve"}:
+            response = caching.finish(request, response)
+        return response
 
     def filter_queryset(self, queryset):
         # Filters and ordering belong to the list; the detail of a withdrawn book stays visible to staff.

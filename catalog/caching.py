@@ -1,0 +1,151 @@
+"""The shared cache of public catalog reads (book list and detail) and their ETags.
+
+A cached response is stored under the catalog's current *version*, a counter in the shared
+cache. Every write that can change what a catalog read returns (books, stock, authors,
+categories, reviews, search columns) calls `catalog_changed()`, which bumps the version once
+the transaction commits: the next read misses and goes to the database. Staff reads (they
+see withdrawn books) are never cached. When the cache does not answer, reads go to the
+database and the cache is left alone for a few seconds rather than slowing every request.
+"""
+
+import hashlib
+import logging
+import time
+
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotModified
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "catalog:version"
+TIMEOUT = 5 * 60  # bounds staleness should a version bump be lost (cache briefly unreachable)
+RETRY_AFTER_FAILURE = 5.0  # seconds without trying the cache after it failed
+_cache_down_until = 0.0
+
+
+def _cache_usable() -> bool:
+    return time.monotonic() >= _cache_down_until
+
+
+def _cache_failed(error: Exception) -> None:
+    global _cache_down_until
+    _cache_down_until = time.monotonic() + RETRY_AFTER_FAILURE
+    logger.warning("catalog cache unavailable (%s); reading from the database", type(error).__name__)
+
+
+def _bump() -> None:
+    try:
+        try:
+            cache.incr(VERSION_KEY)
+        except ValueError:  # no version yet (or evicted): any new value invalidates what is stored
+            cache.set(VERSION_KEY, time.time_ns(), None)
+    except Exception as error:
+        _cache_failed(error)
+
+
+def catalog_changed() -> None:
+    """Call with any write that changes a catalog read.
+
+    Bumps the version now and again when the transaction commits: a read that ran in between
+    (and saw the old rows) is stored under a version that the second bump makes obsolete.
+    """
+    _bump()
+    transaction.on_commit(_bump)
+
+
+def _version() -> int | None:
+    if not _cache_usable():
+        return None
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            version = time.time_ns()
+            if not cache.add(VERSION_KEY, version, None):
+                version = cache.get(VERSION_KEY)
+        return version
+    except Exception as error:
+        _cache_failed(error)
+        return None
+
+
+def cached_value(name: str, compute):
+    """`compute()`, stored in the shared cache until the catalog changes (e.g. the category tree)."""
+    version = _version()
+    if version is None:
+        return compute()
+    key = f"catalog:{version}:{name}"
+    try:
+        value = cache.get(key)
+    except Exception as error:
+        _cache_failed(error)
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, TIMEOUT)
+        except Exception as error:
+            _cache_failed(error)
+    return value
+
+
+def etag_for(content: bytes) -> str:
+    return '"' + hashlib.blake2b(content, digest_size=16).hexdigest() + '"'
+
+
+def _not_modified(request, etag: str) -> bool:
+    sent = request.headers.get("If-None-Match", "")
+    return bool(sent) and (sent.strip() == "*" or etag in [tag.strip().removeprefix("W/") for tag in sent.split(",")])
+
+
+def response_key(request, version: int) -> str:
+    # The body holds absolute links (next/previous, covers): the scheme and host are part of the key.
+    url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    return f"catalog:{version}:" + hashlib.blake2b(url.encode(), digest_size=20).hexdigest()
+
+
+def cached_response(request):
+    """The stored answer to this read (or a 304), or None; sets `request._catalog_cache_key` for `store`."""
+    version = _version()
+    if version is None:
+        return None
+    key = response_key(request, version)
+    try:
+        stored = cache.get(key)
+    except Exception as error:
+        _cache_failed(error)
+        return None
+    request._catalog_cache_key = key
+    if stored is None:
+        return None
+    etag, content = stored
+    if _not_modified(request, etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(content, content_type="application/json")
+    response["ETag"] = etag
+    response._catalog_cached = True
+    return response
+
+
+def finish(request, response):
+    """Adds the ETag to a rendered 200 read, answers 304 when it matches, and stores it for the next reader."""
+    if response.status_code != 200 or getattr(response, "_catalog_cached", False):
+        return response
+    response.render()
+    etag = etag_for(response.content)
+    key = getattr(request, "_catalog_cache_key", None)
+    if key is not None:
+        try:
+            cache.set(key, (etag, response.content), TIMEOUT)
+        except Exception as error:
+            _cache_failed(error)
+    if _not_modified(request, etag):
+        response = HttpResponseNotModified()
+    response["ETag"] = etag
+    return response
+
+
+def model_changed(sender, **kwargs) -> None:
+    """Signal receiver: a save or delete of a catalog row through the ORM (admin, DRF, services)."""
+    catalog_changed()
