@@ -69,6 +69,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise ValidationError(
                 {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters."]}, code="max_length"
             )
+        if not key.isprintable():  # NUL cannot even be stored in PostgreSQL text
+            raise ValidationError({"Idempotency-Key": ["Only printable characters."]}, code="invalid")
         return key or None
 
     @extend_schema(
