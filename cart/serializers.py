@@ -4,6 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookstore.filters import MAX_ID
 from cart.models import Cart, CartItem
 from catalog.models import Book
 
@@ -62,7 +63,7 @@ class CartSerializer(serializers.ModelSerializer):
 
 
 class CartItemCreateSerializer(serializers.Serializer):
-    book_id = serializers.IntegerField(min_value=1)
+    book_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(
         min_value=CartItem.MIN_QUANTITY, max_value=CartItem.MAX_QUANTITY, default=CartItem.MIN_QUANTITY
     )

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from rest_framework.exceptions import ValidationError
 
+from bookstore.filters import IdFilter
 from catalog.models import Author, Book, Category
 
 MAX_SEARCH_LENGTH = 200
@@ -62,7 +63,7 @@ class BookFilter(django_filters.FilterSet):
     category = django_filters.CharFilter(
         method="filter_category", label="Category id or slug; books of its sub-categories are included."
     )
-    author = django_filters.NumberFilter(field_name="authors", min_value=1, label="Author id.")
+    author = IdFilter(field_name="authors", label="Author id.")
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0)
     in_stock = StrictBooleanFilter(method="filter_in_stock", label="true: stock above zero; false: sold out.")
@@ -126,9 +127,7 @@ class AuthorFilter(django_filters.FilterSet):
 
 
 class CategoryFilter(django_filters.FilterSet):
-    parent = django_filters.NumberFilter(
-        field_name="parent_id", min_value=1, label="Only the children of this category."
-    )
+    parent = IdFilter(field_name="parent_id", label="Only the children of this category.")
 
     class Meta:
         model = Category

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from bookstore.filters import MAX_ID
 from catalog.covers import CoverTooLargeError, NotACoverImageError, check_cover_image
 from catalog.exceptions import FileTooLargeError
 from catalog.isbn import InvalidISBNError, normalize_isbn
@@ -120,10 +121,14 @@ class BookWriteSerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(
         max_length=320, required=False, allow_blank=True, help_text="Made from the title when empty."
     )
+    # Ids stay within a 64-bit integer: a larger one is a 400, not a database overflow (500).
     author_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=50, help_text="Ids of the authors."
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        max_length=50,
+        help_text="Ids of the authors.",
     )
-    category_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    category_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     price = serializers.DecimalField(
         max_digits=7, decimal_places=2, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE
     )
@@ -191,7 +196,7 @@ class CoverUploadSerializer(serializers.Serializer):
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    parent_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     slug = serializers.SlugField(
         max_length=140,
         required=False,
