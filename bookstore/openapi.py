@@ -107,6 +107,17 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             auth.append({})
         return auth
 
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # drf-spectacular documents every PATCH body as partial; a view that validates its PATCH body
+        # whole (`partial_on_patch = False` on the serializer) needs its required fields required.
+        if self.method == "PATCH" and getattr(serializer, "partial_on_patch", True) is False:
+            self.method = "PUT"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
+
     def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
         from bookstore.exceptions import exception_handler
 

@@ -70,6 +70,8 @@ class CartItemCreateSerializer(serializers.Serializer):
 
 
 class CartItemUpdateSerializer(serializers.Serializer):
+    partial_on_patch = False  # PATCH cart/items/{id} needs `quantity` (bookstore.openapi)
+
     quantity = serializers.IntegerField(
         min_value=CartItem.MIN_QUANTITY,
         max_value=CartItem.MAX_QUANTITY,

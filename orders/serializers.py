@@ -87,5 +87,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class OrderStatusUpdateSerializer(serializers.Serializer):
+    partial_on_patch = False  # PATCH orders/{id} needs `status` (bookstore.openapi)
+
     status = serializers.ChoiceField(choices=Order.Status.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
