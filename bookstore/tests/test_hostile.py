@@ -565,6 +565,18 @@ def test_malformed_json_bodies_are_400(user_client, body):
             assert response.status_code == 400, (path, body, response.content)
 
 
+def test_deeply_nested_json_is_a_400_not_a_500(user_client):
+    """Python's JSON decoder raises RecursionError on deep nesting: that was a 500."""
+    user_client.raise_request_exception = False
+
+    response = user_client.post(
+        "/api/v1/cart/items", data="[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert _codes(response) == ["parse_error"]
+
+
 def test_odd_text_in_writes_is_refused_or_stored_never_500(user_client, user, staff_client):
     book = BookFactory()
     user_client.raise_request_exception = False
