@@ -3,6 +3,7 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from accounts.models import User
+from bookstore.fields import StrictTextModelSerializer
 
 
 def validate_new_password(password: str, user: User) -> str:
@@ -14,14 +15,14 @@ def validate_new_password(password: str, user: User) -> str:
     return password
 
 
-class ProfileSerializer(serializers.ModelSerializer):
+class ProfileSerializer(StrictTextModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "first_name", "last_name", "is_email_verified", "is_staff", "date_joined"]
         read_only_fields = ["id", "email", "is_email_verified", "is_staff", "date_joined"]
 
 
-class RegisterSerializer(serializers.ModelSerializer):
+class RegisterSerializer(StrictTextModelSerializer):
     email = serializers.EmailField(
         max_length=254,
         validators=[
