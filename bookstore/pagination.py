@@ -34,6 +34,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
         page_size = self.get_page_size(request)
         page_number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
         paginator = self.django_paginator_class(queryset, page_size)
+        if page_number == 1 and hasattr(queryset, "query"):
+            # One row more than a page: a first page with room to spare is the whole list, and its
+            # length is the count (no COUNT query); a full one still counts.
+            rows = list(queryset[: page_size + 1])
+            if len(rows) <= page_size:
+                paginator.count = len(rows)  # a cached_property: set, it is never queried
+            self.page = paginator.page(1)
+            self.page.object_list = rows[:page_size]
+            return self.page.object_list
         try:
             self.page = paginator.page(page_number)
         except EmptyPage:

@@ -1,7 +1,7 @@
 """Cart writes. Every write locks the user's cart row first, which also serialises it with checkout."""
 
-from django.db import transaction
-from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
+from django.db import connection, transaction
+from django.db.models import OuterRef, Prefetch, Q, Subquery, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 
@@ -9,6 +9,15 @@ from cart.exceptions import book_unavailable_error, quantity_too_large_error
 from cart.models import Cart, CartItem
 from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import Book
+
+
+def _with_lines(cart: Cart, items: list[CartItem]) -> Cart:
+    """Attaches lines already in memory (oldest first) as if `_load_lines` had read them."""
+    queryset = CartItem.objects.filter(cart=cart)
+    queryset._result_cache = sorted(items, key=lambda item: item.pk)
+    queryset._prefetch_done = True
+    cart._prefetched_objects_cache = {"items": queryset}
+    return cart
 
 
 def _load_lines(cart: Cart) -> Cart:
@@ -34,47 +43,82 @@ def cart_get(*, user) -> Cart:
 
 
 def cart_lock(*, user) -> Cart:
-    """Locks the user's cart row (creating the cart if needed) until the transaction ends.
+    """Locks the user's cart row (creating the cart if needed) until the transaction ends, and touches it.
 
     Every cart write and every checkout of one user takes this lock first, so they run one
     after the other: a checkout never sees half of a cart change, and two checkouts with one
-    idempotency key cannot both create an order.
+    idempotency key cannot both create an order. The lock is an UPDATE of `updated_at` (one
+    query, where a SELECT FOR UPDATE and a later save took two); a failed write rolls it back.
     """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Cart._meta.db_table} SET updated_at = %s WHERE user_id = %s RETURNING id",  # noqa: S608
+            [now, user.pk],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return Cart(pk=row[0], user_id=user.pk, updated_at=now)
     cart, _ = Cart.objects.select_for_update().get_or_create(user=user)
     return cart
 
 
-def cart_lines(*, cart: Cart) -> list[CartItem]:
-    """The cart's lines with their books, oldest first, in one query."""
-    return list(CartItem.objects.filter(cart=cart).select_related("book").order_by("id"))
+def cart_lines(*, cart: Cart, lock_books: bool = False) -> list[CartItem]:
+    """The cart's lines with their books, oldest first, in one query.
+
+    `lock_books`: also locks the books' rows FOR UPDATE, taken in book id order (checkout's lock order).
+    """
+    lines = CartItem.objects.filter(cart=cart).select_related("book")
+    if lock_books:
+        lines = lines.select_for_update(of=("book",)).order_by("book_id")
+    return sorted(lines, key=lambda line: line.pk)
 
 
 def cart_empty(*, cart: Cart) -> None:
     """Removes every line (after a checkout, or on request)."""
-    CartItem.objects.filter(cart=cart).delete()
-    cart.save(update_fields=["updated_at"])
+    CartItem.objects.filter(cart=cart).delete()  # the cart row was touched by `cart_lock`
 
 
 @transaction.atomic
 def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
-    """Adds copies of a book, to its existing line if there is one; the line's total must fit 1-100 and the stock."""
+    """Adds copies of a book, to its existing line if there is one; the line's total must fit 1-100 and the stock.
+
+    Four queries with the user's: the cart lock, one read of the lines' books and the added
+    book together, one write. The response's lines are built from what was read.
+    """
     cart = cart_lock(user=user)
-    in_cart = CartItem.objects.filter(cart=cart, book=OuterRef("pk")).values("quantity")[:1]
-    book = Book.objects.available().filter(pk=book_id).annotate(in_cart=Subquery(in_cart)).first()
+    lines = CartItem.objects.filter(cart=cart)
+    line_of = lines.filter(book=OuterRef("pk"))
+    books = list(
+        Book.objects.filter(Q(pk=book_id, is_active=True) | Q(pk__in=lines.values("book_id")))
+        .annotate(
+            line_id=Subquery(line_of.values("pk")[:1]),
+            line_quantity=Subquery(line_of.values("quantity")[:1]),
+            line_created=Subquery(line_of.values("created_at")[:1]),
+        )
+        .order_by("line_id")
+    )
+    book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:
         raise book_unavailable_error()
-    already = book.in_cart or 0
+    already = book.line_quantity or 0
     new_quantity = already + quantity
     if new_quantity > CartItem.MAX_QUANTITY:
         raise quantity_too_large_error(in_cart=already)
     if new_quantity > book.stock:
         raise _shortage(book=book, requested=new_quantity)
+    items = [
+        CartItem(pk=b.line_id, cart=cart, book=b, quantity=b.line_quantity, created_at=b.line_created)
+        for b in books
+        if b.line_id is not None
+    ]
+    now = timezone.now()
     if already:
-        CartItem.objects.filter(cart=cart, book=book).update(quantity=new_quantity, updated_at=timezone.now())
+        CartItem.objects.filter(pk=book.line_id).update(quantity=new_quantity, updated_at=now)
+        next(item for item in items if item.pk == book.line_id).quantity = new_quantity
     else:
-        CartItem.objects.create(cart=cart, book=book, quantity=new_quantity)
-    cart.save(update_fields=["updated_at"])
-    return _load_lines(cart)
+        items.append(CartItem.objects.create(cart=cart, book=book, quantity=new_quantity))
+    return _with_lines(cart, items)
 
 
 @transaction.atomic
@@ -87,7 +131,6 @@ def cart_update_item(*, user, item_id: int, quantity: int) -> Cart:
     if not item.book.is_active or quantity > item.book.stock:
         raise _shortage(book=item.book, requested=quantity)
     CartItem.objects.filter(pk=item.pk).update(quantity=quantity, updated_at=timezone.now())
-    cart.save(update_fields=["updated_at"])
     return _load_lines(cart)
 
 
@@ -98,7 +141,6 @@ def cart_remove_item(*, user, item_id: int) -> Cart:
     deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
     if not deleted:
         raise Http404("No such line in your cart.")
-    cart.save(update_fields=["updated_at"])
     return _load_lines(cart)
 
 

@@ -23,6 +23,7 @@ def stock_apply(
     actor=None,
     order_reference: str = "",
     note: str = "",
+    locked_books: Iterable[Book] | None = None,
 ) -> dict[int, Book]:
     """Adds `delta` to each book's stock and writes one `StockMovement` per book, all or nothing.
 
@@ -31,11 +32,18 @@ def stock_apply(
     previous one left. Raises `InsufficientStockError` naming every book that would go
     below zero, before writing anything; the enclosing transaction is then to be rolled back.
     A constant number of queries whatever the number of books (lock, update, insert).
+    `locked_books`: the caller already read these books FOR UPDATE, in primary-key order, in
+    this transaction (checkout locks them with the cart's lines); their lock is not taken again.
     """
     changes = {book_id: delta for book_id, delta in changes.items() if delta}
     if not changes:
         return {}
-    books = list(Book.objects.select_for_update().filter(pk__in=changes).order_by("pk").only("id", "title", "stock"))
+    if locked_books is not None:
+        books = sorted((book for book in locked_books if book.pk in changes), key=lambda book: book.pk)
+    else:
+        books = list(
+            Book.objects.select_for_update().filter(pk__in=changes).order_by("pk").only("id", "title", "stock")
+        )
     if len(books) != len(changes):
         missing = sorted(set(changes) - {book.pk for book in books})
         raise Book.DoesNotExist(f"No book with id {missing}")

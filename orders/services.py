@@ -52,7 +52,7 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
                 raise IdempotencyKeyReusedError()
             return existing
 
-    lines = cart_lines(cart=cart)
+    lines = cart_lines(cart=cart, lock_books=True)
     if not lines:
         raise EmptyCartError()
     if any(not line.book.is_active for line in lines):
@@ -76,6 +76,7 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
         reason=StockMovement.Reason.SALE,
         actor=user,
         order_reference=number,
+        locked_books=[line.book for line in lines],
     )
 
     order_lines = [
@@ -105,8 +106,12 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
     for line in order_lines:
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
-    OrderStatusChange.objects.create(order=order, status=Order.Status.PENDING, actor=user, note="Order placed.")
+    placed = OrderStatusChange.objects.create(
+        order=order, status=Order.Status.PENDING, actor=user, note="Order placed."
+    )
     cart_empty(cart=cart)
+    # The response shows the lines and history just written: no need to read them back.
+    _prefetched(order, items=order_lines, status_history=[placed])
 
     summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {order.currency}" for line in order_lines)
     email_enqueue(
@@ -119,6 +124,17 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
         ),
     )
     return order
+
+
+def _prefetched(order: Order, **related: list) -> None:
+    """Attaches related rows already in memory as if `prefetch_related` had read them."""
+    cache = {}
+    for name, rows in related.items():
+        queryset = getattr(order, name).all()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    order._prefetched_objects_cache = cache
 
 
 def _order_lock(*, order: Order) -> Order:
