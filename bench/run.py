@@ -115,11 +115,13 @@ class Server:
         self.log.close()
 
 
-def wrk(wrk_bin, port, plan: Path, connections: int, duration: int) -> dict:
+def wrk(wrk_bin, port, plan: Path, connections: int, duration: int, offset: int = 0) -> dict:
+    """One wrk run replaying `plan` from line `offset` (each concurrency level starts elsewhere in it)."""
     threads = min(2, connections)
     out = subprocess.run(
         [wrk_bin, "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
-         "-s", str(ROOT / "bench/lua/plan.lua"), f"http://127.0.0.1:{port}", "--", str(plan), str(threads)],
+         "-s", str(ROOT / "bench/lua/plan.lua"), f"http://127.0.0.1:{port}", "--", str(plan), str(threads),
+         str(offset)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     line = [text for text in out.stdout.splitlines() if text.startswith("{")][-1]
@@ -167,14 +169,32 @@ def plans(tmp: Path, books: int, tokens: dict, search_words: tuple[str, str]) ->
     order_users = range(ORDER_USERS[0], ORDER_USERS[1] + 1)
     cart_users = list(range(CART_USERS[0], CART_USERS[1] + 1))
     rnd.shuffle(cart_users)
+    # "uncached": every request has its own URL (an `n` parameter the store ignores), so the store's
+    # response cache always misses; the bare app never caches.
     return {
-        "book list": write_plan(tmp / "list", [("GET", "/api/v1/books", None, None)]),
-        "list: category + price": write_plan(
-            tmp / "filtered", [("GET", "/api/v1/books?category=cat-3&min_price=10&max_price=40", None, None)]
+        "book list, cached": write_plan(tmp / "list", [("GET", "/api/v1/books", None, None)]),
+        "book list, 304": write_plan(tmp / "list304", [("GET", "/api/v1/books", "etag:-", None)]),
+        "book list, uncached": write_plan(
+            tmp / "list-uncached", [("GET", f"/api/v1/books?n={n}", None, None) for n in range(50000)]
         ),
-        "list: search": write_plan(tmp / "search", [("GET", f"/api/v1/books?search={word}", None, None)]),
-        "list: typo search": write_plan(tmp / "typo", [("GET", f"/api/v1/books?search={typo}", None, None)]),
-        "book detail": write_plan(tmp / "detail", [("GET", f"/api/v1/books/{pk}", None, None) for pk in book_ids]),
+        "list: category + price": write_plan(
+            tmp / "filtered",
+            [
+                ("GET", f"/api/v1/books?category=cat-3&max_price=40&min_price=10&n={n}", None, None)
+                for n in range(50000)
+            ],
+        ),
+        "list: search": write_plan(
+            tmp / "search", [("GET", f"/api/v1/books?n={n}&search={word}", None, None) for n in range(50000)]
+        ),
+        "list: typo search": write_plan(
+            tmp / "typo", [("GET", f"/api/v1/books?n={n}&search={typo}", None, None) for n in range(50000)]
+        ),
+        "book detail, cached": write_plan(tmp / "detail-cached", [("GET", "/api/v1/books/1234", None, None)]),
+        "book detail, uncached": write_plan(
+            tmp / "detail",
+            [("GET", f"/api/v1/books/{pk}?n={n}", None, None) for n, pk in enumerate(book_ids * 3)],
+        ),
         "add to cart": write_plan(
             tmp / "cart",
             [
@@ -217,13 +237,22 @@ def count_django_queries(plan_files: dict, dsn: str, books: int) -> dict:
     client = Client()
     for name, path in plan_files.items():
         prepare(name, dsn, books)
-        method, url, token, body = open(path).readline().rstrip("\n").split("\t")
-        headers = {} if token == "-" else {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-        with CaptureQueriesContext(connection) as queries:
-            if method == "GET":
-                response = client.get(url, **headers)
+        with open(path) as f:
+            lines = [f.readline(), f.readline()]
+        lines = [line.rstrip("\n").split("\t") for line in lines if line] * 2
+        for i, (method, url, token, body) in enumerate(lines[:2]):
+            # The first request warms the caches; the second (another URL when the plan has one) is counted.
+            if token.startswith("etag:"):
+                headers = {"HTTP_IF_NONE_MATCH": client.get(url)["ETag"]}
             else:
-                response = client.post(url, data=body, content_type="application/json", **headers)
+                headers = {} if token == "-" else {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+            with CaptureQueriesContext(connection) as queries:
+                if method == "GET":
+                    response = client.get(url, **headers)
+                else:
+                    response = client.post(url, data=body, content_type="application/json", **headers)
+            if i == 0 and name == "checkout":
+                prepare(name, dsn, books)
         statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in {"BEGIN", "COMMIT"}]
         statements = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
         counts[name] = (len(statements), response.status_code)
@@ -274,6 +303,11 @@ def main():
     parser.add_argument("--only", help="comma-separated endpoint names")
     parser.add_argument("--no-variants", action="store_true", help="skip the worker-model comparison")
     parser.add_argument("--out", default=str(ROOT / "bench/results"))
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="only EXPLAIN ANALYZE the searches (with --books 1000000: search at scale)",
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.connections.split(",")]
     wrk_bin = ensure_wrk()
@@ -294,6 +328,10 @@ def main():
         gen.refresh_search_vectors(log=log)
         gen.analyze(dsn)
     log(f"data ready in {time.monotonic() - started:.0f} s")
+
+    if args.explain:
+        explain(args, started)
+        return
 
     tokens = mint_tokens(1, 20_000)
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -323,13 +361,18 @@ def main():
                     prepare(name, dsn, args.books)
                     method, url, token, _body = open(plan).readline().rstrip("\n").split("\t")
                     if method == "GET":
-                        bare_queries[name] = int(fetch(port, url, None if token == "-" else token)[1]["X-Queries"])
+                        token = None if token == "-" or token.startswith("etag:") else token
+                        bare_queries[name] = int(fetch(port, url, token)[1]["X-Queries"])
+                elif name == "book list, 304":  # the ETag the store gives this list now
+                    etag = fetch(port, "/api/v1/books")[1]["ETag"]
+                    write_plan(plan, [("GET", "/api/v1/books", f"etag:{etag}", None)])
                 prepare(name, dsn, args.books)
                 wrk(wrk_bin, port, plan, 4, 1)  # warm-up
                 results[target][name] = {}
                 for level in levels:
                     prepare(name, dsn, args.books)
-                    r = wrk(wrk_bin, port, plan, level, args.duration)
+                    # Each level replays its own part of the plan (uncached URLs stay unseen).
+                    r = wrk(wrk_bin, port, plan, level, args.duration, offset=5000 + 300 * level)
                     results[target][name][level] = r
                     log(f"{target:4} {name:24} c={level:<3} {r['rps']:8.1f} req/s  p50 {r['p50_us'] / 1000:7.1f} ms"
                         f"  p99 {r['p99_us'] / 1000:7.1f} ms  errors {r['errors']}")  # fmt: skip
@@ -352,7 +395,7 @@ def main():
         ):
             row = {"config": label}
             with Server("bookstore.wsgi", APP_PORT, server_env(args, db_url, **extra), logdir / "variants.log"):
-                for name in ("book list", "book detail"):
+                for name in ("book list, uncached", "book detail, uncached"):
                     if name in plan_files:
                         wrk(wrk_bin, APP_PORT, plan_files[name], 4, 1)
                         row[name] = wrk(wrk_bin, APP_PORT, plan_files[name], 16, max(5, args.duration // 2))
@@ -360,6 +403,47 @@ def main():
             log(f"variant {label}: " + ", ".join(f"{k} {v['rps']:.0f} req/s" for k, v in row.items() if k != "config"))
 
     report(args, results, queries, bare_queries, same_bytes, variants, levels, list(plan_files), started)
+
+
+def explain(args, started) -> None:
+    """EXPLAIN ANALYZE of the book list's searches as the store runs them (Django's own SQL), into a results file."""
+    from django.db import connection
+
+    from catalog.models import Book
+
+    searches = {
+        "full-text search `dragon`": Book.objects.available().search("dragon"),
+        "typo search `dragn`": Book.objects.available().search("dragn"),
+        "author search `okafor`": Book.objects.available().search("okafor"),
+    }
+    now = datetime.now(UTC)
+    load = os.getloadavg()
+    lines = [
+        f"# Search at scale — {now:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"**Measured on this machine**: {machine()}. Load average: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.",
+        f"{Book.objects.count():,} books. Each query is the page query and the count query of "
+        "`GET /api/v1/books?search=…` (Django's SQL), warmed once, then `EXPLAIN (ANALYZE, BUFFERS)`.",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', false)")
+        for label, queryset in searches.items():
+            for kind, qs in (("page", queryset.with_ratings()[:20]), ("count", queryset.order_by())):
+                sql, params = qs.query.sql_with_params()
+                if kind == "count":
+                    sql, params = f"SELECT count(*) FROM ({sql}) sub", params
+                cursor.execute(sql, params)
+                cursor.fetchall()
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                lines += ["", f"## {label}: {kind}", "", "```", plan, "```"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{now:%Y-%m-%d}-search-{args.books // 1000}k.md"
+    path.write_text(text)
+    log(f"wrote {path} ({(time.monotonic() - started) / 60:.1f} min)")
 
 
 def machine() -> str:
@@ -391,6 +475,8 @@ def report(args, results, queries, bare_queries, same_bytes, variants, levels, o
         f"wrk, {args.duration} s per run, gunicorn.conf.py defaults (sync workers, 2 × cores + 1), DEBUG=0, "
         "Redis cache, throttles on (high rates). "
         "Bare = `bench/bare.py`, same SQL with psycopg, same gunicorn settings.",
+        "The bare app never caches: on the *cached* and *304* rows its numbers are its uncached read of the same "
+        "URL. *uncached* rows give every request its own URL, so the store's response cache always misses.",
         f"Run took {(time.monotonic() - started) / 60:.1f} min.",
         "",
         "| endpoint | conns | req/s | p50 ms | p99 ms | errors | bare req/s | bare p99 ms | ratio | p99 ratio |",
@@ -415,11 +501,13 @@ def report(args, results, queries, bare_queries, same_bytes, variants, levels, o
     ]
     if variants:
         lines += ["", "## Worker model and connections (Bookstore, 16 connections)", "",
-                  "| config | book list req/s | p99 ms | book detail req/s | p99 ms |",
+                  "| config | book list (uncached) req/s | p99 ms | book detail (uncached) req/s | p99 ms |",
                   "|---|---:|---:|---:|---:|"]  # fmt: skip
         for row in variants:
             cells = [
-                f"{row[n]['rps']:.0f} | {row[n]['p99_us'] / 1000:.1f}" for n in ("book list", "book detail") if n in row
+                f"{row[n]['rps']:.0f} | {row[n]['p99_us'] / 1000:.1f}"
+                for n in ("book list, uncached", "book detail, uncached")
+                if n in row
             ]
             lines.append(f"| {row['config']} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
