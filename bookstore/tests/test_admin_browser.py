@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from PIL import Image
+from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from catalog.models import Author, Book, StockMovement
@@ -267,6 +268,9 @@ def test_sales_made_while_staff_edit_the_changelist_are_kept(page, staff, reques
     sold = BookFactory(title="Bestseller Atlas", stock=5, price="20.00")
     edited = BookFactory(title="Quiet Primer", stock=5, price="10.00")
 
+    shop = APIClient()
+    assert shop.get(f"/api/v1/books/{edited.pk}").json()["price"] == "10.00"  # the public read, now cached
+
     log_in(page, steps, staff.email, STAFF_PASSWORD)
     page.goto("/admin/catalog/book/?o=2")  # by title: Bestseller Atlas is row 0, Quiet Primer row 1
     assert page.input_value("#id_form-0-stock") == page.input_value("#id_form-1-stock") == "5"
@@ -282,6 +286,7 @@ def test_sales_made_while_staff_edit_the_changelist_are_kept(page, staff, reques
     assert (sold.stock, edited.price, edited.stock) == (3, Decimal("11.00"), 5)
     assert list(sold.stock_movements.values_list("reason", flat=True)) == [StockMovement.Reason.SALE]
     assert page.input_value("#id_form-0-stock") == "3"
+    assert shop.get(f"/api/v1/books/{edited.pk}").json()["price"] == "11.00"  # customers see the new price
 
     # A stock edit over a level that a sale changed meanwhile is refused, not applied.
     order_placed(user=customer, lines=[(sold, 1)])
