@@ -1,0 +1,49 @@
+"""The API's exception handler maps passing database faults to a 503 and never leaks internals."""
+
+import pytest
+from django.db import InterfaceError, OperationalError
+from rest_framework.test import APIClient
+
+from catalog.tests.factories import BookFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("error", [OperationalError, InterfaceError])
+def test_a_database_error_is_a_503_with_retry_after_and_no_internals(monkeypatch, error):
+    BookFactory()
+    client = APIClient(raise_request_exception=False)
+
+    def broken(*args, **kwargs):
+        raise error("server closed the connection unexpectedly; password=hunter2 host=db.internal")
+
+    monkeypatch.setattr("catalog.views.BookViewSet.get_queryset", broken)
+    response = client.get("/api/v1/books")
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert response.json() == {
+        "type": "server_error",
+        "errors": [
+            {
+                "code": "service_unavailable",
+                "detail": "The service is briefly unavailable; try again shortly.",
+                "attr": None,
+            }
+        ],
+    }
+    assert "hunter2" not in response.content.decode()
+
+
+def test_other_errors_stay_a_500_without_internals(monkeypatch):
+    client = APIClient(raise_request_exception=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr("catalog.views.BookViewSet.get_queryset", broken)
+    response = client.get("/api/v1/books")
+
+    assert response.status_code == 500
+    assert response.json()["type"] == "server_error"
+    assert "secret" not in response.content.decode()
