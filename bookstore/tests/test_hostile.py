@@ -371,6 +371,20 @@ def test_body_over_the_limit_is_a_413_in_the_error_shape(quiet_client):
     }
 
 
+def test_a_cover_above_the_body_limit_is_a_413_and_changes_nothing(staff_client):
+    """Files are not counted in DATA_UPLOAD_MAX_MEMORY_SIZE: the cover check must refuse them itself."""
+    book = BookFactory()
+    staff_client.raise_request_exception = False
+    huge = SimpleUploadedFile("huge.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (11 * 1024 * 1024), content_type="image/png")
+
+    response = staff_client.put(f"/api/v1/books/{book.pk}/cover", {"image": huge}, format="multipart")
+
+    assert response.status_code == 413
+    assert _codes(response) == ["file_too_large"]
+    book.refresh_from_db()
+    assert not book.cover
+
+
 def test_too_many_form_fields_is_a_400_not_a_500(user_client):
     user_client.raise_request_exception = False
     with override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=10):
