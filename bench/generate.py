@@ -243,7 +243,7 @@ def generate(
         (
             "book authors",
             f"""INSERT INTO catalog_book_authors (book_id, author_id)
-                SELECT DISTINCT b, 1 + ((b * 7919 + k * 104729) % {authors})
+                SELECT DISTINCT b, 1 + ((b::bigint * 7919 + k * 104729) % {authors})
                 FROM generate_series(1, {books}) b, generate_series(0, 2) k
                 WHERE k = 0 OR (k = 1 AND b % 3 = 0) OR (k = 2 AND b % 10 = 0)""",
         ),

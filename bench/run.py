@@ -263,7 +263,7 @@ def fetch(port, url, token=None) -> tuple[bytes, dict]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{url}")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=120) as response:
         return response.read(), dict(response.headers)
 
 

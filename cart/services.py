@@ -1,7 +1,7 @@
 """Cart writes. Every write locks the user's cart row first, which also serialises it with checkout."""
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Prefetch, Q, Subquery, prefetch_related_objects
+from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 
@@ -89,15 +89,22 @@ def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
     cart = cart_lock(user=user)
     lines = CartItem.objects.filter(cart=cart)
     line_of = lines.filter(book=OuterRef("pk"))
-    books = list(
-        Book.objects.filter(Q(pk=book_id, is_active=True) | Q(pk__in=lines.values("book_id")))
-        .annotate(
-            line_id=Subquery(line_of.values("pk")[:1]),
-            line_quantity=Subquery(line_of.values("quantity")[:1]),
-            line_created=Subquery(line_of.values("created_at")[:1]),
+
+    def with_line(books):
+        return (
+            books.order_by()
+            .only("id", "title", "price", "cover", "stock", "is_active")
+            .annotate(
+                line_id=Subquery(line_of.values("pk")[:1]),
+                line_quantity=Subquery(line_of.values("quantity")[:1]),
+                line_created=Subquery(line_of.values("created_at")[:1]),
+            )
         )
-        .order_by("line_id")
-    )
+
+    # A UNION ALL, not an OR: each side uses its index (an OR with a subquery scans every book).
+    added = with_line(Book.objects.filter(pk=book_id, is_active=True))
+    in_cart = with_line(Book.objects.filter(pk__in=lines.values("book_id")))
+    books = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
     book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:
         raise book_unavailable_error()
