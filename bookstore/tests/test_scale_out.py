@@ -24,18 +24,9 @@ from accounts.tests.factories import UserFactory
 from cart.services import cart_add_item
 from catalog.tests.factories import BookFactory
 from orders.models import Order
+from orders.tests.factories import ADDRESS
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-ADDRESS = {
-    "full_name": "Ada Lovelace",
-    "line1": "12 St James's Square",
-    "line2": "",
-    "city": "London",
-    "region": "",
-    "postal_code": "SW1Y 4JH",
-    "country": "GB",
-    "phone": "",
-}
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
