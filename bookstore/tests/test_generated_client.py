@@ -35,11 +35,12 @@ ADDRESS = {
 
 
 @pytest.fixture(scope="module")
-def api(live_server, tmp_path_factory):
+def api(live_server, tmp_path_factory, django_db_setup, django_db_blocker):
     """The generated package, imported from a temporary directory (nothing generated is committed)."""
     root = tmp_path_factory.mktemp("client")
     schema = root / "schema.json"
-    response = httpx.get(f"{live_server.url}/api/schema", params={"format": "json"}, timeout=30)
+    with django_db_blocker.unblock():  # serving a request may touch the (test) database
+        response = httpx.get(f"{live_server.url}/api/schema", params={"format": "json"}, timeout=30)
     assert response.status_code == 200, response.text
     schema.write_bytes(response.content)
     config = root / "config.yaml"
