@@ -346,7 +346,7 @@ def main():
     results: dict = {"app": {}, "bare": {}}
     bare_queries, same_bytes = {}, {}
     bodies: dict = {}
-    logdir = Path(args.out) / "logs"
+    logdir = Path(tempfile.gettempdir()) / "bookstore-bench-logs"  # gunicorn output, kept out of the repository
     logdir.mkdir(parents=True, exist_ok=True)
     for target, app, port, extra in (
         ("app", "bookstore.wsgi", APP_PORT, {}),
