@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Prefetch
 from django.utils.html import format_html
 
+from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from catalog import services
 from catalog.covers import check_cover_image
 from catalog.isbn import InvalidISBNError, normalize_isbn
@@ -82,13 +83,11 @@ class LowStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StockMovementInline(admin.TabularInline):
+class StockMovementInline(ReadOnlyTabularInline):
     """The book's stock ledger, newest first: read-only, append-only."""
 
     model = StockMovement
-    extra = 0
     max_num = 0
-    can_delete = False
     ordering = ["-created_at", "-id"]
     fields = ["created_at", "delta", "stock_after", "reason", "actor", "order_reference", "note"]
     readonly_fields = fields
@@ -96,12 +95,6 @@ class StockMovementInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Book)
@@ -269,7 +262,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The whole stock ledger, read-only."""
 
     list_display = ["created_at", "book", "delta", "stock_after", "reason", "actor", "order_reference"]
@@ -279,12 +272,3 @@ class StockMovementAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("book__search_vector", "book__search_text", "book__description")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

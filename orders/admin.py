@@ -2,32 +2,23 @@
 
 from django.contrib import admin, messages
 
+from bookstore.admin_mixins import ReadOnlyTabularInline
 from orders import services
 from orders.exceptions import InvalidTransitionError
 from orders.models import Order, OrderLine, OrderStatusChange
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
     fields = ["book", "title", "isbn", "unit_price", "quantity", "line_total"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class OrderStatusChangeInline(admin.TabularInline):
+class OrderStatusChangeInline(ReadOnlyTabularInline):
     model = OrderStatusChange
     fields = ["status", "at", "actor", "note"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     verbose_name_plural = "status history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)
