@@ -9,8 +9,9 @@ that guard against abuse (`auth`: login, register, password reset; `checkout`) c
 import logging
 
 from redis.exceptions import RedisError
-from rest_framework import status, throttling
-from rest_framework.exceptions import APIException
+from rest_framework import throttling
+
+from bookstore.exceptions import ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +19,9 @@ CACHE_ERRORS = (RedisError, ConnectionError, TimeoutError, OSError)
 FAIL_CLOSED_SCOPES = frozenset({"auth", "checkout"})
 
 
-class ThrottlingUnavailableError(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+class ThrottlingUnavailableError(ServiceUnavailableError):
     default_detail = "This action is briefly unavailable; try again shortly."
-    default_code = "service_unavailable"
-    wait = 30  # sent as Retry-After
+    wait = 30  # sent as Retry-After: a cache outage lasts longer than a dropped connection
 
 
 class FaultTolerantThrottleMixin:
