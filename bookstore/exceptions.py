@@ -10,7 +10,6 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError, connections
-from drf_standardized_errors.handler import exception_handler as standardized_exception_handler
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 
@@ -42,6 +41,9 @@ def _close_broken_connections() -> None:
 
 
 def exception_handler(exc, context):
+    # Imported here: the handler imports DRF's views, which load the throttles, which use the errors above.
+    from drf_standardized_errors.handler import exception_handler as standardized_exception_handler
+
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", type(exc).__name__)
         _close_broken_connections()
