@@ -27,10 +27,7 @@ def _load_lines(cart: Cart) -> Cart:
 
 
 def _shortage(*, book: Book, requested: int) -> InsufficientStockError:
-    available = book.stock if book.is_active else 0
-    return InsufficientStockError(
-        [Shortage(book_id=book.pk, title=book.title, requested=requested, available=available)]
-    )
+    return InsufficientStockError([Shortage.for_sale(book=book, requested=requested)])
 
 
 def cart_get(*, user) -> Cart:

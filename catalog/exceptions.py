@@ -13,6 +13,13 @@ class Shortage:
     requested: int
     available: int
 
+    @classmethod
+    def for_sale(cls, *, book, requested: int) -> "Shortage":
+        """What a customer asking for `requested` copies lacks: a withdrawn book has none to sell."""
+        return cls(
+            book_id=book.pk, title=book.title, requested=requested, available=book.stock if book.is_active else 0
+        )
+
 
 class InsufficientStockError(APIException):
     """409 `insufficient_stock`, one error per book that lacks stock."""

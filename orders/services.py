@@ -59,12 +59,7 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
         # A withdrawn book cannot be bought: it counts as out of stock, alongside any other short line.
         raise InsufficientStockError(
             [
-                Shortage(
-                    book_id=line.book_id,
-                    title=line.book.title,
-                    requested=line.quantity,
-                    available=line.book.stock if line.book.is_active else 0,
-                )
+                Shortage.for_sale(book=line.book, requested=line.quantity)
                 for line in lines
                 if not line.book.is_active or line.book.stock < line.quantity
             ]
