@@ -94,8 +94,9 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     def get_auth(self):
         # A scheme with several names (the bearer header and the access_token cookie) is a choice
         # between them, not both at once: one security requirement per name.
-        auth = [{name: scopes} for requirement in super().get_auth() for name, scopes in requirement.items()]
-        if {} in super().get_auth():
+        requirements = super().get_auth()
+        auth = [{name: scopes} for requirement in requirements for name, scopes in requirement.items()]
+        if {} in requirements:
             auth.append({})
         # Permissions that let anyone read (`anonymous_reads = True`) make the token optional on reads.
         permissions = self.view.get_permissions()
