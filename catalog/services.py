@@ -87,12 +87,12 @@ def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: 
     Locks the rows in primary-key order like `stock_apply`; a constant number of queries.
     Returns how many books changed.
     """
-    current = dict(
-        Book.objects.select_for_update().filter(pk__in=list(levels)).order_by("pk").values_list("pk", "stock")
+    books = list(
+        Book.objects.select_for_update().filter(pk__in=list(levels)).order_by("pk").only("id", "title", "stock")
     )
-    changes = {pk: levels[pk] - stock for pk, stock in current.items() if levels[pk] != stock}
+    changes = {book.pk: levels[book.pk] - book.stock for book in books if levels[book.pk] != book.stock}
     if changes:
-        stock_apply(changes=changes, reason=reason, actor=actor, note=note)
+        stock_apply(changes=changes, reason=reason, actor=actor, note=note, locked_books=books)
     return len(changes)
 
 
@@ -115,10 +115,13 @@ def stock_set(
     *, book: Book, stock: int, actor=None, reason: str = StockMovement.Reason.ADJUSTMENT, note: str = ""
 ) -> Book:
     """Sets a book's stock to an absolute level (staff edits, imports), recording the difference."""
-    current = Book.objects.select_for_update().only("stock").get(pk=book.pk).stock
-    if stock != current:
-        stock_apply(changes={book.pk: stock - current}, reason=reason, actor=actor, note=note)
-    book.refresh_from_db(fields=["stock", "updated_at"])
+    locked = Book.objects.select_for_update().only("id", "title", "stock").get(pk=book.pk)
+    if stock != locked.stock:
+        stock_apply(
+            changes={book.pk: stock - locked.stock}, reason=reason, actor=actor, note=note, locked_books=[locked]
+        )
+        book.updated_at = locked.updated_at  # set by stock_apply
+    book.stock = locked.stock
     return book
 
 
