@@ -351,3 +351,4 @@ def fill_carts(dsn: str, *, first_user: int, last_user: int, books: int, lines: 
                             WHERE c.user_id BETWEEN %s AND %s)""",
             (first_user, last_user),
         )
+        conn.execute("ANALYZE cart_cartitem")  # as autovacuum would: the planner sees carts of a few lines

@@ -300,7 +300,7 @@ def main():
     parser.add_argument("--database", default="bookstore_bench")
     parser.add_argument("--reuse", action="store_true", help="keep the database of a previous run")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
-    parser.add_argument("--only", help="comma-separated endpoint names")
+    parser.add_argument("--only", help="endpoint names separated by semicolons, e.g. 'book detail, uncached;checkout'")
     parser.add_argument("--no-variants", action="store_true", help="skip the worker-model comparison")
     parser.add_argument("--out", default=str(ROOT / "bench/results"))
     parser.add_argument(
@@ -337,7 +337,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     plan_files = plans(tmp, args.books, tokens, ("dragon", "dragn"))
     if args.only:
-        plan_files = {k: v for k, v in plan_files.items() if k in args.only.split(",")}
+        plan_files = {k: v for k, v in plan_files.items() if k in args.only.split(";")}
     queries = count_django_queries(plan_files, dsn, args.books)
     from django.db import connections
 
