@@ -1,4 +1,14 @@
-"""DRF throttles that survive an outage of the shared cache (Redis).
+"""The store's throttles: sliding-window counters in the shared cache, safe under concurrency.
+
+DRF's `SimpleRateThrottle` keeps a list of timestamps per client, read and written back on
+every request: two round trips, a pickled list that grows with the rate (1,000 entries for
+`1000/min`), and concurrent requests that overwrite each other's entries, so a burst of
+parallel logins is undercounted. Here each client has one counter per window, incremented
+atomically (one round trip on Redis), and the rate is checked against the sliding-window
+estimate `previous × (share of the previous window still in view) + current`. A refused
+request is taken back out of the count, so `Retry-After` is when a request succeeds again.
+
+Anonymous requests count against `anon` only; `user` counts authenticated requests.
 
 When the cache does not answer, throttling degrades by scope: reads and ordinary writes stay
 open (a brief loss of rate limiting beats an outage of the whole store), while the scopes
@@ -6,6 +16,7 @@ that guard against abuse (`auth`: login, register, password reset; `checkout`) c
 503 and `Retry-After`, because nothing would stop a password-guessing run meanwhile.
 """
 
+import contextlib
 import logging
 
 from redis.exceptions import RedisError
@@ -24,6 +35,59 @@ class ThrottlingUnavailableError(ServiceUnavailableError):
     wait = 30  # sent as Retry-After: a cache outage lasts longer than a dropped connection
 
 
+def count_in_window(cache, key: str, other_key: str, timeout: int) -> tuple[int, int]:
+    """One more hit on the counter `key`, and the counter `other_key`: (key's count, other's count)."""
+    if hasattr(cache, "count_in_window"):  # bookstore.cache.RedisCache: one round trip
+        return cache.count_in_window(key, other_key, timeout)
+    cache.add(key, 0, timeout)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, timeout)
+        count = 1
+    return count, cache.get(other_key, 0)
+
+
+class SlidingWindowThrottleMixin:
+    """Replaces `SimpleRateThrottle`'s timestamp log with per-window counters (see the module's docstring)."""
+
+    def allow_request(self, request, view):
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = self.timer()
+        window = int(now // self.duration)
+        self.elapsed = now - window * self.duration  # seconds into the current window
+        current_key = f"{self.key}:{window}"
+        # Kept for two windows: the next window reads this one as its previous.
+        self.current, self.previous = count_in_window(
+            self.cache, current_key, f"{self.key}:{window - 1}", 2 * self.duration
+        )
+        if self._estimate(self.current) <= self.num_requests:
+            return True
+        self.current -= 1
+        with contextlib.suppress(ValueError):  # ValueError: the counter expired meanwhile, nothing to take back
+            self.cache.decr(current_key)  # a refused request does not count
+        return False
+
+    def _estimate(self, current: int, elapsed: float | None = None) -> float:
+        elapsed = self.elapsed if elapsed is None else elapsed
+        return self.previous * (1 - elapsed / self.duration) + current
+
+    def wait(self):
+        """Seconds until one more request fits the sliding window."""
+        room = self.num_requests - 1  # the estimate must fall to this before the next request is counted
+        if self.current <= room:
+            # This window has room: wait for the previous window's share to fade enough.
+            needed = self.duration * (1 - (room - self.current) / self.previous) if self.previous else 0
+            return max(needed - self.elapsed, 0)
+        # This window is full: wait for the next one, where this window's count fades in turn.
+        to_next = self.duration - self.elapsed
+        return to_next + max(self.duration * (1 - room / self.current), 0)
+
+
 class FaultTolerantThrottleMixin:
     def allow_request(self, request, view):
         try:
@@ -36,13 +100,23 @@ class FaultTolerantThrottleMixin:
             return True
 
 
-class AnonRateThrottle(FaultTolerantThrottleMixin, throttling.AnonRateThrottle):
+class AnonRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin, throttling.AnonRateThrottle):
     pass
 
 
-class UserRateThrottle(FaultTolerantThrottleMixin, throttling.UserRateThrottle):
-    pass
+class UserRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin, throttling.UserRateThrottle):
+    def get_cache_key(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return None  # anonymous requests are counted once, by AnonRateThrottle
+        return super().get_cache_key(request, view)
 
 
-class ScopedRateThrottle(FaultTolerantThrottleMixin, throttling.ScopedRateThrottle):
-    pass
+class ScopedRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin, throttling.ScopedRateThrottle):
+    def allow_request(self, request, view):
+        # As DRF's: the view's scope picks the rate, then the counting above decides.
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)

@@ -90,7 +90,7 @@ def own_redis():
             time.sleep(0.05)
     caches = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "bookstore.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "faults",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -54,3 +54,106 @@ def test_anonymous_rate_is_enforced_when_the_cache_works(api_client, settings):
 
     assert statuses == {200}
     assert response.status_code == 429
+
+
+class Clock:
+    """A settable `timer` for the throttles, starting at the beginning of a minute."""
+
+    def __init__(self):
+        self.now = 1_800_000_000.0  # a multiple of 60: windows start here
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(SimpleRateThrottle, "timer", clock)
+    return clock
+
+
+@pytest.fixture
+def rates(monkeypatch, settings):
+    def set_rates(**rates):
+        monkeypatch.setattr(
+            SimpleRateThrottle, "THROTTLE_RATES", {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates}
+        )
+
+    return set_rates
+
+
+def test_refused_requests_do_not_count_and_retry_after_is_when_the_next_one_succeeds(api_client, clock, rates):
+    rates(anon="3/min")
+    assert [api_client.get("/api/v1/books").status_code for _ in range(3)] == [200, 200, 200]
+
+    refused = api_client.get("/api/v1/books")
+    # Three in this window: in the next one they still weigh 3 × (1 - t/60), so one more fits at t = 20.
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "80"
+    assert refused.json()["errors"][0]["code"] == "throttled"
+
+    clock.now += 30
+    hammering = {api_client.get("/api/v1/books").status_code for _ in range(20)}
+    assert hammering == {429}
+    assert api_client.get("/api/v1/books")["Retry-After"] == "50"  # the refusals above changed nothing
+
+    clock.now += 49
+    assert api_client.get("/api/v1/books").status_code == 429
+    clock.now += 1
+    assert api_client.get("/api/v1/books").status_code == 200
+    assert api_client.get("/api/v1/books").status_code == 429
+
+
+def test_the_previous_window_fades_out(api_client, clock, rates):
+    rates(anon="4/min")
+    for _ in range(4):
+        api_client.get("/api/v1/books")
+    clock.now += 60 + 15  # 15 s into the next window: the last one weighs 4 × 0.75 = 3
+
+    assert api_client.get("/api/v1/books").status_code == 200
+    refused = api_client.get("/api/v1/books")
+    assert refused.status_code == 429
+    # 4 × (1 - t/60) + 1 ≤ 3 at t = 30: 15 s from now.
+    assert refused["Retry-After"] == "15"
+
+
+def test_anonymous_requests_count_against_anon_only(api_client, clock, rates):
+    rates(anon="3/min", user="1/min")
+
+    assert [api_client.get("/api/v1/books").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_authenticated_requests_count_against_user(user_client, clock, rates):
+    rates(anon="1/min", user="2/min")
+
+    assert [user_client.get("/api/v1/auth/me").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_parallel_requests_never_pass_the_rate(rates):
+    """The counter is incremented atomically: 40 simultaneous logins, 10 pass (DRF's log let more through)."""
+    import threading
+
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from accounts.views import TokenObtainView
+    from bookstore.throttling import ScopedRateThrottle
+
+    rates(auth="10/min")
+    view = TokenObtainView()
+    start = threading.Barrier(40)
+    allowed = []
+
+    def attempt():
+        request = Request(RequestFactory().post("/api/v1/auth/token", REMOTE_ADDR="203.0.113.9"))
+        start.wait()
+        allowed.append(ScopedRateThrottle().allow_request(request, view))
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert allowed.count(True) == 10

@@ -1,0 +1,44 @@
+"""Django's Redis cache backend, with fewer round trips and no per-call client setup.
+
+Django's `RedisCacheClient` builds a new `redis.Redis` object for every call (each copies
+about 200 response callbacks), which a profile of a cached catalog read showed as a quarter
+of its CPU. This client keeps one `redis.Redis` per connection pool; redis-py clients are
+thread-safe and the pools are Django's own.
+
+`count_in_window` counts a hit and reads another counter in one round trip (the throttles).
+"""
+
+from django.core.cache.backends import redis as django_redis
+
+
+class RedisCacheClient(django_redis.RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = self._client(connection_pool=pool)
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = RedisCacheClient
+
+    def count_in_window(self, key: str, other_key: str, timeout: int) -> tuple[int, int]:
+        """Adds one to the counter `key` (created to live `timeout` seconds) and reads the counter `other_key`.
+
+        Both in one pipelined round trip; the increment is atomic, so concurrent hits are never lost.
+        """
+        key = self.make_and_validate_key(key)
+        other_key = self.make_and_validate_key(other_key)
+        pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        pipeline.get(other_key)
+        _, count, other = pipeline.execute()
+        return count, int(other or 0)
