@@ -9,10 +9,9 @@ from django.db.models.functions import Coalesce
 
 from catalog.isbn import looks_like_isbn
 
-# PostgreSQL search tuning: the text search configuration shared by the vector and the query,
-# and how close a misspelt word must be to a title or author word (pg_trgm word similarity).
+# PostgreSQL search: the text search configuration shared by the vector and the query (the typo
+# threshold is a connection setting: CATALOG_TYPO_SIMILARITY in the settings).
 SEARCH_CONFIG = "english"
-TRIGRAM_MIN_SIMILARITY = 0.5
 
 
 class AuthorQuerySet(models.QuerySet):
