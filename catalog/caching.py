@@ -1,7 +1,8 @@
 """The shared cache of public catalog reads (book list and detail) and their ETags.
 
-A cached response is stored under the catalog's current *version*, a counter in the shared
-cache. Every write that can change what a catalog read returns (books, stock, authors,
+A cached response is stored with the catalog's *version* (a counter in the shared cache) at
+the time it was read, and counts only while that is still the current version; one round
+trip fetches both. Every write that can change what a catalog read returns (books, stock, authors,
 categories, reviews, search columns) calls `catalog_changed()`, which bumps the version once
 the transaction commits: the next read misses and goes to the database. Staff reads (they
 see withdrawn books) are never cached. When the cache does not answer, reads go to the
@@ -54,38 +55,39 @@ def catalog_changed() -> None:
     transaction.on_commit(_bump)
 
 
-def _version() -> int | None:
+def _lookup(key: str):
+    """(current version, what is stored under `key`) in one round trip; (None, None) when the cache is out."""
     if not _cache_usable():
-        return None
+        return None, None
     try:
-        version = cache.get(VERSION_KEY)
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
         if version is None:
             version = time.time_ns()
             if not cache.add(VERSION_KEY, version, None):
                 version = cache.get(VERSION_KEY)
-        return version
+        return version, found.get(key)
     except Exception as error:
         _cache_failed(error)
-        return None
+        return None, None
+
+
+def _store(key: str, version: int, *value) -> None:
+    try:
+        cache.set(key, (version, *value), TIMEOUT)
+    except Exception as error:
+        _cache_failed(error)
 
 
 def cached_value(name: str, compute):
     """`compute()`, stored in the shared cache until the catalog changes (e.g. the category tree)."""
-    version = _version()
-    if version is None:
-        return compute()
-    key = f"catalog:{version}:{name}"
-    try:
-        value = cache.get(key)
-    except Exception as error:
-        _cache_failed(error)
-        return compute()
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value, TIMEOUT)
-        except Exception as error:
-            _cache_failed(error)
+    key = f"catalog:value:{name}"
+    version, stored = _lookup(key)
+    if stored is not None and stored[0] == version:
+        return stored[1]
+    value = compute()
+    if version is not None:
+        _store(key, version, value)
     return value
 
 
@@ -98,27 +100,26 @@ def _not_modified(request, etag: str) -> bool:
     return bool(sent) and (sent.strip() == "*" or etag in [tag.strip().removeprefix("W/") for tag in sent.split(",")])
 
 
-def response_key(request, version: int) -> str:
+def response_key(request) -> str:
     # The body holds absolute links (next/previous, covers): the scheme and host are part of the key.
     url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
-    return f"catalog:{version}:" + hashlib.blake2b(url.encode(), digest_size=20).hexdigest()
+    return "catalog:response:" + hashlib.blake2b(url.encode(), digest_size=20).hexdigest()
 
 
 def cached_response(request):
-    """The stored answer to this read (or a 304), or None; sets `request._catalog_cache_key` for `store`."""
-    version = _version()
+    """The stored answer to this read (or a 304), or None; remembers on `request` where `finish` stores it.
+
+    Each stored answer carries the catalog version it was read under, and counts only while
+    that is still the current version.
+    """
+    key = response_key(request)
+    version, stored = _lookup(key)
     if version is None:
         return None
-    key = response_key(request, version)
-    try:
-        stored = cache.get(key)
-    except Exception as error:
-        _cache_failed(error)
+    request._catalog_cache_slot = (key, version)
+    if stored is None or stored[0] != version:
         return None
-    request._catalog_cache_key = key
-    if stored is None:
-        return None
-    etag, content = stored
+    _, etag, content = stored
     if _not_modified(request, etag):
         response = HttpResponseNotModified()
     else:
@@ -134,12 +135,10 @@ def finish(request, response):
         return response
     response.render()
     etag = etag_for(response.content)
-    key = getattr(request, "_catalog_cache_key", None)
-    if key is not None:
-        try:
-            cache.set(key, (etag, response.content), TIMEOUT)
-        except Exception as error:
-            _cache_failed(error)
+    slot = getattr(request, "_catalog_cache_slot", None)
+    if slot is not None:
+        key, version = slot
+        _store(key, version, etag, response.content)
     if _not_modified(request, etag):
         response = HttpResponseNotModified()
     response["ETag"] = etag
