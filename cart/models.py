@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch, Q
+from django.utils.functional import cached_property
 
 from catalog.models import Book
 
@@ -28,9 +29,9 @@ class Cart(models.Model):
     def __str__(self):
         return f"Cart of {self.user}"
 
-    # The totals below read `items.all()`: load the cart with `with_lines()` first.
-    @property
+    @cached_property
     def lines(self) -> list["CartItem"]:
+        """The lines, oldest first, with their books: load the cart `with_lines()`, or set them."""
         return list(self.items.all())
 
     @property

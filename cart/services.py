@@ -1,7 +1,7 @@
 """Cart writes. Every write locks the user's cart row first, which also serialises it with checkout."""
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Prefetch, Subquery, prefetch_related_objects
+from django.db.models import F, FilteredRelation, Prefetch, Q, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 
@@ -9,15 +9,6 @@ from cart.exceptions import book_unavailable_error, quantity_too_large_error
 from cart.models import Cart, CartItem
 from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import Book
-
-
-def _with_lines(cart: Cart, items: list[CartItem]) -> Cart:
-    """Attaches lines already in memory (oldest first) as if `_load_lines` had read them."""
-    queryset = CartItem.objects.filter(cart=cart)
-    queryset._result_cache = sorted(items, key=lambda item: item.pk)
-    queryset._prefetch_done = True
-    cart._prefetched_objects_cache = {"items": queryset}
-    return cart
 
 
 def _load_lines(cart: Cart) -> Cart:
@@ -84,23 +75,16 @@ def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
     book together, one write. The response's lines are built from what was read.
     """
     cart = cart_lock(user=user)
-    lines = CartItem.objects.filter(cart=cart)
-    line_of = lines.filter(book=OuterRef("pk"))
-
-    def with_line(books):
-        return (
-            books.order_by()
-            .only("id", "title", "price", "cover", "stock", "is_active")
-            .annotate(
-                line_id=Subquery(line_of.values("pk")[:1]),
-                line_quantity=Subquery(line_of.values("quantity")[:1]),
-                line_created=Subquery(line_of.values("created_at")[:1]),
-            )
-        )
-
-    # A UNION ALL, not an OR: each side uses its index (an OR with a subquery scans every book).
-    added = with_line(Book.objects.filter(pk=book_id, is_active=True))
-    in_cart = with_line(Book.objects.filter(pk__in=lines.values("book_id")))
+    # Each book with this cart's line of it, if any (a LEFT JOIN on the line's unique key).
+    with_line = (
+        Book.objects.order_by()
+        .only("id", "title", "price", "cover", "stock", "is_active")
+        .annotate(line=FilteredRelation("cart_items", condition=Q(cart_items__cart=cart)))
+        .annotate(line_id=F("line__id"), line_quantity=F("line__quantity"), line_created=F("line__created_at"))
+    )
+    # A UNION ALL, not an OR: each side uses its index (an OR across the join scans every book).
+    added = with_line.filter(pk=book_id, is_active=True)
+    in_cart = with_line.filter(line_id__isnull=False)
     books = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
     book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:
@@ -122,7 +106,8 @@ def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
         next(item for item in items if item.pk == book.line_id).quantity = new_quantity
     else:
         items.append(CartItem.objects.create(cart=cart, book=book, quantity=new_quantity))
-    return _with_lines(cart, items)
+    cart.lines = sorted(items, key=lambda item: item.pk)
+    return cart
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookstore.openapi import ErrorResponse409Serializer
+from bookstore.serializers import Presenter
 from cart import services
 from cart.serializers import (
     CartItemCreateSerializer,
@@ -19,9 +20,10 @@ INSUFFICIENT_STOCK = OpenApiResponse(ErrorResponse409Serializer, description="`i
 
 class CartAPIView(APIView):
     permission_classes = [IsAuthenticated]
+    present = Presenter(CartSerializer)
 
     def render_cart(self, cart, status_code=status.HTTP_200_OK) -> Response:
-        return Response(CartSerializer(cart, context={"request": self.request}).data, status=status_code)
+        return Response(self.present(cart, {"request": self.request}), status=status_code)
 
 
 class CartView(CartAPIView):

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from bookstore.openapi import ErrorResponse409Serializer
+from bookstore.serializers import Presenter
 from catalog import caching, services
 from catalog.filters import AuthorFilter, BookFilter, CategoryFilter
 from catalog.models import Author, Book, Category, Review
@@ -66,18 +67,28 @@ class BookViewSet(viewsets.ModelViewSet):
     content_negotiation_class = FormatFilterContentNegotiation
     filterset_class = BookFilter
     serializer_class = BookSerializer
+    # Built once (DRF re-runs it with `.all()` for every request): the rating subqueries and the
+    # authors' Prefetch are not rebuilt per request.
+    queryset = Book.objects.with_listing_data()
+    present_list = Presenter(BookListSerializer, many=True)
+    present = Presenter(BookSerializer)
 
     def get_queryset(self):
-        books = Book.objects.with_listing_data()
+        books = super().get_queryset()
         if self.action == "list":
             books = books.defer("description")
         return books if _is_staff(self.request) else books.available()
 
     def list(self, request, *args, **kwargs):
-        return self._cached(request) or super().list(request, *args, **kwargs)
+        if cached := self._cached(request):
+            return cached
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.present_list(page, self.get_serializer_context()))
 
     def retrieve(self, request, *args, **kwargs):
-        return self._cached(request) or super().retrieve(request, *args, **kwargs)
+        if cached := self._cached(request):
+            return cached
+        return Response(self.present(self.get_object(), self.get_serializer_context()))
 
     def _cached(self, request):
         # Staff see withdrawn books: their reads are never shared.
@@ -104,7 +115,7 @@ class BookViewSet(viewsets.ModelViewSet):
 
     def _read(self, book: Book, status_code=status.HTTP_200_OK) -> Response:
         fresh = Book.objects.with_listing_data().get(pk=book.pk)
-        return Response(BookSerializer(fresh, context=self.get_serializer_context()).data, status=status_code)
+        return Response(self.present(fresh, self.get_serializer_context()), status=status_code)
 
     def create(self, request, *args, **kwargs):
         serializer = BookWriteSerializer(data=request.data, context=self.get_serializer_context())

@@ -5,6 +5,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 
 from catalog.models import Book
 
@@ -88,6 +89,15 @@ class Order(models.Model):
 
     def __str__(self):
         return self.number
+
+    # What the order serializer shows: from `with_details()`' prefetch, a query each, or set by checkout.
+    @cached_property
+    def lines(self) -> list["OrderLine"]:
+        return list(self.items.all())
+
+    @cached_property
+    def history(self) -> list["OrderStatusChange"]:
+        return list(self.status_history.all())
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]

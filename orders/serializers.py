@@ -60,12 +60,12 @@ class OrderStatusChangeSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    items = OrderLineSerializer(many=True, read_only=True)
+    items = OrderLineSerializer(source="lines", many=True, read_only=True)
     subtotal = _money()
     shipping_cost = _money()
     total = _money()
     shipping_address = ShippingAddressSerializer(read_only=True)
-    status_history = OrderStatusChangeSerializer(many=True, read_only=True)
+    status_history = OrderStatusChangeSerializer(source="history", many=True, read_only=True)
 
     class Meta:
         model = Order

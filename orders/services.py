@@ -106,7 +106,7 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
     )
     cart_empty(cart=cart)
     # The response shows the lines and history just written: no need to read them back.
-    _prefetched(order, items=order_lines, status_history=[placed])
+    order.lines, order.history = order_lines, [placed]
 
     summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {order.currency}" for line in order_lines)
     email_enqueue(
@@ -119,17 +119,6 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
         ),
     )
     return order
-
-
-def _prefetched(order: Order, **related: list) -> None:
-    """Attaches related rows already in memory as if `prefetch_related` had read them."""
-    cache = {}
-    for name, rows in related.items():
-        queryset = getattr(order, name).all()
-        queryset._result_cache = rows
-        queryset._prefetch_done = True
-        cache[name] = queryset
-    order._prefetched_objects_cache = cache
 
 
 def _order_lock(*, order: Order) -> Order:

@@ -1,6 +1,5 @@
 """Checkout, order history, cancellation and staff status changes."""
 
-from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
 from rest_framework import mixins, status, viewsets
@@ -10,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
+from bookstore.serializers import Presenter
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Order
@@ -48,6 +48,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     permission_classes = [IsAuthenticated]
     filterset_class = OrderFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
+    present = Presenter(OrderSerializer)
+    present_list = Presenter(OrderSerializer, many=True)
 
     def get_throttles(self):
         # Checkout alone has its own, stricter rate (settings: `checkout`), which fails closed without the cache.
@@ -59,9 +61,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return Order.objects.none()
         return Order.objects.for_user(self.request.user).with_details()
 
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.present_list(page, self.get_serializer_context()))
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.render_order(self.get_object())
+
     def render_order(self, order: Order, status_code=status.HTTP_200_OK) -> Response:
-        prefetch_related_objects([order], "items", "status_history")
-        return Response(OrderSerializer(order, context=self.get_serializer_context()).data, status=status_code)
+        return Response(self.present(order, self.get_serializer_context()), status=status_code)
 
     def _idempotency_key(self) -> str | None:
         key = self.request.headers.get("Idempotency-Key", "").strip()
