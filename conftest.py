@@ -1,11 +1,13 @@
-"""Clients and users shared by every app's tests; nothing else lives here."""
+"""Clients, users and the query counter shared by every app's tests; nothing else lives here."""
 
 import os
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -93,3 +95,20 @@ def other_client(other_user):
 @pytest.fixture
 def staff_client(staff_user):
     return _client_for(staff_user)
+
+
+@pytest.fixture
+def queries_of():
+    """`queries_of(lambda: client.get(...))`: the SQL the request ran, without the test transaction's savepoints.
+
+    A signed-in client's first request also reads the user's row, which is then cached
+    (accounts.access): warm it up with one request before counting a budget.
+    """
+
+    def run(request) -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            response = request()
+        assert response.status_code < 400, response.content
+        return [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+    return run

@@ -8,7 +8,7 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from accounts import services
+from accounts import access
 from accounts.exceptions import TokenInvalidError
 
 logger = logging.getLogger(__name__)
@@ -28,10 +28,11 @@ def enforce_csrf(request) -> None:
 
 
 class JWTCookieAuthentication(JWTAuthentication):
-    """simplejwt's access-token check, plus the cookie flow and the logout denylist.
+    """simplejwt's access-token check, plus the cookie flow, the logout denylist and a cached user row.
 
     A token from the cookie makes unsafe requests pass Django's CSRF check; a token whose
-    `jti` was revoked at logout is refused until it would have expired anyway.
+    `jti` was revoked at logout is refused until it would have expired anyway; the user is
+    checked as simplejwt does (exists, active), from the shared cache (`accounts.access`).
     """
 
     def authenticate(self, request):
@@ -48,9 +49,7 @@ class JWTCookieAuthentication(JWTAuthentication):
             validated_token = self.get_validated_token(raw_token)
         except InvalidToken:  # simplejwt's nested detail, flattened to one error
             raise TokenInvalidError("Token is invalid or expired.") from None
-        if services.access_token_is_revoked(validated_token):
-            raise TokenInvalidError("Token has been revoked.")
-        user = self.get_user(validated_token)
+        user = access.token_user(validated_token)  # the logout denylist and the user's row, one cache round trip
         if from_cookie:
             enforce_csrf(request)
         return user, validated_token

@@ -4,7 +4,18 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """A bulk update sends no save signals: the changed users' cached rows (accounts.access) are dropped here."""
+        from accounts.access import users_changed
+
+        pks = list(self.values_list("pk", flat=True))
+        rows = super().update(**kwargs)
+        users_changed(pks)
+        return rows
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     @classmethod

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
-from django.core.cache import cache
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -15,13 +14,12 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
+from accounts.access import access_token_revoke
 from accounts.exceptions import LinkTokenInvalidError, TokenInvalidError
 from accounts.models import User
 from bookstore.mail import email_enqueue
 
 logger = logging.getLogger(__name__)
-
-_REVOKED_ACCESS_KEY = "auth:revoked-access:{jti}"
 
 
 class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
@@ -174,22 +172,6 @@ def refresh_tokens_revoke_all(*, user: User) -> int:
         [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
     )
     return len(revoked)
-
-
-def access_token_revoke(*, token: Token) -> None:
-    """Denies an access token's `jti` in the shared cache until the token would expire."""
-    remaining = int(token["exp"] - datetime.now(tz=UTC).timestamp())
-    if remaining > 0:
-        cache.set(_REVOKED_ACCESS_KEY.format(jti=token[jwt_settings.JTI_CLAIM]), True, timeout=remaining + 1)
-
-
-def access_token_is_revoked(token: Token) -> bool:
-    try:
-        return bool(cache.get(_REVOKED_ACCESS_KEY.format(jti=token[jwt_settings.JTI_CLAIM])))
-    except Exception:
-        # The cache is down: keep serving (an access token lives 15 minutes at most).
-        logger.warning("token denylist unavailable; accepting the access token", exc_info=True)
-        return False
 
 
 def user_logout(*, user: User, raw_refresh: str, access_token: Token | None) -> None:

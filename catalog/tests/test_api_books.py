@@ -394,11 +394,13 @@ def test_book_detail_runs_at_most_two_queries(api_client, django_assert_max_num_
         assert api_client.get(book_url(book)).status_code == 200
 
 
-def test_book_detail_for_a_signed_in_user_adds_only_the_user_query(user_client, django_assert_max_num_queries):
-    book = BookFactory()
+def test_book_detail_for_a_signed_in_user_reads_the_user_once(user_client, django_assert_max_num_queries):
+    book, other = BookFactory.create_batch(2)
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(3):  # the user's row, then cached
         assert user_client.get(book_url(book)).status_code == 200
+    with django_assert_max_num_queries(2):
+        assert user_client.get(book_url(other)).status_code == 200
 
 
 def test_trailing_slashes_are_optional_without_redirects(api_client, staff_client):

@@ -1,0 +1,117 @@
+"""The user row behind access tokens is cached, yet every change to the user counts at once."""
+
+import pytest
+from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rest_framework.test import APIClient
+
+from accounts import access
+from accounts.models import User
+from catalog.tests.factories import BookFactory
+
+pytestmark = pytest.mark.django_db
+
+ME_URL = "/api/v1/auth/me"
+TOKEN_URL = "/api/v1/auth/token"
+
+
+def test_a_signed_in_request_reads_the_user_row_once(user_client, user, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert user_client.get(ME_URL).status_code == 200
+    with django_assert_num_queries(0):
+        response = user_client.get(ME_URL)
+
+    assert response.json()["email"] == user.email
+
+
+def test_deactivating_a_user_refuses_their_token_on_the_next_request(user_client, user):
+    assert user_client.get(ME_URL).status_code == 200  # cached now
+
+    user.is_active = False
+    user.save()
+
+    assert user_client.get(ME_URL).status_code == 401
+
+
+def test_a_bulk_update_counts_at_once_too(user_client, user):
+    assert user_client.get(ME_URL).status_code == 200
+
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    assert user_client.get(ME_URL).status_code == 401
+
+
+def test_deleting_a_user_refuses_their_token_on_the_next_request(user_client, user):
+    assert user_client.get(ME_URL).status_code == 200
+
+    user.delete()
+
+    response = user_client.get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "user_not_found"
+
+
+def test_a_demoted_member_of_staff_loses_staff_rights_on_the_next_request(staff_client, staff_user):
+    book = BookFactory(price="10.00")
+    assert staff_client.patch(f"/api/v1/books/{book.pk}", {"price": "11.00"}).status_code == 200
+
+    staff_user.is_staff = False
+    staff_user.save(update_fields=["is_staff"])
+
+    assert staff_client.patch(f"/api/v1/books/{book.pk}", {"price": "12.00"}).status_code == 403
+
+
+def test_profile_changes_show_on_the_next_request(user_client, user):
+    assert user_client.patch(ME_URL, {"first_name": "Ada"}).status_code == 200
+
+    assert user_client.get(ME_URL).json()["first_name"] == "Ada"
+
+
+def test_the_cached_row_holds_no_password_and_saving_it_keeps_the_password(user_client, user, password):
+    user_client.get(ME_URL)
+    _version, cached = cache.get(f"auth:user:{user.pk}")
+
+    assert "password" in cached.get_deferred_fields()
+    assert user_client.patch(ME_URL, {"last_name": "Lovelace"}).status_code == 200  # saves the cached user
+    assert APIClient().post(TOKEN_URL, {"email": user.email, "password": password}).status_code == 200
+
+
+def test_a_row_read_before_a_change_committed_is_never_served(user_client, user, django_capture_on_commit_callbacks):
+    """A reader takes the version, reads the (old) row, and stores it after the writer's first bump."""
+    user_client.get(ME_URL)
+    version_before_the_change = cache.get(f"auth:user-version:{user.pk}")
+    stale = User.objects.defer("password").get(pk=user.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user.is_active = False
+        user.save()
+        access._store(f"auth:user:{user.pk}", cache.get(f"auth:user-version:{user.pk}"), stale)  # the race
+
+    assert cache.get(f"auth:user-version:{user.pk}") > version_before_the_change
+    assert user_client.get(ME_URL).status_code == 401
+
+
+def test_an_evicted_version_never_revives_an_old_entry(user_client, user):
+    user_client.get(ME_URL)
+    user.is_active = False
+    user.save()
+    cache.delete(f"auth:user-version:{user.pk}")  # evicted, or expired
+
+    assert user_client.get(ME_URL).status_code == 401
+
+
+class DeadCache:
+    def get_many(self, *args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    get = set = add = incr = delete = get_many
+
+
+def test_without_the_cache_the_row_is_read_from_the_database(user_client, user, monkeypatch):
+    monkeypatch.setattr(access, "cache", DeadCache())
+
+    assert user_client.get(ME_URL).status_code == 200
+    user.is_active = False
+    user.save()  # the version bump fails, and is logged
+
+    assert user_client.get(ME_URL).status_code == 401
