@@ -172,6 +172,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             ],
         )
     )
+    # Parameters bound by the server, so psycopg prepares a statement it has run 5 times on this
+    # connection and PostgreSQL skips parsing and planning it again (as a bare psycopg app does).
+    _options.setdefault("server_side_binding", env_bool("DB_SERVER_SIDE_BINDING", True))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
