@@ -67,6 +67,7 @@ def main():
     parser.add_argument("--start", type=int, default=100, help="first `{n}` of the measured requests")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
+    parser.add_argument("--save", help="also write the profile to this file (pstats format)")
     parser.add_argument("--etag", action="store_true", help="send If-None-Match with the first answer's ETag")
     parser.add_argument("--database", default="bookstore_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
@@ -122,6 +123,8 @@ def main():
         call(n, etag)
     profiler.disable()
 
+    if args.save:
+        profiler.dump_stats(args.save)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())

@@ -43,6 +43,8 @@ ADDRESS = {
 }
 # Users 1-2000 have order history; 2001-10000 add to their carts; 10001-20000 check out pre-filled carts.
 ORDER_USERS, CART_USERS, CHECKOUT_USERS = (1, 2000), (2001, 10000), (10001, 20000)
+# What the worker-model comparison runs: a database-bound read, a Python-bound read, a write.
+VARIANT_ENDPOINTS = ("book list, uncached", "book detail, uncached", "add to cart")
 
 
 def log(*args):
@@ -241,7 +243,10 @@ def count_django_queries(plan_files: dict, dsn: str, books: int) -> dict:
             lines = [f.readline(), f.readline()]
         lines = [line.rstrip("\n").split("\t") for line in lines if line] * 2
         for i, (method, url, token, body) in enumerate(lines[:2]):
-            # The first request warms the caches; the second (another URL when the plan has one) is counted.
+            # The first request warms the caches; the second (another URL when the plan has one) is counted,
+            # its user's row already cached (accounts.access) as after any earlier request of that user.
+            if token != "-" and not token.startswith("etag:"):
+                client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
             if token.startswith("etag:"):
                 headers = {"HTTP_IF_NONE_MATCH": client.get(url)["ETag"]}
             else:
@@ -273,7 +278,8 @@ def chart(results: dict, order: list, levels: list, path: Path, title: str) -> N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 5), sharey=False)
+    fig, axes = plt.subplots(1, len(levels), figsize=(6 * len(levels), 5), squeeze=False)
+    axes = axes[0]
     for ax, level in zip(axes, levels, strict=True):
         ys = range(len(order))
         app = [results["app"][name][level]["rps"] for name in order]
@@ -348,30 +354,33 @@ def main():
     bodies: dict = {}
     logdir = Path(tempfile.gettempdir()) / "bookstore-bench-logs"  # gunicorn output, kept out of the repository
     logdir.mkdir(parents=True, exist_ok=True)
-    for target, app, port, extra in (
-        ("app", "bookstore.wsgi", APP_PORT, {}),
-        ("bare", "bench.bare:app", BARE_PORT, {"BARE_DSN": dsn}),
+    targets = {"app": APP_PORT, "bare": BARE_PORT}
+    # Both servers run side by side and each measurement of the store is followed at once by the
+    # same one of the bare app: drift in the machine's speed hits both sides of a ratio alike.
+    with (
+        Server("bookstore.wsgi", APP_PORT, server_env(args, db_url), logdir / "app.log"),
+        Server("bench.bare:app", BARE_PORT, server_env(args, db_url, BARE_DSN=dsn), logdir / "bare.log"),
     ):
-        with Server(app, port, server_env(args, db_url, **extra), logdir / f"{target}.log"):
+        for target, port in targets.items():
             for url in ("/api/v1/books", "/api/v1/books/1234", "/api/v1/books?search=dragn"):
                 bodies[(target, url)] = fetch(port, url)[0]
             bodies[(target, "/api/v1/orders")] = fetch(port, "/api/v1/orders", tokens[1])[0]
-            for name, plan in plan_files.items():
-                if target == "bare":
-                    prepare(name, dsn, args.books)
-                    method, url, token, _body = open(plan).readline().rstrip("\n").split("\t")
-                    if method == "GET":
-                        token = None if token == "-" or token.startswith("etag:") else token
-                        bare_queries[name] = int(fetch(port, url, token)[1]["X-Queries"])
-                elif name == "book list, 304":  # the ETag the store gives this list now
-                    etag = fetch(port, "/api/v1/books")[1]["ETag"]
-                    write_plan(plan, [("GET", "/api/v1/books", f"etag:{etag}", None)])
+        for name, plan in plan_files.items():
+            method, url, token, _body = open(plan).readline().rstrip("\n").split("\t")
+            if method == "GET":
+                token = None if token == "-" or token.startswith("etag:") else token
+                bare_queries[name] = int(fetch(BARE_PORT, url, token)[1]["X-Queries"])
+            if name == "book list, 304":  # the ETag the store gives this list now
+                etag = fetch(APP_PORT, "/api/v1/books")[1]["ETag"]
+                write_plan(plan, [("GET", "/api/v1/books", f"etag:{etag}", None)])
+            for target, port in targets.items():
                 prepare(name, dsn, args.books)
                 wrk(wrk_bin, port, plan, 4, 1)  # warm-up
                 results[target][name] = {}
-                for level in levels:
+            for level in levels:
+                for target, port in targets.items():
                     prepare(name, dsn, args.books)
-                    # Each level replays its own part of the plan (uncached URLs stay unseen).
+                    # Each level replays its own part of the plan (uncached URLs stay unseen); both apps the same part.
                     r = wrk(wrk_bin, port, plan, level, args.duration, offset=5000 + 300 * level)
                     results[target][name][level] = r
                     log(f"{target:4} {name:24} c={level:<3} {r['rps']:8.1f} req/s  p50 {r['p50_us'] / 1000:7.1f} ms"
@@ -395,9 +404,11 @@ def main():
         ):
             row = {"config": label}
             with Server("bookstore.wsgi", APP_PORT, server_env(args, db_url, **extra), logdir / "variants.log"):
-                for name in ("book list, uncached", "book detail, uncached"):
+                for name in VARIANT_ENDPOINTS:
                     if name in plan_files:
+                        prepare(name, dsn, args.books)
                         wrk(wrk_bin, APP_PORT, plan_files[name], 4, 1)
+                        prepare(name, dsn, args.books)
                         row[name] = wrk(wrk_bin, APP_PORT, plan_files[name], 16, max(5, args.duration // 2))
             variants.append(row)
             log(f"variant {label}: " + ", ".join(f"{k} {v['rps']:.0f} req/s" for k, v in row.items() if k != "config"))
@@ -501,14 +512,10 @@ def report(args, results, queries, bare_queries, same_bytes, variants, levels, o
     ]
     if variants:
         lines += ["", "## Worker model and connections (Bookstore, 16 connections)", "",
-                  "| config | book list (uncached) req/s | p99 ms | book detail (uncached) req/s | p99 ms |",
-                  "|---|---:|---:|---:|---:|"]  # fmt: skip
+                  "| config | " + " | ".join(f"{n} req/s | p99 ms" for n in VARIANT_ENDPOINTS) + " |",
+                  "|---|" + "---:|---:|" * len(VARIANT_ENDPOINTS)]  # fmt: skip
         for row in variants:
-            cells = [
-                f"{row[n]['rps']:.0f} | {row[n]['p99_us'] / 1000:.1f}"
-                for n in ("book list, uncached", "book detail, uncached")
-                if n in row
-            ]
+            cells = [f"{row[n]['rps']:.0f} | {row[n]['p99_us'] / 1000:.1f}" for n in VARIANT_ENDPOINTS if n in row]
             lines.append(f"| {row['config']} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print("\n" + text)
