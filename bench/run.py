@@ -308,6 +308,7 @@ def main():
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--only", help="endpoint names separated by semicolons, e.g. 'book detail, uncached;checkout'")
     parser.add_argument("--no-variants", action="store_true", help="skip the worker-model comparison")
+    parser.add_argument("--variants-only", action="store_true", help="only the worker-model comparison")
     parser.add_argument("--out", default=str(ROOT / "bench/results"))
     parser.add_argument(
         "--explain",
@@ -349,11 +350,14 @@ def main():
 
     connections.close_all()
 
+    logdir = Path(tempfile.gettempdir()) / "bookstore-bench-logs"  # gunicorn output, kept out of the repository
+    logdir.mkdir(parents=True, exist_ok=True)
+    if args.variants_only:
+        report_variants(args, run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir), started)
+        return
     results: dict = {"app": {}, "bare": {}}
     bare_queries, same_bytes = {}, {}
     bodies: dict = {}
-    logdir = Path(tempfile.gettempdir()) / "bookstore-bench-logs"  # gunicorn output, kept out of the repository
-    logdir.mkdir(parents=True, exist_ok=True)
     targets = {"app": APP_PORT, "bare": BARE_PORT}
     # Both servers run side by side and each measurement of the store is followed at once by the
     # same one of the bare app: drift in the machine's speed hits both sides of a ratio alike.
@@ -393,27 +397,71 @@ def main():
     bare_queries.setdefault("add to cart", 5)  # cart lock, book, insert, cart touch, lines
     bare_queries.setdefault("checkout", 9)  # cart lock, lines+lock, stock, ledger, order, lines, history, empty, touch
 
-    variants = []
-    if not args.no_variants:
-        for label, extra in (
-            ("sync, 5 workers, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 5}),
-            ("sync, 5 workers, DB_POOL=1", {"WEB_CONCURRENCY": 5, "DB_POOL": 1}),
-            ("gthread, 2 workers × 4 threads, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 2, "GUNICORN_THREADS": 4}),
-            ("gthread, 2 workers × 4 threads, DB_POOL=1", {"WEB_CONCURRENCY": 2, "GUNICORN_THREADS": 4, "DB_POOL": 1}),
-            ("sync, 3 workers, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 3}),
-        ):
-            row = {"config": label}
-            with Server("bookstore.wsgi", APP_PORT, server_env(args, db_url, **extra), logdir / "variants.log"):
-                for name in VARIANT_ENDPOINTS:
-                    if name in plan_files:
-                        prepare(name, dsn, args.books)
-                        wrk(wrk_bin, APP_PORT, plan_files[name], 4, 1)
-                        prepare(name, dsn, args.books)
-                        row[name] = wrk(wrk_bin, APP_PORT, plan_files[name], 16, max(5, args.duration // 2))
-            variants.append(row)
-            log(f"variant {label}: " + ", ".join(f"{k} {v['rps']:.0f} req/s" for k, v in row.items() if k != "config"))
-
+    variants = [] if args.no_variants else run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir)
     report(args, results, queries, bare_queries, same_bytes, variants, levels, list(plan_files), started)
+
+
+VARIANTS = (
+    ("gthread, 2 workers × 4 threads, CONN_MAX_AGE=60 (default)", {}),
+    ("gthread, 2 workers × 4 threads, DB_POOL=1", {"DB_POOL": 1}),
+    ("sync, 5 workers, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 5, "GUNICORN_THREADS": 1}),
+    ("sync, 5 workers, CONN_MAX_AGE=60, no health checks",
+     {"WEB_CONCURRENCY": 5, "GUNICORN_THREADS": 1, "DB_CONN_HEALTH_CHECKS": 0}),
+    ("sync, 5 workers, DB_POOL=1", {"WEB_CONCURRENCY": 5, "GUNICORN_THREADS": 1, "DB_POOL": 1}),
+    ("sync, 3 workers, CONN_MAX_AGE=60", {"WEB_CONCURRENCY": 3, "GUNICORN_THREADS": 1}),
+)  # fmt: skip
+
+
+def run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir) -> list[dict]:
+    """The store under each worker model and connection handling, at 16 connections.
+
+    Every run starts from an empty cache and replays its own part of the plans, so no
+    configuration reads what an earlier one cached.
+    """
+    import redis
+
+    rows = []
+    for i, (label, extra) in enumerate(VARIANTS):
+        row = {"config": label}
+        redis.Redis.from_url(args.redis_url).flushdb()
+        with Server("bookstore.wsgi", APP_PORT, server_env(args, db_url, **extra), logdir / "variants.log"):
+            for name in VARIANT_ENDPOINTS:
+                if name in plan_files:
+                    prepare(name, dsn, args.books)
+                    wrk(wrk_bin, APP_PORT, plan_files[name], 4, 1, offset=30000 + 2000 * i)  # warm-up
+                    prepare(name, dsn, args.books)
+                    duration = max(5, args.duration // 2)
+                    row[name] = wrk(wrk_bin, APP_PORT, plan_files[name], 16, duration, offset=32000 + 2000 * i)
+        rows.append(row)
+        log(f"variant {label}: " + ", ".join(f"{k} {v['rps']:.0f} req/s" for k, v in row.items() if k != "config"))
+    return rows
+
+
+def variants_table(variants) -> list[str]:
+    lines = ["## Worker model and connections (Bookstore, 16 connections)", "",
+             "| config | " + " | ".join(f"{n} req/s | p99 ms" for n in VARIANT_ENDPOINTS) + " |",
+             "|---|" + "---:|---:|" * len(VARIANT_ENDPOINTS)]  # fmt: skip
+    for row in variants:
+        cells = [f"{row[n]['rps']:.0f} | {row[n]['p99_us'] / 1000:.1f}" for n in VARIANT_ENDPOINTS if n in row]
+        lines.append(f"| {row['config']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def report_variants(args, variants, started) -> None:
+    now = datetime.now(UTC)
+    load = os.getloadavg()
+    text = "\n".join(
+        [f"# Worker models — {now:%Y-%m-%d %H:%M} UTC", "",
+         f"**Measured on this machine**: {machine()}. Load average at the end (the bench's own processes "
+         f"included): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}. wrk, {max(5, args.duration // 2)} s per run.",
+         "", *variants_table(variants)]
+    ) + "\n"  # fmt: skip
+    print("\n" + text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{now:%Y-%m-%d}-workers.md"
+    path.write_text(text)
+    log(f"wrote {path} ({(time.monotonic() - started) / 60:.1f} min)")
 
 
 def explain(args, started) -> None:
@@ -481,10 +529,10 @@ def report(args, results, queries, bare_queries, same_bytes, variants, levels, o
         f"# Bookstore bench — {now:%Y-%m-%d %H:%M} UTC",
         "",
         f"**Measured on this machine**: {machine()}. Load average at the end: "
-        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min); the machine was shared, so expect noise.",
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min; the bench's own servers and wrk included).",
         f"Data: {args.books:,} books, 10,000 authors, 500 categories, 20,000 users, ~{2 * args.books:,} reviews. "
-        f"wrk, {args.duration} s per run, gunicorn.conf.py defaults (sync workers, 2 × cores + 1), DEBUG=0, "
-        "Redis cache, throttles on (high rates). "
+        f"wrk, {args.duration} s per run, gunicorn.conf.py defaults (gthread, one process per core × 4 threads), "
+        "DEBUG=0, Redis cache, throttles on (high rates). "
         "Bare = `bench/bare.py`, same SQL with psycopg, same gunicorn settings.",
         "The bare app never caches: on the *cached* and *304* rows its numbers are its uncached read of the same "
         "URL. *uncached* rows give every request its own URL, so the store's response cache always misses.",
@@ -511,12 +559,7 @@ def report(args, results, queries, bare_queries, same_bytes, variants, levels, o
         + ", ".join(f"`{k}` {'yes' if v else 'NO'}" for k, v in same_bytes.items()),
     ]
     if variants:
-        lines += ["", "## Worker model and connections (Bookstore, 16 connections)", "",
-                  "| config | " + " | ".join(f"{n} req/s | p99 ms" for n in VARIANT_ENDPOINTS) + " |",
-                  "|---|" + "---:|---:|" * len(VARIANT_ENDPOINTS)]  # fmt: skip
-        for row in variants:
-            cells = [f"{row[n]['rps']:.0f} | {row[n]['p99_us'] / 1000:.1f}" for n in VARIANT_ENDPOINTS if n in row]
-            lines.append(f"| {row['config']} | " + " | ".join(cells) + " |")
+        lines += ["", *variants_table(variants)]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
     out = Path(args.out)
