@@ -1,6 +1,6 @@
 """The bench's baseline: a bare WSGI app doing the store's SQL with psycopg and answering the same JSON.
 
-No framework, no ORM, no middleware: one persistent connection per worker, hand-written
+No framework, no ORM, no middleware: one persistent connection per worker thread, hand-written
 SQL shaped like the queries Django runs, `json.dumps` with DRF's compact separators. It
 authenticates with the same JWTs (HS256 signature and expiry checked, no user row read) and
 does the same transactions for the cart and checkout. Serve it with the store's gunicorn
@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from urllib.parse import parse_qs
@@ -20,8 +21,9 @@ import jwt
 import psycopg
 
 CENT = Decimal("0.01")
-_conn = None
-_queries = 0
+# Per thread, as Django keeps its connections: under gthread workers, threads never share a
+# connection (nor a transaction), and each request's statements are counted apart.
+_local = threading.local()
 
 BOOK_COLUMNS = """b.id, b.isbn, b.title, b.subtitle, b.slug, b.publisher, b.published_date, b.language,
     b.page_count, b.format, {description} b.price, b.stock, b.cover, b.created_at, b.updated_at,
@@ -35,17 +37,16 @@ SEARCH_ORDER = """ts_rank('{0.1,0.2,0.6,1.0}', b.search_vector, websearch_to_tsq
 
 
 def db():
-    global _conn
-    if _conn is None or _conn.closed:
-        _conn = psycopg.connect(os.environ["BARE_DSN"], autocommit=True)
-        _conn.execute("SET timezone TO 'UTC'")
-        _conn.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.5', false)")
-    return _conn
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed:
+        # The store's session settings (bookstore/settings.py), plus Django's UTC time zone.
+        options = "-c timezone=UTC -c jit=off -c pg_trgm.word_similarity_threshold=0.5"
+        conn = _local.conn = psycopg.connect(os.environ["BARE_DSN"], autocommit=True, options=options)
+    return conn
 
 
 def q(sql, params=None):
-    global _queries
-    _queries += 1
+    _local.queries += 1
     return db().execute(sql, params)
 
 
@@ -454,8 +455,7 @@ def route(environ):
 
 
 def app(environ, start_response):
-    global _queries
-    _queries = 0
+    _local.queries = 0
     status, body = route(environ)
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     reason = {200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict"}
@@ -464,7 +464,7 @@ def app(environ, start_response):
         [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(payload))),
-            ("X-Queries", str(_queries)),
+            ("X-Queries", str(_local.queries)),
         ],
     )
     return [payload]
