@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from catalog.isbn import looks_like_isbn
 # PostgreSQL search: the text search configuration shared by the vector and the query (the typo
 # threshold is a connection setting: CATALOG_TYPO_SIMILARITY in the settings).
 SEARCH_CONFIG = "english"
+MAX_TYPO_WORDS = 8
 
 
 class AuthorQuerySet(models.QuerySet):
@@ -139,9 +141,15 @@ class BookQuerySet(models.QuerySet):
         from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 
         query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        # Each arm has its own index (GIN tsvector, GIN trigram, B-tree), so PostgreSQL can
-        # combine them with a BitmapOr instead of scanning every book.
-        match = Q(search_vector=query) | Q(search_text__trigram_word_similar=text)
+        # Typo tolerance: every word of the query (at most 8) within trigram distance of a word
+        # of the book. One trigram test of the whole phrase matched any book with one of its
+        # words (30,828 of 1,000,000 books for "shadow river", where 537 have both).
+        typos = Q()
+        for word in re.findall(r"\w+", text)[:MAX_TYPO_WORDS]:
+            typos &= Q(search_text__trigram_word_similar=word)
+        # Each arm has its own indexes (GIN tsvector, GIN trigram, B-tree), so PostgreSQL can
+        # combine them with a BitmapOr (and BitmapAnd) instead of scanning every book.
+        match = Q(search_vector=query) | typos if typos else Q(search_vector=query)
         if isbn:
             match |= Q(isbn=isbn)
         queryset = self.filter(match)

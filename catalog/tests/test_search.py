@@ -78,6 +78,17 @@ def test_one_letter_typo_still_finds_the_book(api_client, library):
 
 
 @pytest.mark.postgres
+def test_a_typo_search_of_several_words_needs_each_word(api_client):
+    both = BookFactory(title="Shadow River")
+    BookFactory(title="Shadow Garden")
+    BookFactory(title="River Song")
+    book_search_vector_refresh()
+
+    assert search_ids(api_client, "shadow rivr") == [both.pk]
+    assert search_ids(api_client, "shadw river") == [both.pk]
+
+
+@pytest.mark.postgres
 def test_typo_in_an_author_name_still_finds_the_book(api_client, library):
     assert search_ids(api_client, "tolkein") == [library["hobbit"].pk]
 
