@@ -215,10 +215,19 @@ def plans(tmp: Path, books: int, tokens: dict, search_words: tuple[str, str]) ->
     }
 
 
-def prepare(name: str, dsn: str, books: int) -> None:
+def flush_cache(redis_url: str) -> None:
+    """Empties the bench's Redis database: the generator and `fill_carts` write books with SQL,
+    which the store's catalog cache (invalidated by the ORM and the services) cannot see."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def prepare(name: str, dsn: str, books: int, redis_url: str) -> None:
     """Resets the state an endpoint's run consumes: fresh carts for checkout, empty ones for adds."""
     if name == "checkout":
         gen.fill_carts(dsn, first_user=CHECKOUT_USERS[0], last_user=CHECKOUT_USERS[1], books=books)
+        flush_cache(redis_url)  # the carts' books now have new stock levels
     elif name == "add to cart":
         import psycopg
 
@@ -229,7 +238,7 @@ def prepare(name: str, dsn: str, books: int) -> None:
             )
 
 
-def count_django_queries(plan_files: dict, dsn: str, books: int) -> dict:
+def count_django_queries(plan_files: dict, dsn: str, books: int, redis_url: str) -> dict:
     """Queries per request of each endpoint: one request through Django's test client, counted."""
     from django.db import connection
     from django.test import Client
@@ -238,7 +247,7 @@ def count_django_queries(plan_files: dict, dsn: str, books: int) -> dict:
     counts = {}
     client = Client()
     for name, path in plan_files.items():
-        prepare(name, dsn, books)
+        prepare(name, dsn, books, redis_url)
         with open(path) as f:
             lines = [f.readline(), f.readline()]
         lines = [line.rstrip("\n").split("\t") for line in lines if line] * 2
@@ -257,7 +266,7 @@ def count_django_queries(plan_files: dict, dsn: str, books: int) -> dict:
                 else:
                     response = client.post(url, data=body, content_type="application/json", **headers)
             if i == 0 and name == "checkout":
-                prepare(name, dsn, books)
+                prepare(name, dsn, books, redis_url)
         statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in {"BEGIN", "COMMIT"}]
         statements = [s for s in statements if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
         counts[name] = (len(statements), response.status_code)
@@ -345,7 +354,8 @@ def main():
     plan_files = plans(tmp, args.books, tokens, ("dragon", "dragn"))
     if args.only:
         plan_files = {k: v for k, v in plan_files.items() if k in args.only.split(";")}
-    queries = count_django_queries(plan_files, dsn, args.books)
+    flush_cache(args.redis_url)
+    queries = count_django_queries(plan_files, dsn, args.books, args.redis_url)
     from django.db import connections
 
     connections.close_all()
@@ -378,12 +388,12 @@ def main():
                 etag = fetch(APP_PORT, "/api/v1/books")[1]["ETag"]
                 write_plan(plan, [("GET", "/api/v1/books", f"etag:{etag}", None)])
             for target, port in targets.items():
-                prepare(name, dsn, args.books)
+                prepare(name, dsn, args.books, args.redis_url)
                 wrk(wrk_bin, port, plan, 4, 1)  # warm-up
                 results[target][name] = {}
             for level in levels:
                 for target, port in targets.items():
-                    prepare(name, dsn, args.books)
+                    prepare(name, dsn, args.books, args.redis_url)
                     # Each level replays its own part of the plan (uncached URLs stay unseen); both apps the same part.
                     r = wrk(wrk_bin, port, plan, level, args.duration, offset=5000 + 300 * level)
                     results[target][name][level] = r
@@ -418,18 +428,16 @@ def run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir) -> list[dict]:
     Every run starts from an empty cache and replays its own part of the plans, so no
     configuration reads what an earlier one cached.
     """
-    import redis
-
     rows = []
     for i, (label, extra) in enumerate(VARIANTS):
         row = {"config": label}
-        redis.Redis.from_url(args.redis_url).flushdb()
+        flush_cache(args.redis_url)
         with Server("bookstore.wsgi", APP_PORT, server_env(args, db_url, **extra), logdir / "variants.log"):
             for name in VARIANT_ENDPOINTS:
                 if name in plan_files:
-                    prepare(name, dsn, args.books)
+                    prepare(name, dsn, args.books, args.redis_url)
                     wrk(wrk_bin, APP_PORT, plan_files[name], 4, 1, offset=30000 + 2000 * i)  # warm-up
-                    prepare(name, dsn, args.books)
+                    prepare(name, dsn, args.books, args.redis_url)
                     duration = max(5, args.duration // 2)
                     row[name] = wrk(wrk_bin, APP_PORT, plan_files[name], 16, duration, offset=32000 + 2000 * i)
         rows.append(row)
