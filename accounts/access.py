@@ -48,9 +48,12 @@ def access_token_revoke(*, token: Token) -> None:
 
 def token_user(token: Token) -> User:
     """The active user a validated access token speaks for; 401 when revoked, deleted or deactivated."""
-    pk = token[jwt_settings.USER_ID_CLAIM]
+    try:
+        pk, jti = token[jwt_settings.USER_ID_CLAIM], token[jwt_settings.JTI_CLAIM]
+    except KeyError:
+        raise TokenInvalidError("Token contained no recognizable user identification.") from None
     revoked_key, version_key, user_key = (
-        _REVOKED_KEY.format(jti=token[jwt_settings.JTI_CLAIM]),
+        _REVOKED_KEY.format(jti=jti),
         _VERSION_KEY.format(pk=pk),
         _USER_KEY.format(pk=pk),
     )

@@ -115,3 +115,16 @@ def test_without_the_cache_the_row_is_read_from_the_database(user_client, user, 
     user.save()  # the version bump fails, and is logged
 
     assert user_client.get(ME_URL).status_code == 401
+
+
+@pytest.mark.parametrize("claim", ["user_id", "jti"])
+def test_a_signed_token_without_its_user_or_id_claim_is_401(api_client, user, claim):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(user)
+    del token.payload[claim]
+
+    response = api_client.get(ME_URL, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "token_not_valid"
