@@ -65,19 +65,17 @@ class SlidingWindowThrottleMixin:
         self.current, self.previous = count_in_window(
             self.cache, current_key, f"{self.key}:{window - 1}", 2 * self.duration
         )
-        if self._estimate(self.current) <= self.num_requests:
+        if self.previous * (1 - self.elapsed / self.duration) + self.current <= self.num_requests:
             return True
         self.current -= 1
         with contextlib.suppress(ValueError):  # ValueError: the counter expired meanwhile, nothing to take back
             self.cache.decr(current_key)  # a refused request does not count
         return False
 
-    def _estimate(self, current: int, elapsed: float | None = None) -> float:
-        elapsed = self.elapsed if elapsed is None else elapsed
-        return self.previous * (1 - elapsed / self.duration) + current
-
     def wait(self):
-        """Seconds until one more request fits the sliding window."""
+        """Seconds until one more request fits the sliding window (None: never, at a rate of 0)."""
+        if self.num_requests <= 0:
+            return None
         room = self.num_requests - 1  # the estimate must fall to this before the next request is counted
         if self.current <= room:
             # This window has room: wait for the previous window's share to fade enough.

@@ -157,3 +157,12 @@ def test_parallel_requests_never_pass_the_rate(rates):
         thread.join()
 
     assert allowed.count(True) == 10
+
+
+def test_a_rate_of_zero_refuses_every_request_without_a_retry_after(api_client, clock, rates):
+    rates(anon="0/min")
+
+    response = api_client.get("/api/v1/books")
+
+    assert response.status_code == 429
+    assert "Retry-After" not in response
