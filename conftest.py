@@ -62,18 +62,29 @@ def api_client():
 
 
 @pytest.fixture
-def user(db):
-    return UserFactory(password=PASSWORD)
+def committed(django_capture_on_commit_callbacks):
+    """Runs what would run at commit (tests roll back instead): e.g. a new user's cache bookkeeping."""
+
+    def create(factory, **fields):
+        with django_capture_on_commit_callbacks(execute=True):
+            return factory(**fields)
+
+    return create
 
 
 @pytest.fixture
-def other_user(db):
-    return UserFactory(password=PASSWORD)
+def user(db, committed):
+    return committed(UserFactory, password=PASSWORD)
 
 
 @pytest.fixture
-def staff_user(db):
-    return UserFactory(password=PASSWORD, is_staff=True)
+def other_user(db, committed):
+    return committed(UserFactory, password=PASSWORD)
+
+
+@pytest.fixture
+def staff_user(db, committed):
+    return committed(UserFactory, password=PASSWORD, is_staff=True)
 
 
 def _client_for(user) -> APIClient:

@@ -7,13 +7,15 @@ Two checks, made together in one round trip to the shared cache:
   version, inside the transaction and again once it commits, so a deactivated, deleted or
   demoted user is refused or demoted on the very next request, as if the row were read each
   time. A reader takes the version before it reads the row, and its entry counts only while
-  that version is current: a read that raced a change is never served.
+  that version is current; while a change is in flight the user is marked *pending* and
+  nothing is cached for them, so a read that raced a change is never served, even if the
+  commit's bump is lost.
 
 The cached row leaves the password hash out (a deferred field: reading it goes to the
 database, and saving the user never writes it back blank). When the cache does not answer,
 the row is read from the database and the denylist is skipped (an access token lives 15
-minutes at most). Entries expire after `USER_TIMEOUT`, which bounds how long a user change
-could go unseen should both bumps be lost (the cache unreachable from the writer alone).
+minutes at most). If the writer alone cannot reach the cache (both bumps lost), a change
+goes unseen until the entry expires: `USER_TIMEOUT`, a minute; that is logged as an error.
 """
 
 import logging
@@ -28,15 +30,18 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.exceptions import TokenInvalidError
 from accounts.models import User
+from bookstore.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
-USER_TIMEOUT = 5 * 60
+USER_TIMEOUT = 60  # bounds how long a change could go unseen if the writer alone cannot reach the cache
 VERSION_TIMEOUT = 24 * 60 * 60  # an expired version is replaced by a new one: older entries stop counting
+PENDING_TIMEOUT = 60  # longer than any transaction that changes a user
 
 _REVOKED_KEY = "auth:revoked-access:{jti}"
 _VERSION_KEY = "auth:user-version:{pk}"
 _USER_KEY = "auth:user:{pk}"
+_PENDING_KEY = "auth:user-pending:{pk}"
 
 
 def access_token_revoke(*, token: Token) -> None:
@@ -52,19 +57,30 @@ def token_user(token: Token) -> User:
         pk, jti = token[jwt_settings.USER_ID_CLAIM], token[jwt_settings.JTI_CLAIM]
     except KeyError:
         raise TokenInvalidError("Token contained no recognizable user identification.") from None
-    revoked_key, version_key, user_key = (
+    revoked_key, version_key, user_key, pending_key = (
         _REVOKED_KEY.format(jti=jti),
         _VERSION_KEY.format(pk=pk),
         _USER_KEY.format(pk=pk),
+        _PENDING_KEY.format(pk=pk),
     )
+    keys = [revoked_key, version_key, user_key, pending_key]
     try:
-        found = cache.get_many([revoked_key, version_key, user_key])
-    except Exception:
+        try:
+            found = cache.get_many(keys)
+        except CACHE_ERRORS:
+            raise
+        except Exception:  # an entry that no longer unpickles (a deploy moved a class): drop it, read again
+            logger.warning("unreadable cached user %s dropped", pk, exc_info=True)
+            cache.delete(user_key)
+            found = cache.get_many(keys)
+    except CACHE_ERRORS:
         logger.warning("auth cache unavailable; token denylist skipped, user read from the database", exc_info=True)
         return _active_user(pk)
     if found.get(revoked_key):
         raise TokenInvalidError("Token has been revoked.")
     version, stored = found.get(version_key), found.get(user_key)
+    if found.get(pending_key):  # the user is being changed: read the row, cache nothing until the change is done
+        return _active_user(pk)
     if version is not None and stored is not None and stored[0] == version:
         return stored[1]
     if version is None:  # first read since the version expired: start one before reading the row
@@ -102,22 +118,32 @@ def _active_user(pk) -> User:
 
 
 def users_changed(pks) -> None:
-    """Call with any write to users' rows: their cached rows stop counting now and at commit."""
+    """Call with any write to users' rows: their cached rows stop counting now and at commit.
+
+    Inside the transaction each user is marked *pending* (readers then cache nothing for
+    them) and their version is bumped; at commit the version is bumped again and the mark
+    removed. Should the commit step be lost, the mark expires and caching resumes from a row
+    read after the commit.
+    """
     pks = list(pks)
-    _bump(pks)
-    transaction.on_commit(lambda: _bump(pks))
+    _bump(pks, pending=True)
+    transaction.on_commit(lambda: _bump(pks, pending=False))
 
 
-def _bump(pks) -> None:
+def _bump(pks, *, pending: bool) -> None:
     for pk in pks:
         key = _VERSION_KEY.format(pk=pk)
         try:
+            if pending:  # marked before the bump: a reader that sees the new version sees the mark too
+                cache.set(_PENDING_KEY.format(pk=pk), True, PENDING_TIMEOUT)
             try:
                 cache.incr(key)
             except ValueError:  # no version (never read, or expired): no entry can match a new one
                 cache.set(key, time.time_ns(), VERSION_TIMEOUT)
+            if not pending:
+                cache.delete(_PENDING_KEY.format(pk=pk))
         except Exception:
-            logger.warning("auth cache unavailable; user %s changed without a version bump", pk, exc_info=True)
+            logger.error("auth cache unavailable; user %s changed without a version bump", pk, exc_info=True)
 
 
 def user_saved_or_deleted(sender, instance, **kwargs) -> None:

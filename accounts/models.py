@@ -1,17 +1,21 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 
 class UserQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        """A bulk update sends no save signals: the changed users' cached rows (accounts.access) are dropped here."""
+        """A bulk update sends no save signals: the changed users' cached rows (accounts.access) are dropped here.
+
+        The rows are locked and updated by id, so every row updated is one whose cache entry is dropped.
+        """
         from accounts.access import users_changed
 
-        pks = list(self.values_list("pk", flat=True))
-        rows = super().update(**kwargs)
-        users_changed(pks)
+        with transaction.atomic(using=self.db):
+            pks = list(self.select_for_update().values_list("pk", flat=True))
+            rows = self.model._base_manager.using(self.db).filter(pk__in=pks).update(**kwargs)
+            users_changed(pks)
         return rows
 
 

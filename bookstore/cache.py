@@ -9,6 +9,10 @@ thread-safe and the pools are Django's own.
 """
 
 from django.core.cache.backends import redis as django_redis
+from redis.exceptions import RedisError
+
+# What a cache that does not answer raises (the callers then do without it).
+CACHE_ERRORS = (RedisError, ConnectionError, TimeoutError, OSError)
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):

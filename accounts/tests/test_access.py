@@ -128,3 +128,59 @@ def test_a_signed_token_without_its_user_or_id_claim_is_401(api_client, user, cl
 
     assert response.status_code == 401
     assert response.json()["errors"][0]["code"] == "token_not_valid"
+
+
+def test_while_a_change_is_in_flight_nothing_is_cached_for_that_user(user_client, user, django_assert_num_queries):
+    user_client.get(ME_URL)
+    access.users_changed([user.pk])  # inside the (test's) transaction: the commit step has not run
+
+    for _ in range(2):
+        with django_assert_num_queries(1):  # the row, every time
+            assert user_client.get(ME_URL).status_code == 200
+
+
+def test_caching_resumes_once_the_change_commits(user_client, user, django_assert_num_queries, committed):
+    committed(lambda: access.users_changed([user.pk]) or user)
+    with django_assert_num_queries(1):
+        user_client.get(ME_URL)
+    with django_assert_num_queries(0):
+        assert user_client.get(ME_URL).status_code == 200
+
+
+def test_a_cached_entry_that_no_longer_unpickles_is_dropped(user_client, user, monkeypatch):
+    import pickle
+
+    user_client.get(ME_URL)
+    real_get_many = cache.get_many
+    calls = []
+
+    def get_many_failing_once(keys):
+        calls.append(keys)
+        if len(calls) == 1:
+            raise pickle.UnpicklingError("the class moved")
+        return real_get_many(keys)
+
+    monkeypatch.setattr(cache, "get_many", get_many_failing_once)
+
+    assert user_client.get(ME_URL).status_code == 200
+    assert cache.get(f"auth:user:{user.pk}") is not None  # dropped, then stored afresh
+
+
+def test_a_revoked_token_stays_revoked_when_the_user_entry_is_unreadable(api_client, user, password, monkeypatch):
+    import pickle
+
+    tokens = APIClient().post(TOKEN_URL, {"email": user.email, "password": password}).json()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access']}"}
+    api_client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, **auth)
+    real_get_many = cache.get_many
+    calls = []
+
+    def get_many_failing_once(keys):
+        calls.append(keys)
+        if len(calls) == 1:
+            raise pickle.UnpicklingError("the class moved")
+        return real_get_many(keys)
+
+    monkeypatch.setattr(cache, "get_many", get_many_failing_once)
+
+    assert api_client.get(ME_URL, **auth).status_code == 401
