@@ -19,7 +19,6 @@ goes unseen until the entry expires: `USER_TIMEOUT`, a minute; that is logged as
 """
 
 import logging
-import time
 from datetime import UTC, datetime
 
 from django.core.cache import cache
@@ -30,7 +29,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.exceptions import TokenInvalidError
 from accounts.models import User
-from bookstore.cache import CACHE_ERRORS
+from bookstore.cache import CACHE_ERRORS, version_bump, version_start
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +92,7 @@ def token_user(token: Token) -> User:
 
 def _start_version(key: str) -> int | None:
     try:
-        cache.add(key, time.time_ns(), VERSION_TIMEOUT)
-        return cache.get(key)  # ours, or the one a writer or another reader set first
+        return version_start(cache, key, VERSION_TIMEOUT)
     except Exception:
         logger.warning("auth cache unavailable; user read from the database", exc_info=True)
         return None
@@ -136,10 +134,7 @@ def _bump(pks, *, pending: bool) -> None:
         try:
             if pending:  # marked before the bump: a reader that sees the new version sees the mark too
                 cache.set(_PENDING_KEY.format(pk=pk), True, PENDING_TIMEOUT)
-            try:
-                cache.incr(key)
-            except ValueError:  # no version (never read, or expired): no entry can match a new one
-                cache.set(key, time.time_ns(), VERSION_TIMEOUT)
+            version_bump(cache, key, VERSION_TIMEOUT)
             if not pending:
                 cache.delete(_PENDING_KEY.format(pk=pk))
         except Exception:

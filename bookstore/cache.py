@@ -6,7 +6,12 @@ of its CPU. This client keeps one `redis.Redis` per connection pool; redis-py cl
 thread-safe and the pools are Django's own.
 
 `count_in_window` counts a hit and reads another counter in one round trip (the throttles).
+`version_start` and `version_bump` keep the version counters of the versioned caches (the
+catalog's responses, users' rows): an entry counts only while the version it was stored
+under is current.
 """
+
+import time
 
 from django.core.cache.backends import redis as django_redis
 from redis.exceptions import RedisError
@@ -46,3 +51,17 @@ class RedisCache(django_redis.RedisCache):
         pipeline.get(other_key)
         _, count, other = pipeline.execute()
         return count, int(other or 0)
+
+
+def version_start(cache, key: str, timeout: int | None) -> int | None:
+    """A new version under `key` unless there is one: ours, or the one another process set first."""
+    version = time.time_ns()
+    return version if cache.add(key, version, timeout) else cache.get(key)
+
+
+def version_bump(cache, key: str, timeout: int | None) -> None:
+    """Makes every entry stored under the current version of `key` obsolete."""
+    try:
+        cache.incr(key)
+    except ValueError:  # no version (never read, or evicted): no stored entry can match a new one
+        cache.set(key, time.time_ns(), timeout)

@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 
+from bookstore.cache import version_bump, version_start
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "catalog:version"
@@ -37,10 +39,7 @@ def _cache_failed(error: Exception) -> None:
 
 def _bump() -> None:
     try:
-        try:
-            cache.incr(VERSION_KEY)
-        except ValueError:  # no version yet (or evicted): any new value invalidates what is stored
-            cache.set(VERSION_KEY, time.time_ns(), None)
+        version_bump(cache, VERSION_KEY, None)
     except Exception as error:
         _cache_failed(error)
 
@@ -63,9 +62,7 @@ def _lookup(key: str):
         found = cache.get_many([VERSION_KEY, key])
         version = found.get(VERSION_KEY)
         if version is None:
-            version = time.time_ns()
-            if not cache.add(VERSION_KEY, version, None):
-                version = cache.get(VERSION_KEY)
+            version = version_start(cache, VERSION_KEY, None)
         return version, found.get(key)
     except Exception as error:
         _cache_failed(error)

@@ -1,5 +1,7 @@
 """The user row behind access tokens is cached, yet every change to the user counts at once."""
 
+import pickle
+
 import pytest
 from django.core.cache import cache
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -147,10 +149,9 @@ def test_caching_resumes_once_the_change_commits(user_client, user, django_asser
         assert user_client.get(ME_URL).status_code == 200
 
 
-def test_a_cached_entry_that_no_longer_unpickles_is_dropped(user_client, user, monkeypatch):
-    import pickle
-
-    user_client.get(ME_URL)
+@pytest.fixture
+def unreadable_once(monkeypatch):
+    """The next cache read fails to unpickle an entry (as after a deploy that moved a class); later ones work."""
     real_get_many = cache.get_many
     calls = []
 
@@ -160,27 +161,24 @@ def test_a_cached_entry_that_no_longer_unpickles_is_dropped(user_client, user, m
             raise pickle.UnpicklingError("the class moved")
         return real_get_many(keys)
 
-    monkeypatch.setattr(cache, "get_many", get_many_failing_once)
+    def arm():
+        monkeypatch.setattr(cache, "get_many", get_many_failing_once)
+
+    return arm
+
+
+def test_a_cached_entry_that_no_longer_unpickles_is_dropped(user_client, user, unreadable_once):
+    user_client.get(ME_URL)
+    unreadable_once()
 
     assert user_client.get(ME_URL).status_code == 200
     assert cache.get(f"auth:user:{user.pk}") is not None  # dropped, then stored afresh
 
 
-def test_a_revoked_token_stays_revoked_when_the_user_entry_is_unreadable(api_client, user, password, monkeypatch):
-    import pickle
-
+def test_a_revoked_token_stays_revoked_when_the_user_entry_is_unreadable(api_client, user, password, unreadable_once):
     tokens = APIClient().post(TOKEN_URL, {"email": user.email, "password": password}).json()
     auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access']}"}
     api_client.post("/api/v1/auth/logout", {"refresh": tokens["refresh"]}, **auth)
-    real_get_many = cache.get_many
-    calls = []
-
-    def get_many_failing_once(keys):
-        calls.append(keys)
-        if len(calls) == 1:
-            raise pickle.UnpicklingError("the class moved")
-        return real_get_many(keys)
-
-    monkeypatch.setattr(cache, "get_many", get_many_failing_once)
+    unreadable_once()
 
     assert api_client.get(ME_URL, **auth).status_code == 401
