@@ -42,12 +42,22 @@ def _link(*, path: str, user: User, token: str) -> str:
     return f"{settings.FRONTEND_URL}/{path}?uid={uid}&token={token}"
 
 
-def _user_from_uid(uid: str) -> User | None:
+def _user_from_uid(uid: str, *, lock: bool = False) -> User | None:
     try:
         pk = int(force_str(urlsafe_base64_decode(uid)))
     except (TypeError, ValueError, OverflowError):
         return None
-    return User.objects.filter(pk=pk).first()
+    return (_user_locked(pk) if lock else User.objects.filter(pk=pk).first()) if 0 < pk < 2**63 else None
+
+
+def _user_locked(pk: int) -> User | None:
+    """The user's row, locked: the first lock taken by every write to a user's tokens, links or password.
+
+    FOR NO KEY UPDATE: the inserts of the user's token rows (which only take KEY SHARE on the
+    user) do not wait on it, while two writers to one user's tokens queue in arrival order.
+    Lock order: the user's row, then their token rows; nothing takes them the other way round.
+    """
+    return User.objects.select_for_update(no_key=True).filter(pk=pk).first()
 
 
 def user_send_verification_email(*, user: User) -> None:
@@ -69,8 +79,10 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
     return user
 
 
+@transaction.atomic
 def user_verify_email(*, uid: str, token: str) -> User:
-    user = _user_from_uid(uid)
+    """Single-use under concurrency: the link is checked against the locked row, then consumed."""
+    user = _user_from_uid(uid, lock=True)
     if user is None or not user.is_active or not email_verification_token_generator.check_token(user, token):
         raise LinkTokenInvalidError()
     user.is_email_verified = True
@@ -83,9 +95,13 @@ def user_verify_email(*, uid: str, token: str) -> User:
 
 @transaction.atomic
 def user_change_password(*, user: User, new_password: str) -> None:
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    refresh_tokens_revoke_all(user=user)
+    """Sets the password and revokes every refresh token, under the user's lock (none can rotate meanwhile)."""
+    locked = _user_locked(user.pk)
+    if locked is None:
+        raise TokenInvalidError("No active account for this token.")
+    locked.set_password(new_password)
+    locked.save(update_fields=["password"])
+    refresh_tokens_revoke_all(user=locked)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -114,8 +130,15 @@ def password_reset_check(*, uid: str, token: str) -> User:
 
 
 @transaction.atomic
-def password_reset_confirm(*, user: User, new_password: str) -> None:
-    """Sets the new password; the link dies with the old password hash it was made from."""
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
+    """Sets the new password; the link dies with the old password hash it was made from.
+
+    Single-use under concurrency: the link is checked again against the locked row, so of
+    many requests carrying one link, the first sets the password and the rest find it used.
+    """
+    user = _user_from_uid(uid, lock=True)
+    if user is None or not user.is_active or not default_token_generator.check_token(user, token):
+        raise LinkTokenInvalidError()
     user_change_password(user=user, new_password=new_password)
 
 

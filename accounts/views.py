@@ -158,7 +158,7 @@ class PasswordResetConfirmView(PublicAuthView):
             validate_new_password(data["new_password"], user)
         except exceptions.ValidationError as error:
             raise exceptions.ValidationError({"new_password": error.detail}) from None
-        services.password_reset_confirm(user=user, new_password=data["new_password"])
+        services.password_reset_confirm(uid=data["uid"], token=data["token"], new_password=data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,0 +1,92 @@
+"""Single-use links, unique addresses and token families under real concurrency.
+
+Threads, each with its own connection, released together; PostgreSQL only (SQLite has no row
+locks), committing for real (`transaction=True`). Every client has its own address, so the
+`auth` throttle does not decide the outcome.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.db import connection
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from rest_framework.test import APIClient
+
+from accounts.services import email_verification_token_generator
+from accounts.tests.factories import UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def run_together(requests: list) -> list:
+    """Runs each `request()` in its own thread, all released at once; returns the responses in order."""
+    barrier = threading.Barrier(len(requests))
+    responses: list = [None] * len(requests)
+    errors: list[BaseException] = []
+
+    def worker(index, request):
+        try:
+            barrier.wait(timeout=30)
+            responses[index] = request()
+        except BaseException as error:  # surfaced below: a thread's exception is otherwise lost
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, request)) for i, request in enumerate(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a request hung (deadlock?)"
+    assert not errors, errors
+    return responses
+
+
+def client(n: int) -> APIClient:
+    return APIClient(REMOTE_ADDR=f"10.1.{n // 250}.{n % 250 + 1}")
+
+
+def codes(response) -> list[str]:
+    return [error["code"] for error in response.json()["errors"]]
+
+
+def uid_of(user) -> str:
+    return urlsafe_base64_encode(force_bytes(user.pk))
+
+
+def test_a_password_reset_link_sent_ten_times_at_once_works_once():
+    user = UserFactory(password=PASSWORD)
+    body = {"uid": uid_of(user), "token": default_token_generator.make_token(user)}
+
+    responses = run_together(
+        [
+            lambda n=n: client(n).post(
+                "/api/v1/auth/password/reset/confirm", {**body, "new_password": f"brand-new-secret-{n}"}
+            )
+            for n in range(10)
+        ]
+    )
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {204: 1, 400: 9}, statuses
+    winner = next(n for n, r in enumerate(responses) if r.status_code == 204)
+    user.refresh_from_db()
+    assert user.check_password(f"brand-new-secret-{winner}")
+    assert all(codes(r) == ["invalid_token"] for r in responses if r.status_code == 400)
+
+
+def test_an_email_verification_link_sent_ten_times_at_once_works_once():
+    user = UserFactory(password=PASSWORD)
+    body = {"uid": uid_of(user), "token": email_verification_token_generator.make_token(user)}
+
+    responses = run_together([lambda n=n: client(n).post("/api/v1/auth/email/verify", body) for n in range(10)])
+
+    assert Counter(r.status_code for r in responses) == {204: 1, 400: 9}
+    user.refresh_from_db()
+    assert user.is_email_verified
