@@ -16,3 +16,14 @@ class LinkTokenInvalidError(exceptions.ValidationError):
 
     def __init__(self):
         super().__init__({"token": ["This link is invalid, expired or already used."]}, code="invalid_token")
+
+
+class EmailTakenError(exceptions.ValidationError):
+    """400 `unique` on `email`: another account has this mailbox (the check that lost a race says the same)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "unique"
+    message = "An account with this email address already exists."
+
+    def __init__(self):
+        super().__init__({"email": [self.message]}, code="unique")

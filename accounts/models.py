@@ -1,7 +1,10 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from accounts.email_addresses import EmailAddressError, email_normalize, email_normalize_lenient
 
 
 class UserQuerySet(models.QuerySet):
@@ -24,8 +27,8 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
 
     @classmethod
     def normalize_email(cls, email):
-        """Emails are stored lower-cased, so one address is one account whatever its case."""
-        return (email or "").strip().lower()
+        """For lookups: the stored form of an address (`accounts.email_addresses`), so one mailbox is one account."""
+        return email_normalize_lenient(email)
 
     def get_by_natural_key(self, username):
         return self.get(email__iexact=self.normalize_email(username))
@@ -33,7 +36,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user = self.model(email=email_normalize(email), **extra_fields)  # EmailAddressError is a ValueError
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -80,7 +83,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email)
+        try:
+            self.email = email_normalize(self.email or "")
+        except EmailAddressError as error:
+            raise ValidationError({"email": str(error)}) from None
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()

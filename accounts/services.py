@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
@@ -15,7 +15,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
 from accounts.access import access_token_revoke
-from accounts.exceptions import LinkTokenInvalidError, TokenInvalidError
+from accounts.exceptions import EmailTakenError, LinkTokenInvalidError, TokenInvalidError
 from accounts.models import User
 from bookstore.mail import email_enqueue
 
@@ -74,7 +74,15 @@ def user_send_verification_email(*, user: User) -> None:
 
 @transaction.atomic
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    user = User.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
+    """A new account; `EmailTakenError` when the mailbox has one, also when another registration of it wins a race."""
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
+    except IntegrityError:
+        # The unique constraints on the address are the only ones an insert of a user can break.
+        if User.objects.filter(email__iexact=User.objects.normalize_email(email)).exists():
+            raise EmailTakenError() from None
+        raise
     user_send_verification_email(user=user)
     return user
 

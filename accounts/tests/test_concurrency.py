@@ -15,6 +15,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.services import email_verification_token_generator
 from accounts.tests.factories import UserFactory
 
@@ -90,3 +91,25 @@ def test_an_email_verification_link_sent_ten_times_at_once_works_once():
     assert Counter(r.status_code for r in responses) == {204: 1, 400: 9}
     user.refresh_from_db()
     assert user.is_email_verified
+
+
+def test_twenty_registrations_of_one_address_at_once_make_one_account():
+    responses = run_together(
+        [
+            lambda n=n: client(n).post(
+                "/api/v1/auth/register",
+                # spellings of one mailbox: the address is normalised before it is compared
+                {"email": "Race@Example.com" if n % 2 else "race@ＥＸＡＭＰＬＥ.com", "password": PASSWORD},
+            )
+            for n in range(20)
+        ]
+    )
+
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 400: 19}, statuses
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json()["errors"] == [
+                {"code": "unique", "detail": "An account with this email address already exists.", "attr": "email"}
+            ]
+    assert list(User.objects.values_list("email", flat=True)) == ["race@example.com"]
