@@ -24,11 +24,13 @@ from datetime import UTC, datetime
 from django.core.cache import cache
 from django.db import transaction
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 
 from accounts.exceptions import TokenInvalidError
 from accounts.models import User
+from accounts.tokens import claim_user_id
 from bookstore.cache import CACHE_ERRORS, version_bump, version_start
 
 logger = logging.getLogger(__name__)
@@ -53,8 +55,8 @@ def access_token_revoke(*, token: Token) -> None:
 def token_user(token: Token) -> User:
     """The active user a validated access token speaks for; 401 when revoked, deleted or deactivated."""
     try:
-        pk, jti = token[jwt_settings.USER_ID_CLAIM], token[jwt_settings.JTI_CLAIM]
-    except KeyError:
+        pk, jti = claim_user_id(token.payload), token[jwt_settings.JTI_CLAIM]
+    except (KeyError, TokenError):
         raise TokenInvalidError("Token contained no recognizable user identification.") from None
     revoked_key, version_key, user_key, pending_key = (
         _REVOKED_KEY.format(jti=jti),

@@ -12,11 +12,12 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+from rest_framework_simplejwt.tokens import Token
 
 from accounts.access import access_token_revoke
 from accounts.exceptions import EmailTakenError, LinkTokenInvalidError, TokenInvalidError
 from accounts.models import User
+from accounts.tokens import AccessToken, RefreshToken, claim_user_id
 from bookstore.mail import email_enqueue
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ def token_refresh(*, raw_refresh: str) -> tuple[RefreshToken, User]:
     )
     if record is None or BlacklistedToken.objects.filter(token=record).exists():
         raise TokenInvalidError("Token is blacklisted.")
-    user = User.objects.filter(pk=old.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    user = User.objects.filter(pk=claim_user_id(old.payload), is_active=True).first()
     if user is None:
         raise TokenInvalidError("No active account for this token.")
     BlacklistedToken.objects.create(token=record)
@@ -190,7 +191,7 @@ def refresh_token_revoke(*, raw_refresh: str, user: User) -> None:
         token = RefreshToken(raw_refresh)
     except TokenError as error:
         raise TokenInvalidError(str(error)) from None
-    if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+    if claim_user_id(token.payload) != user.pk:
         raise TokenInvalidError("This refresh token belongs to another account.")
     token.blacklist()
 

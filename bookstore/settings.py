@@ -309,6 +309,8 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # simplejwt's access token, with every claim checked for its type and range.
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
 }
 JWT_AUTH_COOKIE_ACCESS = "access_token"
 JWT_AUTH_COOKIE_REFRESH = "refresh_token"
