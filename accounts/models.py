@@ -101,3 +101,20 @@ class User(AbstractBaseUser, PermissionsMixin):
             initial = f" {self.last_name[0]}." if self.last_name else ""
             return f"{self.first_name}{initial}"
         return f"Reader {self.pk}"
+
+
+class RefreshTokenLineage(models.Model):
+    """The login a rotated refresh token descends from: a logout ends the whole family.
+
+    One row per token issued by a rotation; a login's own token has none (its family is its
+    own `jti`, as for the tokens issued before families were recorded). Rotation is
+    single-use, so a family is one chain: every token rotated from a given one is in it.
+    """
+
+    token = models.OneToOneField(
+        "token_blacklist.OutstandingToken", primary_key=True, on_delete=models.CASCADE, related_name="lineage"
+    )
+    family = models.CharField(max_length=255, db_index=True, help_text="The jti of the login's refresh token.")
+
+    def __str__(self):
+        return f"{self.token_id} of family {self.family}"

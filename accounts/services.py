@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
@@ -16,8 +17,8 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.access import access_token_revoke
 from accounts.exceptions import EmailTakenError, LinkTokenInvalidError, TokenInvalidError
-from accounts.models import User
-from accounts.tokens import AccessToken, RefreshToken, claim_user_id
+from accounts.models import RefreshTokenLineage, User
+from accounts.tokens import AccessToken, RefreshToken, RefreshTokenAnyStatus, claim_user_id
 from bookstore.mail import email_enqueue
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,11 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
 
 
 # JWT
+#
+# Lock order: every write to a user's refresh tokens (rotation, logout, password change and
+# reset) first locks the user's row (`_user_locked`), and only then reads and writes token
+# rows. So they queue per user, each sees every token the ones before it issued, and none
+# waits for a lock that a transaction waiting for its own holds (no deadlock).
 
 
 def token_pair_for_user(*, user: User) -> RefreshToken:
@@ -159,45 +165,65 @@ def token_pair_for_user(*, user: User) -> RefreshToken:
     return RefreshToken.for_user(user)
 
 
+def _refresh_token(raw_refresh: str) -> RefreshTokenAnyStatus:
+    """Signature, claims, expiry and type; the blacklist is for the caller to check under the lock."""
+    try:
+        return RefreshTokenAnyStatus(raw_refresh)
+    except TokenError as error:
+        raise TokenInvalidError(str(error)) from None
+
+
+def _family(record: OutstandingToken) -> str:
+    return RefreshTokenLineage.objects.filter(token=record).values_list("family", flat=True).first() or record.jti
+
+
 @transaction.atomic
 def token_refresh(*, raw_refresh: str) -> tuple[RefreshToken, User]:
     """Rotates a refresh token: exactly one caller wins, however many send it at once.
 
-    The outstanding-token row is locked FOR UPDATE, so concurrent refreshes of one token
-    queue on it and every one after the first sees it blacklisted.
+    Under the user's lock the token must still be live; it is blacklisted and its successor
+    joins its family, so a logout of any token of the family ends the successor too.
     """
-    try:
-        old = RefreshToken(raw_refresh)  # signature, expiry, type, and the blacklist
-    except TokenError as error:
-        raise TokenInvalidError(str(error)) from None
-    record = (
-        OutstandingToken.objects.select_for_update(of=("self",))
-        .order_by()
-        .filter(jti=old[jwt_settings.JTI_CLAIM])
-        .first()
-    )
+    old = _refresh_token(raw_refresh)
+    user = _user_locked(claim_user_id(old.payload))
+    if user is None or not user.is_active:
+        raise TokenInvalidError("No active account for this token.")
+    record = OutstandingToken.objects.filter(jti=old[jwt_settings.JTI_CLAIM], user=user).first()
     if record is None or BlacklistedToken.objects.filter(token=record).exists():
         raise TokenInvalidError("Token is blacklisted.")
-    user = User.objects.filter(pk=claim_user_id(old.payload), is_active=True).first()
-    if user is None:
-        raise TokenInvalidError("No active account for this token.")
     BlacklistedToken.objects.create(token=record)
-    return token_pair_for_user(user=user), user
+    new = token_pair_for_user(user=user)
+    RefreshTokenLineage.objects.create(
+        token=OutstandingToken.objects.get(jti=new[jwt_settings.JTI_CLAIM]), family=_family(record)
+    )
+    return new, user
 
 
-def refresh_token_revoke(*, raw_refresh: str, user: User) -> None:
-    """Blacklists one of the user's refresh tokens; another user's token is refused."""
-    try:
-        token = RefreshToken(raw_refresh)
-    except TokenError as error:
-        raise TokenInvalidError(str(error)) from None
-    if claim_user_id(token.payload) != user.pk:
+@transaction.atomic
+def refresh_token_family_revoke(*, raw_refresh: str, user: User | None = None) -> None:
+    """Blacklists a refresh token and every token of its family: all those rotated from it are dead too.
+
+    A token already rotated still names its family, so logging out with it ends its
+    successors. With `user`, another user's token is refused.
+    """
+    token = _refresh_token(raw_refresh)
+    owner = claim_user_id(token.payload)
+    if user is not None and owner != user.pk:
         raise TokenInvalidError("This refresh token belongs to another account.")
-    token.blacklist()
+    _user_locked(owner)
+    record = OutstandingToken.objects.filter(jti=token[jwt_settings.JTI_CLAIM]).first()
+    if record is None:  # signed by us but never recorded: blacklisting it is all there is to do
+        token.blacklist()
+        return
+    family = _family(record)
+    live = OutstandingToken.objects.filter(Q(jti=family) | Q(lineage__family=family), blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)
 
 
+@transaction.atomic
 def refresh_tokens_revoke_all(*, user: User) -> int:
-    """Blacklists every live refresh token of the user (password change and reset)."""
+    """Blacklists every live refresh token of the user (password change and reset), under the user's lock."""
+    _user_locked(user.pk)
     now = datetime.now(tz=UTC)
     live = OutstandingToken.objects.filter(user=user, expires_at__gt=now, blacklistedtoken__isnull=True)
     revoked = BlacklistedToken.objects.bulk_create(
@@ -206,8 +232,9 @@ def refresh_tokens_revoke_all(*, user: User) -> int:
     return len(revoked)
 
 
+@transaction.atomic
 def user_logout(*, user: User, raw_refresh: str, access_token: Token | None) -> None:
-    refresh_token_revoke(raw_refresh=raw_refresh, user=user)
+    refresh_token_family_revoke(raw_refresh=raw_refresh, user=user)
     if access_token is not None:
         access_token_revoke(token=access_token)
 
@@ -215,8 +242,8 @@ def user_logout(*, user: User, raw_refresh: str, access_token: Token | None) -> 
 def cookie_logout(*, raw_refresh: str | None, raw_access: str | None) -> None:
     """Revokes whatever the browser's cookies still hold; expired or unknown ones need nothing."""
     if raw_refresh:
-        with contextlib.suppress(TokenError):
-            RefreshToken(raw_refresh).blacklist()
+        with contextlib.suppress(TokenInvalidError):
+            refresh_token_family_revoke(raw_refresh=raw_refresh)
     if raw_access:
         with contextlib.suppress(TokenError):
             access_token_revoke(token=AccessToken(raw_access))

@@ -74,3 +74,10 @@ class AccessToken(StrictClaimsMixin, tokens.AccessToken):
 
 class RefreshToken(StrictClaimsMixin, tokens.RefreshToken):
     access_token_class = AccessToken
+
+
+class RefreshTokenAnyStatus(RefreshToken):
+    """A refresh token checked for everything but the blacklist, which its caller checks under the user's lock."""
+
+    def check_blacklist(self) -> None:
+        pass
