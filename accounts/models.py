@@ -65,6 +65,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True, help_text="Unset to refuse this account at once.")
     is_email_verified = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    access_denials_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Some access tokens of this user are denied (logged out) until then; "
+        "while it lies ahead, reading the row for a token reads the denials too.",
+    )
 
     objects = UserManager()
 
@@ -118,3 +125,18 @@ class RefreshTokenLineage(models.Model):
 
     def __str__(self):
         return f"{self.token_id} of family {self.family}"
+
+
+class AccessTokenDenial(models.Model):
+    """An access token ended by a logout, kept until it would have expired anyway (`flushexpireddenials`).
+
+    The shared cache holds the same denials as a fast path; this row is what a cache restart
+    cannot lose (`accounts.access` reads it with the user's row).
+    """
+
+    jti = models.CharField(max_length=255, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_token_denials")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"access token {self.jti} of user {self.user_id}"

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.access import access_token_revoke
 from accounts.exceptions import EmailTakenError, LinkTokenInvalidError, TokenInvalidError
-from accounts.models import RefreshTokenLineage, User
+from accounts.models import AccessTokenDenial, RefreshTokenLineage, User
 from accounts.tokens import AccessToken, RefreshToken, RefreshTokenAnyStatus, claim_user_id
 from bookstore.mail import email_enqueue
 
@@ -233,10 +233,38 @@ def refresh_tokens_revoke_all(*, user: User) -> int:
 
 
 @transaction.atomic
+def access_token_deny(*, token: Token) -> None:
+    """Ends an access token before it expires, durably: a row in the database, and the shared cache's fast path.
+
+    Under the user's lock, the row joins the user's denials and the user's row records until
+    when they have some; saving it drops the user's cached row, and the next request reads
+    the denials with the row and caches them together (`accounts.access`).
+    """
+    expires_at = datetime.fromtimestamp(token["exp"], tz=UTC)
+    user = _user_locked(claim_user_id(token.payload))
+    if user is None or expires_at <= datetime.now(tz=UTC):
+        return
+    AccessTokenDenial.objects.bulk_create(
+        [AccessTokenDenial(jti=token[jwt_settings.JTI_CLAIM], user=user, expires_at=expires_at)],
+        ignore_conflicts=True,
+    )
+    if user.access_denials_until is None or user.access_denials_until < expires_at:
+        user.access_denials_until = expires_at
+        user.save(update_fields=["access_denials_until"])
+    access_token_revoke(token=token)
+
+
+def access_denials_flush_expired() -> int:
+    """Deletes the denials of access tokens that have expired anyway (`manage.py flushexpireddenials`)."""
+    deleted, _ = AccessTokenDenial.objects.filter(expires_at__lte=datetime.now(tz=UTC)).delete()
+    return deleted
+
+
+@transaction.atomic
 def user_logout(*, user: User, raw_refresh: str, access_token: Token | None) -> None:
     refresh_token_family_revoke(raw_refresh=raw_refresh, user=user)
     if access_token is not None:
-        access_token_revoke(token=access_token)
+        access_token_deny(token=access_token)
 
 
 def cookie_logout(*, raw_refresh: str | None, raw_access: str | None) -> None:
@@ -245,5 +273,8 @@ def cookie_logout(*, raw_refresh: str | None, raw_access: str | None) -> None:
         with contextlib.suppress(TokenInvalidError):
             refresh_token_family_revoke(raw_refresh=raw_refresh)
     if raw_access:
-        with contextlib.suppress(TokenError):
-            access_token_revoke(token=AccessToken(raw_access))
+        try:
+            token = AccessToken(raw_access)
+        except TokenError:
+            return
+        access_token_deny(token=token)
