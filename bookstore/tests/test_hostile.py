@@ -388,13 +388,24 @@ def test_a_cover_above_the_body_limit_is_a_413_and_changes_nothing(staff_client)
     assert not book.cover
 
 
-def test_too_many_form_fields_is_a_400_not_a_500(user_client):
-    user_client.raise_request_exception = False
+def test_too_many_form_fields_is_a_400_not_a_500(staff_client):
+    # The cover upload is the one endpoint that parses forms (any other answers a form with a 415).
+    book = BookFactory()
+    staff_client.raise_request_exception = False
     with override_settings(DATA_UPLOAD_MAX_NUMBER_FIELDS=10):
-        response = user_client.post("/api/v1/cart/items", {f"field{n}": "x" for n in range(50)}, format="multipart")
+        response = staff_client.put(
+            f"/api/v1/books/{book.pk}/cover", {f"field{n}": "x" for n in range(50)}, format="multipart"
+        )
 
     assert response.status_code == 400, response.content
     assert response.json()["type"] in ("client_error", "validation_error")
+
+
+def test_a_form_body_on_a_json_endpoint_is_a_415(user_client):
+    response = user_client.post("/api/v1/cart/items", {"book_id": 1, "quantity": 1}, format="multipart")
+
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["code"] == "unsupported_media_type"
 
 
 def test_idempotency_key_longer_than_255_is_a_400(user, user_client):
