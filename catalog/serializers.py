@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -200,7 +199,9 @@ class CategorySerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(
         max_length=140,
         required=False,
-        validators=[UniqueValidator(queryset=Category.objects.all())],
+        validators=[
+            UniqueValidator(queryset=Category.objects.all(), message="A category with this slug already exists.")
+        ],
         help_text="Made from the name when not given.",
     )
 
@@ -219,15 +220,7 @@ class CategorySerializer(serializers.ModelSerializer):
             )
         return value
 
-    def validate(self, attrs):
-        if self.instance is None and not attrs.get("slug"):
-            base = slugify(attrs["name"])[:130] or "category"
-            slug, n = base, 1
-            while Category.objects.filter(slug=slug).exists():
-                n += 1
-                slug = f"{base}-{n}"
-            attrs["slug"] = slug
-        return attrs
+    # The slug made from the name, and the checks repeated under lock, are `category_create`/`category_update`'s.
 
 
 class AuthorSerializer(serializers.ModelSerializer):
