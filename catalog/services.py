@@ -290,10 +290,52 @@ def book_update(
     return book
 
 
+@transaction.atomic
 def books_withdraw(*, books: QuerySet[Book]) -> int:
-    """Soft delete: the books leave the public catalog (and carts); orders keep referring to them."""
+    """Soft delete: the books leave the public catalog and every cart at once; orders keep referring to them.
+
+    Each cart that held one of them is told once, by a `withdrawn` notice written here with
+    the lines' removal (the cart's next answer hands it over). The books' rows are locked first,
+    as checkout locks them: a checkout under way finishes with the book, a later one never sees it.
+    Returns how many books were withdrawn (the API, the admin's action and its form all come here).
+    """
+    titles = dict(
+        Book.objects.filter(pk__in=books.values("pk"), is_active=True)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "title")
+    )
+    if not titles:
+        return 0
     catalog_changed()
-    return books.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
+    Book.objects.filter(pk__in=titles).update(is_active=False, updated_at=timezone.now())
+    _carts_drop_books(titles=titles)
+    return len(titles)
+
+
+def _carts_drop_books(*, titles: Mapping[int, str]) -> None:
+    """Removes these books' lines from every cart, leaving each cart one `withdrawn` notice per book.
+
+    Apps depend orders → cart → catalog: the cart's models are reached through Book's reverse
+    relations (`cart_items`, `cart_notices`), not imported. Three queries whatever the number of carts.
+    """
+    lines = Book._meta.get_field("cart_items").related_model.objects.filter(book_id__in=list(titles))
+    notice = Book._meta.get_field("cart_notices").related_model
+    held = list(lines.values_list("cart_id", "book_id"))
+    notice.objects.bulk_create(
+        [
+            notice(
+                cart_id=cart_id,
+                book_id=book_id,
+                code="withdrawn",
+                detail=f"“{titles[book_id]}” was withdrawn from the catalog and removed from your cart.",
+            )
+            for cart_id, book_id in held
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,  # already told, and not yet read: one notice
+    )
+    lines.delete()
 
 
 def books_restore(*, books: QuerySet[Book]) -> int:
