@@ -4,6 +4,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookstore.fields import StrictTextSerializer
 from bookstore.filters import MAX_ID
 from cart.models import Cart, CartItem, CartNotice
 from catalog.models import Book
@@ -78,14 +79,14 @@ class CartSerializer(serializers.ModelSerializer):
         return settings.STORE_CURRENCY
 
 
-class CartItemCreateSerializer(serializers.Serializer):
+class CartItemCreateSerializer(StrictTextSerializer):
     book_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(
         min_value=CartItem.MIN_QUANTITY, max_value=CartItem.MAX_QUANTITY, default=CartItem.MIN_QUANTITY
     )
 
 
-class CartItemUpdateSerializer(serializers.Serializer):
+class CartItemUpdateSerializer(StrictTextSerializer):
     partial_on_patch = False  # PATCH cart/items/{id} needs `quantity` (bookstore.openapi)
 
     quantity = serializers.IntegerField(
