@@ -189,7 +189,7 @@ class CoverUploadSerializer(serializers.Serializer):
         try:
             self.image_format = check_cover_image(image)
         except CoverTooLargeError as error:
-            raise FileTooLargeError(str(error)) from None
+            raise FileTooLargeError(str(error), attr="image") from None
         except NotACoverImageError as error:
             raise serializers.ValidationError(str(error), code="invalid_image") from None
         return image

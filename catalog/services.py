@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.caching import catalog_changed
-from catalog.exceptions import InsufficientStockError, ProtectedError, Shortage
+from catalog.exceptions import InsufficientStockError, InUseError, Shortage
 from catalog.models import SEARCH_CONFIG, Author, Book, Category, Review, StockMovement
 
 
@@ -280,19 +280,19 @@ def book_set_cover(*, book: Book, image: UploadedFile, image_format: str) -> Boo
 def category_delete(*, category: Category) -> None:
     """Deletes a category that has neither books (even withdrawn ones) nor sub-categories."""
     if category.books.exists():
-        raise ProtectedError("This category still has books; move or delete them first.")
+        raise InUseError("This category still has books; move or delete them first.")
     if category.children.exists():
-        raise ProtectedError("This category still has sub-categories; move or delete them first.")
+        raise InUseError("This category still has sub-categories; move or delete them first.")
     try:
         category.delete()
     except models.ProtectedError:  # a book or child was added meanwhile
-        raise ProtectedError("This category is still in use.") from None
+        raise InUseError("This category is still in use.") from None
 
 
 def author_delete(*, author: Author) -> None:
     """Deletes an author who has no books (even withdrawn ones)."""
     if author.books.exists():
-        raise ProtectedError("This author still has books; remove them from the books first.")
+        raise InUseError("This author still has books; remove them from the books first.")
     author.delete()
 
 

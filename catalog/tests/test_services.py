@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from catalog import services
-from catalog.exceptions import InsufficientStockError, ProtectedError
+from catalog.exceptions import InsufficientStockError, InUseError
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Book, Category, Review, StockMovement
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory, ReviewFactory
@@ -116,9 +116,9 @@ def test_books_withdraw_and_restore():
 @pytest.mark.django_db
 def test_category_and_author_delete_refuse_while_books_remain():
     book = BookFactory()
-    with pytest.raises(ProtectedError):
+    with pytest.raises(InUseError):
         services.category_delete(category=book.category)
-    with pytest.raises(ProtectedError):
+    with pytest.raises(InUseError):
         services.author_delete(author=book.authors.get())
 
 
