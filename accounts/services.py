@@ -5,6 +5,8 @@ import logging
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -103,15 +105,22 @@ def user_verify_email(*, uid: str, token: str) -> User:
 # Passwords
 
 
+def _password_store(*, user: User, hashed: str, raw: str) -> None:
+    """Under the user's lock: the new hash, the password validators' hooks, every refresh token revoked."""
+    user.password = hashed
+    user.save(update_fields=["password"])
+    password_validation.password_changed(raw, user)
+    refresh_tokens_revoke_all(user=user)
+
+
 @transaction.atomic
 def user_change_password(*, user: User, new_password: str) -> None:
     """Sets the password and revokes every refresh token, under the user's lock (none can rotate meanwhile)."""
+    hashed = make_password(new_password)  # slow by design: before the lock is taken
     locked = _user_locked(user.pk)
     if locked is None:
         raise TokenInvalidError("No active account for this token.")
-    locked.set_password(new_password)
-    locked.save(update_fields=["password"])
-    refresh_tokens_revoke_all(user=locked)
+    _password_store(user=locked, hashed=hashed, raw=new_password)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -146,10 +155,11 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
     Single-use under concurrency: the link is checked again against the locked row, so of
     many requests carrying one link, the first sets the password and the rest find it used.
     """
+    hashed = make_password(new_password)  # slow by design: before the lock is taken
     user = _user_from_uid(uid, lock=True)
     if user is None or not user.is_active or not default_token_generator.check_token(user, token):
         raise LinkTokenInvalidError()
-    user_change_password(user=user, new_password=new_password)
+    _password_store(user=user, hashed=hashed, raw=new_password)
 
 
 # JWT
@@ -188,7 +198,7 @@ def token_refresh(*, raw_refresh: str) -> tuple[RefreshToken, User]:
     user = _user_locked(claim_user_id(old.payload))
     if user is None or not user.is_active:
         raise TokenInvalidError("No active account for this token.")
-    record = OutstandingToken.objects.filter(jti=old[jwt_settings.JTI_CLAIM], user=user).first()
+    record = OutstandingToken.objects.filter(jti=old[jwt_settings.JTI_CLAIM], user=user).order_by().first()
     if record is None or BlacklistedToken.objects.filter(token=record).exists():
         raise TokenInvalidError("Token is blacklisted.")
     BlacklistedToken.objects.create(token=record)
@@ -211,12 +221,14 @@ def refresh_token_family_revoke(*, raw_refresh: str, user: User | None = None) -
     if user is not None and owner != user.pk:
         raise TokenInvalidError("This refresh token belongs to another account.")
     _user_locked(owner)
-    record = OutstandingToken.objects.filter(jti=token[jwt_settings.JTI_CLAIM]).first()
+    record = OutstandingToken.objects.filter(jti=token[jwt_settings.JTI_CLAIM]).order_by().first()
     if record is None:  # signed by us but never recorded: blacklisting it is all there is to do
         token.blacklist()
         return
     family = _family(record)
-    live = OutstandingToken.objects.filter(Q(jti=family) | Q(lineage__family=family), blacklistedtoken__isnull=True)
+    live = OutstandingToken.objects.filter(
+        Q(jti=family) | Q(lineage__family=family), blacklistedtoken__isnull=True
+    ).order_by()
     BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)
 
 
@@ -225,7 +237,7 @@ def refresh_tokens_revoke_all(*, user: User) -> int:
     """Blacklists every live refresh token of the user (password change and reset), under the user's lock."""
     _user_locked(user.pk)
     now = datetime.now(tz=UTC)
-    live = OutstandingToken.objects.filter(user=user, expires_at__gt=now, blacklistedtoken__isnull=True)
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=now, blacklistedtoken__isnull=True).order_by()
     revoked = BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
     )
