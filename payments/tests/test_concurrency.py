@@ -83,8 +83,8 @@ def test_a_late_payment_racing_the_expiry_has_exactly_one_outcome(fake_stripe, s
 
         responses = run_together(
             [
-                lambda: services.order_expire(order_id=order.pk),
-                lambda: APIClient().post(
+                lambda order_id=order.pk: services.order_expire(order_id=order_id),
+                lambda payload=payload, signature=signature: APIClient().post(
                     WEBHOOK, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
                 ),
             ]
