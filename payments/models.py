@@ -112,6 +112,7 @@ class Refund(models.Model):
         CANCELLATION = "cancellation"
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")  # the payment's, for the admin
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     reason = models.CharField(max_length=500)
     # [{"book_id", "quantity", "restocked"}]: a record of what was returned, as it was at the refund.

@@ -356,6 +356,7 @@ def _refund(
         )
     refund = Refund.objects.create(
         payment=payment,
+        order=order,
         amount=amount,
         reason=reason[:500],
         lines=lines,
