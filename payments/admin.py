@@ -27,7 +27,7 @@ class PaymentInline(ReadOnlyAdminMixin, admin.StackedInline):
     model = Payment
     fields = [
         "method",
-        "status",
+        "money",
         "amount",
         "amount_paid",
         "amount_refunded",
@@ -40,6 +40,10 @@ class PaymentInline(ReadOnlyAdminMixin, admin.StackedInline):
     readonly_fields = fields
     can_delete = False
     extra = 0
+
+    @admin.display(description="Payment status")  # not `status`: the order's own field is that
+    def money(self, payment: Payment):
+        return payment.get_status_display()
 
     @admin.display(description="Ledger")
     def ledger(self, payment: Payment):

@@ -4,8 +4,7 @@ payment method, and the refund request."""
 from decimal import Decimal
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from orders.models import Order
@@ -32,7 +31,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         fields = ["method", "status", "amount_paid", "amount_refunded", "client_secret", "instructions", "last_error"]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_client_secret(self, payment: Payment) -> str | None:
         request = self.context.get("request")
         owner = request is not None and request.user.pk == payment.order.user_id
@@ -40,11 +39,11 @@ class PaymentSerializer(serializers.ModelSerializer):
             return None
         return payment.client_secret
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_instructions(self, payment: Payment) -> str | None:
         return settings.MANUAL_PAYMENT_INSTRUCTIONS if payment.method == Payment.Method.MANUAL else None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_last_error(self, payment: Payment) -> str | None:
         return payment.last_error or None
 
@@ -65,6 +64,7 @@ class RefundSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(component_name="Order")  # the contract's Order: it replaces orders' own in the API
 class OrderWithPaymentSerializer(OrderSerializer):
     payment = serializers.SerializerMethodField()
     refunds = serializers.SerializerMethodField()
@@ -93,7 +93,7 @@ class OrderWithPaymentSerializer(OrderSerializer):
         payment = self._payment(order)
         return RefundSerializer(payment.refund_list, many=True).data if payment is not None else []
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_expires_at(self, order: Order):
         payment = self._payment(order)
         if payment is None or payment.expires_at is None or order.status != Order.Status.PENDING:
@@ -101,6 +101,7 @@ class OrderWithPaymentSerializer(OrderSerializer):
         return serializers.DateTimeField().to_representation(payment.expires_at)
 
 
+@extend_schema_serializer(component_name="Checkout")
 class CheckoutWithPaymentSerializer(CheckoutSerializer):
     payment_method = serializers.ChoiceField(
         choices=Payment.Method.choices,

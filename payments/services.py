@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from bookstore.exceptions import DomainError
 from bookstore.mail import email_enqueue
 from catalog.models import StockMovement
 from catalog.services import stock_apply
@@ -44,7 +45,9 @@ class CardOrderNotMarkableError(InvalidTransitionError):
         )
 
 
-class PaymentMethodUnavailableError(InvalidRefundError):
+class PaymentMethodUnavailableError(DomainError):
+    type = "validation_error"
+    code = "invalid"
     default_detail = "Card payments are not enabled in this store."
 
 

@@ -55,7 +55,7 @@ def test_the_change_page_shows_the_payment_and_refunds_and_links_the_refund_form
 
     page = admin_client.get(f"{CHANGELIST}{paid_order.pk}/change/").content.decode()
 
-    assert "partially_refunded" in page
+    assert "Partially Refunded" in page
     assert "7.25" in page and "Bent cover" in page
     assert f"{CHANGELIST}{paid_order.pk}/refund/" in page
 

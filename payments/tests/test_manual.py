@@ -155,3 +155,16 @@ def test_the_order_list_reads_payments_and_refunds_in_a_constant_number_of_queri
 
     assert len(six) == len(one) == 4  # page (payment joined), lines, history, refunds
     assert all(len(order["refunds"]) == 1 for order in staff_client.get(ORDERS).json()["results"])
+
+
+def test_the_service_refuses_a_card_payment_while_stripe_is_off(user):
+    """The serializer says so first; the service holds the rule for every other caller (admin, commands)."""
+    from bookstore.exceptions import DomainError
+    from payments import services
+
+    cart_with(user, (BookFactory(), 1))
+
+    with pytest.raises(DomainError) as raised:
+        services.order_checkout(user=user, address=dict(ADDRESS), payment_method="stripe")
+
+    assert (raised.value.code, raised.value.attr) == ("invalid", "payment_method")
