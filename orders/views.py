@@ -94,14 +94,22 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={201: OrderSerializer, 409: CONFLICT},
     )
     def create(self, request):
-        serializer = CheckoutSerializer(data=request.data)
+        serializer = self.checkout_serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = services.order_place(
+        order = self.perform_checkout(
+            serializer,
             user=request.user,
             address=dict(serializer.validated_data["shipping_address"]),
             idempotency_key=self._idempotency_key(),
         )
         return self.render_order(order, status.HTTP_201_CREATED)
+
+    # Checkout's extension points: `payments.views` adds the payment method and the order's payment.
+    checkout_serializer_class = CheckoutSerializer
+
+    def perform_checkout(self, serializer, **place) -> Order:
+        """Places the order from the validated checkout (`place`: `order_place`'s arguments)."""
+        return services.order_place(**place)
 
     @extend_schema(
         summary="Change an order's status (staff)",
