@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.postgres.search import SearchVectorField
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Expression, QuerySet
 from django.utils import timezone
@@ -353,8 +353,8 @@ def book_withdraw(*, book: Book) -> Book:
 COVER_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
-def book_set_cover(*, book: Book, image: UploadedFile, image_format: str) -> Book:
-    """Stores a (validated) cover through the default storage and drops the previous file."""
+def book_set_cover(*, book: Book, image: File, image_format: str) -> Book:
+    """Stores a (validated, re-encoded: `catalog.covers`) cover through the default storage; drops the previous file."""
     old_name = book.cover.name if book.cover else ""
     name = f"{book.pk}-{uuid.uuid4().hex[:12]}.{COVER_EXTENSIONS[image_format]}"
     image.seek(0)
