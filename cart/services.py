@@ -2,10 +2,9 @@
 
 from django.db import connection, transaction
 from django.db.models import F, FilteredRelation, Prefetch, Q, prefetch_related_objects
-from django.http import Http404
 from django.utils import timezone
 
-from cart.exceptions import book_unavailable_error, quantity_too_large_error
+from cart.exceptions import BookUnavailableError, CartLineNotFoundError, QuantityTooLargeError
 from cart.models import Cart, CartItem, CartNotice
 from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import Book
@@ -137,11 +136,11 @@ def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
     books = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
     book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:
-        raise book_unavailable_error()
+        raise BookUnavailableError()
     already = book.line_quantity or 0
     new_quantity = already + quantity
     if new_quantity > CartItem.MAX_QUANTITY:
-        raise quantity_too_large_error(in_cart=already)
+        raise QuantityTooLargeError(in_cart=already, limit=CartItem.MAX_QUANTITY)
     if new_quantity > book.stock:
         raise _shortage(book=book, requested=new_quantity)
     items = [
@@ -153,11 +152,11 @@ def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
     if already:
         # A withdrawal that removed the line meanwhile leaves nothing to update: the book is gone.
         if not CartItem.objects.filter(pk=book.line_id).update(quantity=new_quantity, updated_at=now):
-            raise book_unavailable_error()
+            raise BookUnavailableError()
         next(item for item in items if item.pk == book.line_id).quantity = new_quantity
     else:
         if not _book_hold_active(book_id=book.pk):
-            raise book_unavailable_error()
+            raise BookUnavailableError()
         items.append(CartItem.objects.create(cart=cart, book=book, quantity=new_quantity))
     cart.lines = sorted(items, key=lambda item: item.pk)
     return _hand_notices(cart)
@@ -169,7 +168,7 @@ def cart_update_item(*, user, item_id: int, quantity: int) -> Cart:
     cart = cart_lock(user=user)
     item = CartItem.objects.filter(cart=cart, pk=item_id).select_related("book").first()
     if item is None:
-        raise Http404("No such line in your cart.")
+        raise CartLineNotFoundError()
     if not item.book.is_active or quantity > item.book.stock:
         raise _shortage(book=item.book, requested=quantity)
     CartItem.objects.filter(pk=item.pk).update(quantity=quantity, updated_at=timezone.now())
@@ -182,7 +181,7 @@ def cart_remove_item(*, user, item_id: int) -> Cart:
     cart = cart_lock(user=user)
     deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
     if not deleted:
-        raise Http404("No such line in your cart.")
+        raise CartLineNotFoundError()
     return _hand_notices(_load_lines(cart))
 
 

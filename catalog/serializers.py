@@ -199,7 +199,7 @@ class CoverUploadSerializer(serializers.Serializer):
             self.image_format = check_cover_image(image)
             return cover_reencoded(image, self.image_format)
         except CoverTooLargeError as error:
-            raise FileTooLargeError(str(error)) from None
+            raise FileTooLargeError(str(error), attr="image") from None
         except CoverTooManyPixelsError as error:
             raise serializers.ValidationError(str(error), code="too_many_pixels") from None
         except NotACoverImageError as error:

@@ -10,11 +10,10 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Expression, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
-from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from bookstore.integrity import Unique, unique_violations
 from catalog.caching import catalog_changed
-from catalog.exceptions import InsufficientStockError, ProtectedError, Shortage
+from catalog.exceptions import CategoryCycleError, InsufficientStockError, InUseError, MissingReferenceError, Shortage
 from catalog.models import SEARCH_CONFIG, Author, Book, Category, Review, StockMovement
 
 # The unique values a client chooses, and the 400 `unique` a duplicate gets (bookstore.integrity).
@@ -215,10 +214,8 @@ def unique_book_slug(title: str) -> str:
     return slugify(title)[:320] or "book"
 
 
-def _missing(attr: str, what: str, ids: Iterable[int]) -> ValidationError:
-    return ValidationError(
-        {attr: [ErrorDetail(f"No {what} with id {', '.join(map(str, sorted(ids)))}.", code="does_not_exist")]}
-    )
+def _missing(attr: str, what: str, ids: Iterable[int]) -> MissingReferenceError:
+    return MissingReferenceError(f"No {what} with id {', '.join(map(str, sorted(ids)))}.", attr=attr)
 
 
 def _lock_book_references(*, authors: Iterable[Author] | None, category: Category | None) -> None:
@@ -417,15 +414,7 @@ def category_update(*, category: Category, **fields: Any) -> Category:
         if parent_id not in parents:
             raise _missing("parent_id", "category", [parent_id])
         if category.parent_would_cycle(parent_id, parents=parents):
-            raise ValidationError(
-                {
-                    "parent_id": [
-                        ErrorDetail(
-                            "A category cannot be placed under itself or one of its sub-categories.", code="cycle"
-                        )
-                    ]
-                }
-            )
+            raise CategoryCycleError()
     for name, value in fields.items():
         setattr(category, name, value)
     if fields:
@@ -444,9 +433,9 @@ def category_delete(*, category: Category) -> None:
     if not list(Category.objects.select_for_update().filter(pk=category.pk).values_list("pk", flat=True)):
         return  # deleted meanwhile: what the caller wanted
     if category.books.exists():
-        raise ProtectedError("This category still has books; move or delete them first.")
+        raise InUseError("This category still has books; move or delete them first.")
     if category.children.exists():
-        raise ProtectedError("This category still has sub-categories; move or delete them first.")
+        raise InUseError("This category still has sub-categories; move or delete them first.")
     category.delete()
 
 
@@ -456,7 +445,7 @@ def author_delete(*, author: Author) -> None:
     if not list(Author.objects.select_for_update().filter(pk=author.pk).values_list("pk", flat=True)):
         return
     if author.books.exists():
-        raise ProtectedError("This author still has books; remove them from the books first.")
+        raise InUseError("This author still has books; remove them from the books first.")
     author.delete()
 
 

@@ -118,7 +118,7 @@ def test_adding_more_than_the_stock_is_409_insufficient_stock(user_client, user)
 
     assert response.status_code == 409
     assert error_codes(response) == [("insufficient_stock", None)]
-    assert str(book.pk) in response.json()["errors"][0]["detail"]
+    assert response.json()["errors"][0]["meta"] == {"book_id": book.pk, "requested": 4, "available": 3}
     assert not CartItem.objects.filter(cart__user=user).exists()
 
 
@@ -130,6 +130,7 @@ def test_adding_to_a_line_beyond_the_stock_is_409_and_keeps_the_line(user_client
 
     assert response.status_code == 409
     assert error_codes(response) == [("insufficient_stock", None)]
+    assert response.json()["errors"][0]["meta"] == {"book_id": book.pk, "requested": 6, "available": 5}
     assert CartItem.objects.get(cart__user=user).quantity == 3
 
 
