@@ -1,7 +1,7 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import ErrorResponse409Serializer
 from bookstore.serializers import Presenter
 from catalog import caching, services
@@ -49,6 +50,15 @@ def _is_staff(request) -> bool:
         summary="List books",
         description="Active books, newest first (ranked by relevance when searching without an ordering). "
         "Staff may pass `is_active=false` to list withdrawn books.",
+        parameters=[
+            OpenApiParameter(
+                "min_rating",
+                {"type": "number", "minimum": 1, "maximum": 5},
+                description="Lowest average rating, 1-5.",
+            ),
+            OpenApiParameter("min_price", {"type": "number", "minimum": 0}, description="Lowest price, included."),
+            OpenApiParameter("max_price", {"type": "number", "minimum": 0}, description="Highest price, included."),
+        ],
     ),
     retrieve=extend_schema(summary="A book", description="A withdrawn book is 404 except to staff."),
     create=extend_schema(summary="Add a book (staff)", request=BookWriteSerializer, responses={201: BookSerializer}),
@@ -60,6 +70,7 @@ def _is_staff(request) -> bool:
     ),
     destroy=extend_schema(summary="Withdraw a book (staff)", description="Soft delete: the book leaves the catalog."),
 )
+@positive_path_id()
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     content_negotiation_class = FormatFilterContentNegotiation
@@ -160,6 +171,7 @@ class BookViewSet(viewsets.ModelViewSet):
         },
     )
 )
+@positive_path_id()
 class CategoryViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategorySerializer
@@ -188,6 +200,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
         },
     )
 )
+@positive_path_id()
 class AuthorViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = AuthorSerializer
@@ -211,6 +224,7 @@ class AuthorViewSet(viewsets.ModelViewSet):
     get=extend_schema(summary="A book's reviews", description="Newest first."),
     post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
 )
+@positive_path_id("book_id")
 class BookReviewListView(generics.ListCreateAPIView):
     serializer_class = ReviewSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]
@@ -251,6 +265,7 @@ class BookReviewListView(generics.ListCreateAPIView):
     partial_update=extend_schema(summary="Change a review (its author or staff)"),
     destroy=extend_schema(summary="Delete a review (its author or staff)"),
 )
+@positive_path_id()
 class ReviewViewSet(
     mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):

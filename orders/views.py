@@ -8,6 +8,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
 from bookstore.serializers import Presenter
 from orders import services
@@ -43,6 +44,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
 )
 @extend_schema(tags=["orders"])
+@positive_path_id()
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
     permission_classes = [IsAuthenticated]
