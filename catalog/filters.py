@@ -4,13 +4,14 @@ import re
 
 import django_filters
 from django import forms
+from django.db import connections
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from rest_framework.exceptions import ValidationError
 
 from bookstore.filters import IdFilter
 from catalog.models import Author, Book, Category
-from catalog.search import FACETS, book_facets
+from catalog.search import FACETS, SearchPlan, book_facets
 
 MAX_SEARCH_LENGTH = 200
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
@@ -127,7 +128,23 @@ class BookFilter(django_filters.FilterSet):
     def search_queryset(self, queryset, *, ranked: bool, relax_within=None):
         if not self.search_text:
             return queryset
-        return queryset.search(self.search_text, ranked=ranked, relax_within=relax_within)
+        return queryset.search(
+            self.search_text, ranked=ranked, relax_within=relax_within, plan=self._search_plan(queryset.db)
+        )
+
+    def _search_plan(self, using: str) -> SearchPlan | None:
+        """The text's typo corrections, looked up once per request (the list, then its facets)."""
+        if connections[using].vendor != "postgresql":
+            return None
+        plans = getattr(self.request, "_search_plans", None)
+        if plans is None:
+            plans = {}
+            if self.request is not None:
+                self.request._search_plans = plans
+        key = (using, self.search_text)
+        if key not in plans:
+            plans[key] = SearchPlan.build(self.search_text, using=using)
+        return plans[key]
 
     def filter_search(self, queryset, name, value):
         return queryset  # applied last, by filter_queryset

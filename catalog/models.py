@@ -116,12 +116,12 @@ class BookQuerySet(models.QuerySet):
             review_count=Coalesce(Subquery(reviews.annotate(n=Count("pk")).values("n")[:1]), Value(0)),
         )
 
-    def search(self, text: str, *, ranked: bool = True, relax_within=None):
+    def search(self, text: str, *, ranked: bool = True, relax_within=None, plan=None):
         """Books matching `text` (see `catalog.search`): every word, accents and bounded typos
         forgiven, the last word also as a prefix, or an ISBN; ranked unless `ranked` is false."""
         from catalog.search import search_books
 
-        return search_books(self, text, ranked=ranked, relax_within=relax_within)
+        return search_books(self, text, ranked=ranked, relax_within=relax_within, plan=plan)
 
     def with_listing_data(self):
         """Everything the book serializers read, in a constant number of queries (page + authors)."""

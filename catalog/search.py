@@ -33,7 +33,6 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
-    Count,
     Exists,
     F,
     Func,
@@ -42,7 +41,6 @@ from django.db.models import (
     Q,
     Value,
     When,
-    Window,
 )
 
 from catalog.isbn import looks_like_isbn
@@ -50,7 +48,6 @@ from catalog.isbn import looks_like_isbn
 MAX_WORDS = 10
 MAX_WORD_LENGTH = 100  # longer words are matched exactly only (and are not in the dictionary)
 TYPO_CANDIDATES = 40  # nearest dictionary words (trigram distance) checked per query word
-TOTAL_ANNOTATION = "list_total"  # read by bookstore.pagination: the count comes with the page
 
 # Characters that NFKD does not decompose but unaccent folds (kept in step with PostgreSQL's).
 _FOLD = str.maketrans({"ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th"})
@@ -285,16 +282,16 @@ def _rank_annotations(plan: SearchPlan) -> dict:
     }
 
 
-def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None):
+def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None, plan: SearchPlan | None = None):
     """`queryset` narrowed to the books matching `text`; ranked (see the module) unless not `ranked`.
 
-    The result carries `search_relaxed` on each row (and `list_total`, the number of matches,
-    read by the pagination) on PostgreSQL. `relax_within`: the queryset in which "no book
+    The result carries `search_relaxed` on each row. `relax_within`: the queryset in which "no book
     matches every word" is decided (the list with all its filters; default `queryset`).
+    `plan`: the text's `SearchPlan` when the caller already has it (a list and its facets).
     """
     if connections[queryset.db].vendor != "postgresql":
         return _search_plain(queryset, text)
-    plan = SearchPlan.build(text, using=queryset.db)
+    plan = plan or SearchPlan.build(text, using=queryset.db)
     if not plan.words and not plan.isbn:
         return queryset.none()
     within = queryset if relax_within is None else relax_within
@@ -312,9 +309,9 @@ def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None)
         match = Q(match) | Q(isbn=plan.isbn)
     books = queryset.filter(match).annotate(search_relaxed=relaxed)
     if not ranked:
-        return books.annotate(**{TOTAL_ANNOTATION: Window(Count("pk"))})
+        return books
     books = books.alias(search_title=SearchWords(F("title")))
-    books = books.annotate(**_rank_annotations(plan), **{TOTAL_ANNOTATION: Window(Count("pk"))})
+    books = books.annotate(**_rank_annotations(plan))
     rating = [F("average_rating").desc(nulls_last=True)] if "average_rating" in books.query.annotations else []
     return books.order_by(
         "-search_isbn",
@@ -382,6 +379,9 @@ def book_facets(base, conditions: dict, names: list[str]) -> dict:
     def others(name: str) -> str:
         return " AND ".join([f"f_{other} = 1" for other in FACETS if other != name] or ["TRUE"])
 
+    postgres = connections[base.db].vendor == "postgresql"
+    floor = "CAST(floor(average_rating) AS INTEGER)" if postgres else "CAST(average_rating AS INTEGER)"
+    materialized = "MATERIALIZED" if postgres else ""
     parts = []
     if "format" in names:
         parts.append(
@@ -399,12 +399,12 @@ def book_facets(base, conditions: dict, names: list[str]) -> dict:
         )
     if "rating" in names:
         parts.append(
-            "SELECT 'rating', floor(average_rating)::int::text, NULL, NULL, count(*) "  # noqa: S608 (fixed fragments)
+            f"SELECT 'rating', CAST({floor} AS TEXT), NULL, NULL, count(*) "  # noqa: S608 (fixed fragments)
             f"FROM base WHERE {others('rating')} AND average_rating IS NOT NULL GROUP BY 2"
         )
     if "category" in names:
         parts.append(
-            "SELECT 'category', c.id::text, c.name, c.slug, sum(n.count)::bigint FROM ("  # noqa: S608 (fixed fragments)
+            "SELECT 'category', CAST(c.id AS TEXT), c.name, c.slug, sum(n.count) FROM ("  # noqa: S608 (fixed fragments)
             f"SELECT category_id, count(*) AS count FROM base WHERE {others('category')} "
             "AND category_id IS NOT NULL GROUP BY category_id) n "
             "JOIN ancestors a ON a.category_id = n.category_id JOIN catalog_category c ON c.id = a.ancestor_id "
@@ -423,7 +423,7 @@ def book_facets(base, conditions: dict, names: list[str]) -> dict:
         + (["average_rating"] if "rating" in names else [])
         + list(flags)
     )
-    sql = f"WITH RECURSIVE base({names_sql}) AS MATERIALIZED ({rows_sql}){ancestors} " + " UNION ALL ".join(parts)
+    sql = f"WITH RECURSIVE base({names_sql}) AS {materialized} ({rows_sql}){ancestors} " + " UNION ALL ".join(parts)
     result: dict[str, list] = {name: [] for name in names}
     rating_counts: dict[int, int] = {}
     with connections[base.db].cursor() as cursor:
