@@ -99,6 +99,20 @@ def _any(terms: list[str]) -> str:
     return " | ".join(terms) if terms else ""
 
 
+# The nearest dictionary words (trigram distance, a GiST index scan that stops after LIMIT rows)
+# of each query word i, kept when within a Levenshtein distance of 2k (a swap is two Levenshtein
+# edits); typo_distance decides. Filtering inside the index scan would read the whole dictionary
+# when no word is close enough.
+CORRECTIONS_SQL = """
+    SELECT q.i, c.word
+    FROM unnest(%s::int[], %s::text[], %s::int[]) AS q(i, w, k)
+    CROSS JOIN LATERAL (
+        SELECT d.word FROM catalog_searchword d ORDER BY d.word <-> q.w LIMIT %s
+    ) c
+    WHERE c.word <> q.w AND levenshtein_less_equal(c.word, q.w, 2 * q.k) <= 2 * q.k
+"""
+
+
 @dataclass
 class QueryWord:
     word: str
@@ -148,15 +162,7 @@ class SearchPlan:
         ]
         if not wanted:
             return
-        sql = """
-            SELECT q.i, c.word
-            FROM unnest(%s::int[], %s::text[], %s::int[]) AS q(i, w, k)
-            CROSS JOIN LATERAL (
-                SELECT d.word FROM catalog_searchword d
-                WHERE d.word <> q.w AND levenshtein_less_equal(d.word, q.w, 2 * q.k) <= 2 * q.k
-                ORDER BY d.word <-> q.w LIMIT %s
-            ) c
-        """
+        sql = CORRECTIONS_SQL
         params = [
             [i for i, _ in wanted],
             [w.word for _, w in wanted],
@@ -364,9 +370,17 @@ def book_facets(base, conditions: dict, names: list[str]) -> dict:
     """Counts of `names` over `base` (the books the search and the non-facet filters select),
     each facet with every facet filter applied except its own (`conditions`: facet -> Q or None).
 
-    One query: the selected books once (a materialised CTE), then one GROUP BY per facet.
-    The category facet counts each category's whole subtree.
+    One query (`facets_sql`): the selected books once (a materialised CTE), then one GROUP BY
+    per facet. The category facet counts each category's whole subtree.
     """
+    sql, params = facets_sql(base, conditions, names)
+    with connections[base.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _facets_from_rows(rows, names)
+
+
+def facets_sql(base, conditions: dict, names: list[str]) -> tuple[str, list]:
     flags = {
         f"f_{name}": _flag(condition) if condition is not None else Value(1) for name, condition in conditions.items()
     }
@@ -424,11 +438,12 @@ def book_facets(base, conditions: dict, names: list[str]) -> dict:
         + list(flags)
     )
     sql = f"WITH RECURSIVE base({names_sql}) AS {materialized} ({rows_sql}){ancestors} " + " UNION ALL ".join(parts)
+    return sql, list(params)
+
+
+def _facets_from_rows(rows, names: list[str]) -> dict:
     result: dict[str, list] = {name: [] for name in names}
     rating_counts: dict[int, int] = {}
-    with connections[base.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     for facet, key, name, slug, count in rows:
         if facet == "category":
             result["category"].append({"id": int(key), "name": name, "slug": slug, "count": count})
