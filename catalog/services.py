@@ -166,7 +166,7 @@ _SEARCH_VECTOR_SQL = """
 _ADD_WORDS_SQL = """
     INSERT INTO catalog_searchword (word)
     SELECT DISTINCT w.lexeme FROM {source}, unnest(v.search_vector) AS w
-    WHERE length(w.lexeme) <= 100
+    WHERE length(w.lexeme) <= 100 AND w.lexeme !~ '^[0-9]+$'
     ORDER BY 1
     ON CONFLICT DO NOTHING
 """

@@ -42,7 +42,7 @@ FROM catalog_book AS b2 LEFT JOIN names AS n ON n.book_id = b2.id
 WHERE b2.id = b.id;
 INSERT INTO catalog_searchword (word)
 SELECT DISTINCT w.lexeme FROM catalog_book b, unnest(b.search_vector) AS w
-WHERE length(w.lexeme) <= 100
+WHERE length(w.lexeme) <= 100 AND w.lexeme !~ '^[0-9]+$'
 ON CONFLICT DO NOTHING;
 """
 
