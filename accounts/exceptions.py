@@ -1,6 +1,8 @@
 """Errors of the accounts domain, each with a stable code for clients."""
 
-from rest_framework import exceptions, status
+from rest_framework import exceptions
+
+from bookstore.exceptions import DomainError
 
 
 class TokenInvalidError(exceptions.AuthenticationFailed):
@@ -8,11 +10,24 @@ class TokenInvalidError(exceptions.AuthenticationFailed):
     default_code = "token_not_valid"
 
 
-class LinkTokenInvalidError(exceptions.ValidationError):
-    """A reset or verification link that is wrong, expired or already used."""
+class LinkTokenInvalidError(DomainError):
+    """400 on `token`: a reset or verification link that is wrong, expired or already used."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid_token"
+    type = "validation_error"
+    code = "invalid_token"
+    default_detail = "This link is invalid, expired or already used."
 
     def __init__(self):
-        super().__init__({"token": ["This link is invalid, expired or already used."]}, code="invalid_token")
+        super().__init__(attr="token")
+
+
+class EmailTakenError(DomainError):
+    """400 `unique` on `email`: another account has this mailbox (the check that lost a race says the same)."""
+
+    type = "validation_error"
+    code = "unique"
+    default_detail = "An account with this email address already exists."
+    message = default_detail
+
+    def __init__(self):
+        super().__init__(attr="email")

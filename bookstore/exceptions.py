@@ -1,4 +1,11 @@
-"""The API's exception handler: drf-standardized-errors, plus the faults it would call a 500.
+"""The store's domain errors, and the API's one exception handler that maps every error to the error shape.
+
+Services raise `DomainError` subclasses: plain Python exceptions with a stable `code`, an HTTP
+`status`, a `detail` for people, and optional `attr` (the field it is about) and `meta`
+(machine-readable details, so that a client never parses `detail`). They do not depend on DRF:
+the admin, commands and tasks catch them as well. The handler below turns them into
+`{"type", "errors": [{"code", "detail", "attr", "meta"?}]}`; everything else goes through
+drf-standardized-errors, plus the faults it would call a 500.
 
 A lost database connection is a passing fault, not a bug: the client gets a 503 with
 `Retry-After` and the broken connection is closed, so the next request opens a fresh one.
@@ -14,6 +21,54 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 
 logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule of the store said no. Subclasses set `code`, `status` and `default_detail`.
+
+    `attr` names the request field the error is about (dotted path), or None. `meta` carries the
+    machine-readable details of the error; it is omitted from the body when there is none.
+    An error that reports several problems at once (one per short book) overrides `errors()`.
+    """
+
+    status: int = 400
+    code: str = "invalid"
+    default_detail: str = "The request cannot be carried out."
+    type: str = "client_error"  # or "validation_error" for an error about a request field
+
+    def __init__(self, detail: str | None = None, *, attr: str | None = None, meta: dict | None = None):
+        self.detail = detail or self.default_detail
+        self.attr = attr
+        self.meta = meta
+        super().__init__(self.detail)
+
+    def errors(self) -> list[dict]:
+        """The items of the response's `errors` list."""
+        return [error_item(code=self.code, detail=self.detail, attr=self.attr, meta=self.meta)]
+
+
+def error_item(*, code: str, detail: str, attr: str | None = None, meta: dict | None = None) -> dict:
+    """One entry of the error shape's `errors` list."""
+    item = {"code": code, "detail": detail, "attr": attr}
+    if meta is not None:
+        item["meta"] = meta
+    return item
+
+
+class NotFoundError(DomainError):
+    """404 `not_found`: no such object, or another user's (never revealed to exist)."""
+
+    status = 404
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class ConflictError(DomainError):
+    """409: the request conflicts with the current state of the object."""
+
+    status = 409
+    code = "conflict"
+    default_detail = "The request conflicts with the current state."
 
 
 class ServiceUnavailableError(APIException):
@@ -41,9 +96,14 @@ def _close_broken_connections() -> None:
 
 
 def exception_handler(exc, context):
-    # Imported here: the handler imports DRF's views, which load the throttles, which use the errors above.
+    # Imported here: DRF's views load the authentication classes and throttles, which use the errors above.
     from drf_standardized_errors.handler import exception_handler as standardized_exception_handler
+    from rest_framework.response import Response
+    from rest_framework.views import set_rollback
 
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response({"type": exc.type, "errors": exc.errors()}, status=exc.status)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", type(exc).__name__)
         _close_broken_connections()

@@ -32,6 +32,11 @@ class _ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     detail = serializers.CharField()
     attr = serializers.CharField(allow_null=True)
+    meta = serializers.DictField(
+        required=False,
+        help_text="Machine-readable details of the error, when it has any "
+        "(`insufficient_stock`: `book_id`, `requested`, `available`).",
+    )
 
 
 class Error400Serializer(_ErrorSerializer):

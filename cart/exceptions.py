@@ -1,16 +1,32 @@
 """Errors of the cart domain."""
 
-from rest_framework.exceptions import ValidationError
+from bookstore.exceptions import DomainError, NotFoundError
 
 
-def book_unavailable_error() -> ValidationError:
+class BookUnavailableError(DomainError):
     """400 on `book_id`: the book does not exist or was withdrawn from the catalog."""
-    return ValidationError({"book_id": ["No book in the catalog with this id."]}, code="does_not_exist")
+
+    type = "validation_error"
+    code = "does_not_exist"
+    default_detail = "No book in the catalog with this id."
+
+    def __init__(self):
+        super().__init__(attr="book_id")
 
 
-def quantity_too_large_error(*, in_cart: int) -> ValidationError:
+class QuantityTooLargeError(DomainError):
     """400 on `quantity`: a line holds at most 100 copies, counting what is already in the cart."""
-    return ValidationError(
-        {"quantity": [f"A cart line holds at most 100 copies ({in_cart} already in the cart)."]},
-        code="max_value",
-    )
+
+    type = "validation_error"
+    code = "max_value"
+
+    def __init__(self, *, in_cart: int, limit: int):
+        super().__init__(
+            f"A cart line holds at most {limit} copies ({in_cart} already in the cart).",
+            attr="quantity",
+            meta={"in_cart": in_cart, "max_quantity": limit},
+        )
+
+
+class CartLineNotFoundError(NotFoundError):
+    default_detail = "No such line in your cart."

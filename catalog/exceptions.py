@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass
 
-from rest_framework import status
-from rest_framework.exceptions import APIException, ErrorDetail
+from bookstore.exceptions import ConflictError, DomainError, error_item
 
 
 @dataclass(frozen=True)
@@ -20,39 +19,41 @@ class Shortage:
             book_id=book.pk, title=book.title, requested=requested, available=book.stock if book.is_active else 0
         )
 
+    def meta(self) -> dict:
+        return {"book_id": self.book_id, "requested": self.requested, "available": self.available}
 
-class InsufficientStockError(APIException):
-    """409 `insufficient_stock`, one error per book that lacks stock."""
 
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "insufficient_stock"
+class InsufficientStockError(ConflictError):
+    """409 `insufficient_stock`: one error per short book, each with `meta` {book_id, requested, available}."""
+
+    code = "insufficient_stock"
     default_detail = "Not enough stock."
 
     def __init__(self, shortages: list[Shortage]):
         self.shortages = shortages
-        super().__init__(
-            detail=[
-                ErrorDetail(
-                    f"Not enough stock of “{s.title}” (book {s.book_id}): "
-                    f"{s.requested} requested, {s.available} available.",
-                    code=self.default_code,
-                )
-                for s in shortages
-            ]
-        )
+        super().__init__(meta={"shortages": [s.meta() for s in shortages]})
+
+    def errors(self) -> list[dict]:
+        return [
+            error_item(
+                code=self.code,
+                detail=f"Not enough stock of “{s.title}”: {s.requested} requested, {s.available} available.",
+                meta=s.meta(),
+            )
+            for s in self.shortages
+        ]
 
 
-class ProtectedError(APIException):
+class InUseError(ConflictError):
     """409 `protected`: the object is still referred to (a category or author with books)."""
 
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "protected"
+    code = "protected"
     default_detail = "This object is still in use and cannot be deleted."
 
 
-class FileTooLargeError(APIException):
+class FileTooLargeError(DomainError):
     """413 `file_too_large`: an upload above the size limit."""
 
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "file_too_large"
+    status = 413
+    code = "file_too_large"
     default_detail = "The file is too large."

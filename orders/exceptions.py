@@ -1,25 +1,23 @@
 """Errors of the orders domain, each with a stable code for clients."""
 
-from rest_framework import status
-from rest_framework.exceptions import APIException
+from bookstore.exceptions import ConflictError, DomainError
 
 
-class EmptyCartError(APIException):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "empty_cart"
+class EmptyCartError(DomainError):
+    code = "empty_cart"
     default_detail = "Your cart is empty."
 
 
-class InvalidTransitionError(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "invalid_transition"
+class InvalidTransitionError(ConflictError):
+    code = "invalid_transition"
     default_detail = "The order cannot move to that status."
 
     def __init__(self, *, current: str, target: str):
-        super().__init__(f"An order cannot move from “{current}” to “{target}”.")
+        super().__init__(
+            f"An order cannot move from “{current}” to “{target}”.", meta={"current": current, "target": target}
+        )
 
 
-class IdempotencyKeyReusedError(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "idempotency_key_reused"
+class IdempotencyKeyReusedError(ConflictError):
+    code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was already used with a different request body."

@@ -47,3 +47,23 @@ def test_other_errors_stay_a_500_without_internals(monkeypatch):
     assert response.status_code == 500
     assert response.json()["type"] == "server_error"
     assert "secret" not in response.content.decode()
+
+
+def test_a_domain_error_is_answered_in_the_error_shape_with_its_meta(monkeypatch):
+    from bookstore.exceptions import ConflictError
+
+    class StaleError(ConflictError):
+        code = "stale"
+        default_detail = "Someone changed it first."
+
+    def conflicting(*args, **kwargs):
+        raise StaleError(attr="stock", meta={"current": 4})
+
+    monkeypatch.setattr("catalog.views.BookViewSet.get_queryset", conflicting)
+    response = APIClient().get("/api/v1/books")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "type": "client_error",
+        "errors": [{"code": "stale", "detail": "Someone changed it first.", "attr": "stock", "meta": {"current": 4}}],
+    }

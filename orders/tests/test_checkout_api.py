@@ -163,6 +163,7 @@ def test_checkout_with_a_withdrawn_book_is_409_naming_it_and_changes_nothing(use
     assert response.status_code == 409
     assert error_codes(response) == [("insufficient_stock", None)]
     assert "Gone Book" in response.json()["errors"][0]["detail"]
+    assert response.json()["errors"][0]["meta"] == {"book_id": withdrawn.pk, "requested": 1, "available": 0}
     assert not Order.objects.exists()
     assert Book.objects.get(pk=kept.pk).stock == 5
     assert not StockMovement.objects.exists()
@@ -184,6 +185,10 @@ def test_stock_gone_between_adding_and_checkout_is_409_naming_each_book_and_chan
     errors = response.json()["errors"]
     assert [error["code"] for error in errors] == ["insufficient_stock", "insufficient_stock"]
     assert "Short A" in errors[0]["detail"] and "Short B" in errors[1]["detail"]
+    assert [error["meta"] for error in errors] == [
+        {"book_id": short_a.pk, "requested": 3, "available": 2},
+        {"book_id": short_b.pk, "requested": 2, "available": 0},
+    ]
     assert not Order.objects.exists()
     assert not OrderLine.objects.exists()
     assert dict(Book.objects.filter(pk__in=[fine.pk, short_a.pk, short_b.pk]).values_list("pk", "stock")) == {
