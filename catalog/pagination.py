@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound
 from bookstore.pagination import PageNumberPagination, _positive_int
 
 TOTAL = "list_total"
+MAX_OFFSET = 2**62
 
 
 class BookPagination(PageNumberPagination):
@@ -23,6 +24,8 @@ class BookPagination(PageNumberPagination):
         page_size = self.get_page_size(request)
         number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
         start = (number - 1) * page_size
+        if start > MAX_OFFSET:  # no list is that long (and PostgreSQL's OFFSET is a bigint)
+            raise NotFound("That page is past the end of the list.")
         rows = list(queryset.annotate(**{TOTAL: Window(Count("pk"))})[start : start + page_size])
         if not rows and number > 1:
             raise NotFound("That page is past the end of the list.")

@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import ErrorResponse409Serializer
 from bookstore.serializers import Presenter
 from catalog import caching, services
@@ -56,6 +57,15 @@ def _is_staff(request) -> bool:
         summary="List books",
         description="Active books, newest first (ranked by relevance when searching without an ordering). "
         "Staff may pass `is_active=false` to list withdrawn books.",
+        parameters=[
+            OpenApiParameter(
+                "min_rating",
+                {"type": "number", "minimum": 1, "maximum": 5},
+                description="Lowest average rating, 1-5.",
+            ),
+            OpenApiParameter("min_price", {"type": "number", "minimum": 0}, description="Lowest price, included."),
+            OpenApiParameter("max_price", {"type": "number", "minimum": 0}, description="Highest price, included."),
+        ],
     ),
     retrieve=extend_schema(summary="A book", description="A withdrawn book is 404 except to staff."),
     create=extend_schema(summary="Add a book (staff)", request=BookWriteSerializer, responses={201: BookSerializer}),
@@ -67,6 +77,7 @@ def _is_staff(request) -> bool:
     ),
     destroy=extend_schema(summary="Withdraw a book (staff)", description="Soft delete: the book leaves the catalog."),
 )
+@positive_path_id()
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     content_negotiation_class = FormatFilterContentNegotiation
@@ -205,6 +216,7 @@ class BookViewSet(viewsets.ModelViewSet):
         },
     )
 )
+@positive_path_id()
 class CategoryViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategorySerializer
@@ -233,6 +245,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
         },
     )
 )
+@positive_path_id()
 class AuthorViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = AuthorSerializer
@@ -256,6 +269,7 @@ class AuthorViewSet(viewsets.ModelViewSet):
     get=extend_schema(summary="A book's reviews", description="Newest first."),
     post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
 )
+@positive_path_id("book_id")
 class BookReviewListView(generics.ListCreateAPIView):
     serializer_class = ReviewSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]
@@ -296,6 +310,7 @@ class BookReviewListView(generics.ListCreateAPIView):
     partial_update=extend_schema(summary="Change a review (its author or staff)"),
     destroy=extend_schema(summary="Delete a review (its author or staff)"),
 )
+@positive_path_id()
 class ReviewViewSet(
     mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):

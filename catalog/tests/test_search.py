@@ -419,6 +419,8 @@ def test_a_search_page_past_the_end_is_404_and_counts_are_right(api_client, shel
     assert body["total_pages"] == 2
     assert len(body["results"]) == 1
     assert api_client.get(BOOKS, {"search": "dragon", "page_size": 3, "page": 3}).status_code == 404
+    for page in (10**17, 10**30):
+        assert api_client.get(BOOKS, {"search": "dragon", "page_size": 100, "page": page}).status_code == 404
 
 
 # Suggestions

@@ -74,7 +74,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0003_search_text"),
+        ("catalog", "0004_payments_stockmovement_return"),
     ]
 
     operations = [
