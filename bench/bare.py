@@ -31,16 +31,18 @@ BOOK_COLUMNS = """b.id, b.isbn, b.title, b.subtitle, b.slug, b.publisher, b.publ
     (SELECT avg(r.rating) FROM catalog_review r WHERE r.book_id = b.id GROUP BY r.book_id LIMIT 1),
     coalesce((SELECT count(r.id) FROM catalog_review r WHERE r.book_id = b.id GROUP BY r.book_id LIMIT 1), 0)"""
 BOOK_FROM = "FROM catalog_book b LEFT JOIN catalog_category c ON c.id = b.category_id"
-SEARCH_MATCH = "(b.search_vector @@ websearch_to_tsquery('english', %(q)s) OR %(q)s <%% b.search_text)"
-SEARCH_ORDER = """ts_rank('{0.1,0.2,0.6,1.0}', b.search_vector, websearch_to_tsquery('english', %(q)s))
-    + word_similarity(%(q)s, b.title) DESC, b.created_at DESC, b.id DESC"""
+# A simpler search than the store's (exact words only: no typo lookup, prefix or relaxing), so
+# the bare app is a lower bound for the searches, not their byte-for-byte twin.
+SEARCH_MATCH = "b.search_vector @@ plainto_tsquery('simple', catalog_search_words(%(q)s))"
+SEARCH_ORDER = """ts_rank('{0.1,0.2,0.6,1.0}', b.search_vector, plainto_tsquery('simple', catalog_search_words(%(q)s)))
+    DESC, b.popularity DESC, b.created_at DESC, b.id DESC"""
 
 
 def db():
     conn = getattr(_local, "conn", None)
     if conn is None or conn.closed:
         # The store's session settings (bookstore/settings.py), plus Django's UTC time zone.
-        options = "-c timezone=UTC -c jit=off -c pg_trgm.word_similarity_threshold=0.5"
+        options = "-c timezone=UTC -c jit=off"
         conn = _local.conn = psycopg.connect(os.environ["BARE_DSN"], autocommit=True, options=options)
     return conn
 

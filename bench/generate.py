@@ -222,7 +222,7 @@ def generate(
             "books",
             f"""INSERT INTO catalog_book (id, isbn, title, subtitle, slug, publisher, published_date, language,
                                           page_count, format, description, price, stock, cover, is_active,
-                                          created_at, updated_at, category_id, search_text)
+                                          created_at, updated_at, category_id, popularity)
                 SELECT i, '978' || lpad(i::text, 10, '0'),
                        initcap(({words})[1 + floor(random() * {n_words})::int] || ' '
                                || ({words})[1 + floor(random() * {n_words})::int] || ' '
@@ -237,7 +237,8 @@ def generate(
                        CASE WHEN i % 10 = 0 THEN 0 ELSE 200 + (random() * 800)::int END,
                        '', i % 100 <> 55,
                        now() - ((({books} - i) * 3) || ' minutes')::interval, now(),
-                       1 + floor(random() * {categories})::int, ''
+                       1 + floor(random() * {categories})::int,
+                       floor(random() * random() * random() * 300)::int
                 FROM generate_series(1, {books}) i""",
         ),
         (

@@ -473,16 +473,58 @@ def report_variants(args, variants, started) -> None:
 
 
 def explain(args, started) -> None:
-    """EXPLAIN ANALYZE of the book list's searches as the store runs them (Django's own SQL), into a results file."""
-    from django.db import connection
+    """EXPLAIN ANALYZE of the searches as the store runs them (Django's own SQL), into a results file.
 
+    For each search: the typo lookup in the word dictionary (when a word has 5+ letters), the
+    page with its count (one query, as the list runs it), and for a broad word the facets and
+    the suggestions.
+    """
+    import re
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import connection
+    from django.db.models import Count, Window
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from catalog.filters import BookFilter
     from catalog.models import Book
+    from catalog.search import CORRECTIONS_SQL, FACETS, SearchPlan, allowed_typos
+
+    def list_filter(params):
+        request = Request(RequestFactory().get("/api/v1/books", params))
+        request.user = AnonymousUser()
+        books = Book.objects.with_listing_data().defer("description").available()
+        filterset = BookFilter(request.query_params, queryset=books, request=request)
+        assert filterset.is_valid(), filterset.errors
+        return filterset, books
+
+    def queries(word, *, facets=False, suggest=False):
+        found = []
+        plan = SearchPlan.build(word, using="default")
+        typo_words = [w for w in plan.words if allowed_typos(w.word)]
+        if typo_words:
+            found.append(
+                ("typo lookup", CORRECTIONS_SQL, [list(range(len(typo_words))), [w.word for w in typo_words],
+                                                  [allowed_typos(w.word) for w in typo_words], 40])
+            )  # fmt: skip
+        filterset, books = list_filter({"search": word})
+        page = filterset.qs.annotate(list_total=Window(Count("pk")))[:20]
+        found.append(("page and count", *page.query.sql_with_params()))
+        if facets:
+            found.append(("facets", *filterset.facet_sql(books, list(FACETS))))
+        if suggest:
+            prefix = word[: max(1, len(word) - 2)]
+            suggestions = Book.objects.available().only("id", "title", "cover", "popularity", "created_at")
+            found.append((f"suggest `{prefix}`", *suggestions.search(prefix)[:8].query.sql_with_params()))
+        return found
 
     searches = {
-        "full-text search `dragon`": Book.objects.available().search("dragon"),
-        "typo search `dragn`": Book.objects.available().search("dragn"),
-        "author search `okafor`": Book.objects.available().search("okafor"),
-        "two-word search `shadow river` (selective)": Book.objects.available().search("shadow river"),
+        "broad one-word search `dragon`": queries("dragon", facets=True, suggest=True),
+        "typo search `dragn`": queries("dragn"),
+        "author search `okafor`": queries("okafor"),
+        "two-word search `shadow river` (selective)": queries("shadow river"),
+        "two typos `shadwo rievr`": queries("shadwo rievr"),
     }
     now = datetime.now(UTC)
     load = os.getloadavg()
@@ -490,21 +532,24 @@ def explain(args, started) -> None:
         f"# Search at scale — {now:%Y-%m-%d %H:%M} UTC",
         "",
         f"**Measured on this machine**: {machine()}. Load average: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.",
-        f"{Book.objects.count():,} books. Each query is the page query and the count query of "
-        "`GET /api/v1/books?search=…` (Django's SQL), warmed once, then `EXPLAIN (ANALYZE, BUFFERS)`.",
+        f"{Book.objects.count():,} books. Each query is one that `GET /api/v1/books?search=…` (or "
+        "`books/suggest`) runs, with Django's SQL, warmed once, then `EXPLAIN (ANALYZE, BUFFERS)`.",
+        "",
+        "| search | query | database time |",
+        "|---|---|---|",
     ]
-    with connection.cursor() as cursor:  # the store's own connection settings (typo threshold, no JIT)
-        for label, queryset in searches.items():
-            for kind, qs in (("page", queryset.with_ratings()[:20]), ("count", queryset.order_by())):
-                sql, params = qs.query.sql_with_params()
-                if kind == "count":
-                    sql, params = f"SELECT count(*) FROM ({sql}) sub", params
+    details = []
+    with connection.cursor() as cursor:  # the store's own connection settings (no JIT)
+        for label, found in searches.items():
+            for kind, sql, params in found:
                 cursor.execute(sql, params)
                 cursor.fetchall()
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
                 plan = "\n".join(row[0] for row in cursor.fetchall())
-                lines += ["", f"## {label}: {kind}", "", "```", plan, "```"]
-    text = "\n".join(lines) + "\n"
+                took = re.search(r"Execution Time: ([0-9.]+) ms", plan)
+                lines.append(f"| {label} | {kind} | {float(took.group(1)):.1f} ms |")
+                details += ["", f"## {label}: {kind}", "", "```", plan, "```"]
+    text = "\n".join(lines + details) + "\n"
     print(text)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

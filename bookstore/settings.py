@@ -155,12 +155,9 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
-# How alike a word must be to a title or author word for the catalog search to take it as a
-# typo (pg_trgm's word similarity; its default, 0.6, misses "dunne" for "Dune" at 0.57).
-CATALOG_TYPO_SIMILARITY = 0.5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Session settings sent when a connection opens, pooled or not (no query per connection):
-    # the typo threshold above, and no JIT, which compiles any query the planner guesses is big
+    # no JIT, which compiles any query the planner guesses is big
     # (about 25 ms here) and so costs a web request's small queries far more than it saves.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = " ".join(
@@ -168,7 +165,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             None,
             [
                 _options.get("options"),
-                f"-c pg_trgm.word_similarity_threshold={CATALOG_TYPO_SIMILARITY}",
                 "-c jit=off",
             ],
         )

@@ -126,7 +126,7 @@ class BookAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .defer("search_vector", "search_text")
+            .defer("search_vector")
             .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name")))
         )
 
@@ -261,7 +261,7 @@ class ReviewAdmin(admin.ModelAdmin):
     actions = ["remove_abusive"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("book__search_vector", "book__search_text", "book__description")
+        return super().get_queryset(request).defer("book__search_vector", "book__description")
 
     @admin.action(description="Remove selected reviews as abusive")
     def remove_abusive(self, request, queryset):
@@ -279,4 +279,4 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["book__title", "book__isbn", "order_reference"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("book__search_vector", "book__search_text", "book__description")
+        return super().get_queryset(request).defer("book__search_vector", "book__description")

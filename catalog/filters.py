@@ -4,15 +4,25 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import F
+from django.db import connections
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from rest_framework.exceptions import ValidationError
 
 from bookstore.filters import IdFilter
 from catalog.models import Author, Book, Category
+from catalog.search import FACETS, SearchPlan, book_facets, facets_sql
 
 MAX_SEARCH_LENGTH = 200
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+# The filters each facet ignores (its own).
+FACET_FILTERS = {
+    "category": ["category"],
+    "format": ["format"],
+    "language": ["language"],
+    "price": ["min_price", "max_price"],
+    "rating": ["min_rating"],
+}
 
 
 class StrictBooleanField(forms.Field):
@@ -57,8 +67,9 @@ class BookFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search",
         max_length=MAX_SEARCH_LENGTH,
-        label="Words of the title, subtitle or author names, or an ISBN. "
-        "Ranked by relevance when no ordering is given.",
+        label="Words of the title, author names, subtitle, publisher or description, or an ISBN: "
+        "accents and case ignored, one typo in a word of 5-8 letters and two from 9, the last word "
+        "also as a prefix. Ranked by relevance when no ordering is given.",
     )
     category = django_filters.CharFilter(
         method="filter_category", label="Category id or slug; books of its sub-categories are included."
@@ -77,9 +88,14 @@ class BookFilter(django_filters.FilterSet):
         label="Staff only: false lists withdrawn books (default true). Ignored for other callers.",
     )
     ordering = BookOrderingFilter(
-        fields=["price", "title", "created_at", "published_date", "average_rating"],
-        label="One of price, title, created_at, published_date, average_rating, each optionally with '-'. "
-        "Default: newest first (or relevance when searching).",
+        fields=["price", "title", "created_at", "published_date", "average_rating", "popularity"],
+        label="One of price, title, created_at, published_date, average_rating, popularity (copies sold "
+        "in the last 90 days), each optionally with '-'. Default: newest first (or relevance when searching).",
+    )
+    facets = django_filters.CharFilter(
+        method="filter_facets",
+        max_length=100,
+        label="Comma-separated facets to count in the same response: " + ", ".join(FACETS) + ".",
     )
 
     class Meta:
@@ -93,14 +109,101 @@ class BookFilter(django_filters.FilterSet):
         # Others only ever get available books (the view scopes them); staff get them by default.
         if self.form.cleaned_data.get("is_active") is None and self._caller_is_staff():
             queryset = queryset.filter(is_active=True)
-        # Ranking is only wanted when the caller did not ask for an order.
-        self._ranked = not self.form.cleaned_data.get("ordering")
-        return super().filter_queryset(queryset)
+        # The search comes last: whether no book matches every word is decided among the books
+        # that all the other filters select. Ranking only when the caller asked for no order.
+        queryset = self._apply(queryset, exclude={"search"})
+        return self.search_queryset(queryset, ranked=not self.form.cleaned_data.get("ordering"))
+
+    def _apply(self, queryset, *, exclude=(), only=None):
+        for name, value in self.form.cleaned_data.items():
+            if name in exclude or (only is not None and name not in only):
+                continue
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    @property
+    def search_text(self) -> str:
+        return (self.form.cleaned_data.get("search") or "").strip()
+
+    def search_queryset(self, queryset, *, ranked: bool, relax_within=None):
+        if not self.search_text:
+            return queryset
+        return queryset.search(
+            self.search_text, ranked=ranked, relax_within=relax_within, plan=self._search_plan(queryset.db)
+        )
+
+    def _search_plan(self, using: str) -> SearchPlan | None:
+        """The text's typo corrections, looked up once per request (the list, then its facets)."""
+        if connections[using].vendor != "postgresql":
+            return None
+        plans = getattr(self.request, "_search_plans", None)
+        if plans is None:
+            plans = {}
+            if self.request is not None:
+                self.request._search_plans = plans
+        key = (using, self.search_text)
+        if key not in plans:
+            plans[key] = SearchPlan.build(self.search_text, using=using)
+        return plans[key]
 
     def filter_search(self, queryset, name, value):
-        if not value.strip():
-            return queryset
-        return queryset.search(value, ranked=getattr(self, "_ranked", True))
+        return queryset  # applied last, by filter_queryset
+
+    def filter_facets(self, queryset, name, value):
+        self.clean_facets()  # an unknown facet is a 400; the counts are the view's (facet_counts)
+        return queryset
+
+    def clean_facets(self) -> list[str]:
+        raw = self.form.cleaned_data.get("facets") or ""
+        names = [part.strip() for part in raw.split(",") if part.strip()]
+        unknown = [name for name in names if name not in FACETS]
+        if unknown:
+            raise ValidationError(
+                {"facets": [f"Unknown facet {unknown[0]!r}; choose from {', '.join(FACETS)}."]}, code="invalid"
+            )
+        return list(dict.fromkeys(names))
+
+    def facets_requested(self) -> list[str]:
+        """The facet names asked for (validated: an unknown one is a 400)."""
+        return self.clean_facets()
+
+    def facet_counts(self, queryset, names: list[str]) -> dict:
+        """The facets of this request: over the books its search and filters select, each facet
+        ignoring its own filter (one query)."""
+        return book_facets(self.facet_base(queryset), self._facet_conditions(), names)
+
+    def facet_base(self, queryset):
+        """The books of the search and the filters that no facet owns."""
+        own = {name for filters in FACET_FILTERS.values() for name in filters}
+        common = self._apply(queryset, exclude={"search", "ordering", *own})
+        everything = self._apply(common, only=own)
+        return self.search_queryset(common, ranked=False, relax_within=everything)
+
+    def facet_sql(self, queryset, names: list[str]) -> tuple[str, list]:
+        """The facets' SQL (for EXPLAIN in the bench)."""
+        return facets_sql(self.facet_base(queryset), self._facet_conditions(), names)
+
+    def _facet_conditions(self) -> dict:
+        data = self.form.cleaned_data
+        conditions: dict = dict.fromkeys(FACETS)
+        if data.get("category"):
+            value = data["category"].strip()  # validated by filter_category
+            conditions["category"] = Q(
+                category_id__in=Category.objects.subtree_ids(int(value) if value.isdigit() else value)
+            )
+        if data.get("format"):
+            conditions["format"] = Q(format=data["format"])
+        if data.get("language"):
+            conditions["language"] = Q(language=data["language"])
+        price = Q()
+        if data.get("min_price") is not None:
+            price &= Q(price__gte=data["min_price"])
+        if data.get("max_price") is not None:
+            price &= Q(price__lte=data["max_price"])
+        conditions["price"] = price or None
+        if data.get("min_rating") is not None:
+            conditions["rating"] = Q(average_rating__gte=data["min_rating"])
+        return conditions
 
     def filter_category(self, queryset, name, value):
         value = value.strip()

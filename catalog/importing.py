@@ -11,7 +11,13 @@ from rest_framework import serializers
 from catalog.caching import catalog_changed
 from catalog.models import Author, Book, Category, StockMovement
 from catalog.serializers import ISBNField
-from catalog.services import book_search_values, book_search_vector_refresh, stock_record_opening, stock_set_many
+from catalog.services import (
+    book_search_values,
+    book_search_vector_refresh,
+    search_words_add,
+    stock_record_opening,
+    stock_set_many,
+)
 
 COLUMNS = [
     "isbn",
@@ -163,8 +169,7 @@ class BookImporter:
         catalog_changed()
         result = ImportResult()
         existing = {
-            book.isbn: book
-            for book in Book.objects.filter(isbn__in=[r["isbn"] for r in rows]).defer("search_vector", "search_text")
+            book.isbn: book for book in Book.objects.filter(isbn__in=[r["isbn"] for r in rows]).defer("search_vector")
         }
         if self.has_authors:
             self._author_ids_for({name for row in rows for name in row["authors"]})
@@ -182,7 +187,11 @@ class BookImporter:
                 book.stock = row["stock"] or 0  # the opening level, written to the ledger below
                 if self.has_authors:  # search columns computed in the INSERT itself
                     for name, value in book_search_values(
-                        title=book.title, subtitle=book.subtitle, author_names=row["authors"]
+                        title=book.title,
+                        subtitle=book.subtitle,
+                        author_names=row["authors"],
+                        publisher=book.publisher,
+                        description=book.description,
                     ).items():
                         setattr(book, name, value)
             (to_update if book.pk else to_create).append(book)
@@ -223,5 +232,7 @@ class BookImporter:
         # New books got their search columns in the INSERT when their authors were known.
         stale = to_update if self.has_authors else [*to_create, *to_update]
         book_search_vector_refresh(book_ids=[book.pk for book in stale])
+        if self.has_authors:
+            search_words_add(book_ids=[book.pk for book in to_create])
         result.created, result.updated = len(to_create), len(to_update)
         return result

@@ -1,19 +1,15 @@
-import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.db import connections, models
-from django.db.models import Avg, Case, Count, Exists, F, FloatField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db import models
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from catalog.isbn import looks_like_isbn
-
-# PostgreSQL search: the text search configuration shared by the vector and the query (the typo
-# threshold is a connection setting: CATALOG_TYPO_SIMILARITY in the settings).
-SEARCH_CONFIG = "english"
-MAX_TYPO_WORDS = 8
+# PostgreSQL search: the text search configuration of the vector and the query (no stemming:
+# words are matched as they are, typos and prefixes are handled by catalog.search).
+SEARCH_CONFIG = "simple"
 
 
 class AuthorQuerySet(models.QuerySet):
@@ -124,53 +120,19 @@ class BookQuerySet(models.QuerySet):
             review_count=Coalesce(Subquery(reviews.annotate(n=Count("pk")).values("n")[:1]), Value(0)),
         )
 
-    def search(self, text: str, *, ranked: bool = True):
-        """Books matching `text` in title, subtitle, author names or ISBN.
+    def search(self, text: str, *, ranked: bool = True, relax_within=None, plan=None):
+        """Books matching `text` (see `catalog.search`): every word, accents and bounded typos
+        forgiven, the last word also as a prefix, or an ISBN; ranked unless `ranked` is false."""
+        from catalog.search import search_books
 
-        PostgreSQL: full-text search on the weighted `search_vector`, or a title/author word
-        within trigram distance (one-letter typos), or the exact ISBN. With `ranked`, an exact
-        ISBN comes first, then by text rank plus title similarity. Elsewhere (SQLite): a
-        case-insensitive substring match, newest first.
-        """
-        text = text.strip()
-        isbn = looks_like_isbn(text)
-        if connections[self.db].vendor != "postgresql":
-            match = (
-                Q(title__icontains=text)
-                | Q(subtitle__icontains=text)
-                | Exists(Author.objects.filter(books=OuterRef("pk"), name__icontains=text))
-            )
-            return self.filter(match | Q(isbn=isbn) if isbn else match)
-
-        from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
-
-        query = SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
-        # Typo tolerance: every word of the query (at most 8) within trigram distance of a word
-        # of the book. One trigram test of the whole phrase matched any book with one of its
-        # words (30,828 of 1,000,000 books for "shadow river", where 537 have both).
-        typos = Q()
-        for word in re.findall(r"\w+", text)[:MAX_TYPO_WORDS]:
-            typos &= Q(search_text__trigram_word_similar=word)
-        # Each arm has its own indexes (GIN tsvector, GIN trigram, B-tree), so PostgreSQL can
-        # combine them with a BitmapOr (and BitmapAnd) instead of scanning every book.
-        match = Q(search_vector=query) | typos if typos else Q(search_vector=query)
-        if isbn:
-            match |= Q(isbn=isbn)
-        queryset = self.filter(match)
-        if not ranked:
-            return queryset
-        return queryset.annotate(
-            isbn_match=Case(When(isbn=isbn or "", then=Value(1)), default=Value(0)),
-            search_score=SearchRank(F("search_vector"), query, weights=[0.1, 0.2, 0.6, 1.0])
-            + TrigramWordSimilarity(text, "title", output_field=FloatField()),
-        ).order_by("-isbn_match", "-search_score", "-created_at", "-id")
+        return search_books(self, text, ranked=ranked, relax_within=relax_within, plan=plan)
 
     def with_listing_data(self):
         """Everything the book serializers read, in a constant number of queries (page + authors)."""
         return (
             self.select_related("category")
             .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name").order_by("name", "id")))
-            .defer("search_vector", "search_text")
+            .defer("search_vector")
             .with_ratings()
         )
 
@@ -231,13 +193,15 @@ class Book(models.Model):
     is_active = models.BooleanField(default=True, help_text="Unset to withdraw the book from the catalog.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Weighted title (A), subtitle and author names (B), and the plain "title author names" text
-    # for typo-tolerant trigram matching; both kept in sync by
-    # catalog.services.book_search_vector_refresh and used on PostgreSQL only. Their GIN indexes
-    # are created by migrations 0002/0003 (PostgreSQL only), not declared here, so SQLite never
-    # sees them.
+    # Weighted accent-free words: title (A), authors (B), subtitle and publisher (C), description
+    # (D); kept in sync by catalog.services.book_search_vector_refresh, used on PostgreSQL only.
+    # Its GIN index is created by migration 0002 (PostgreSQL only), not declared here.
     search_vector = SearchVectorField(null=True, editable=False)
-    search_text = models.TextField(blank=True, default="", editable=False)
+    # Copies sold in the last 90 days: raised by sales in the stock ledger, recomputed by
+    # `manage.py refresh_popularity` (which lets old sales age out).
+    popularity = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Copies sold in the last 90 days (refresh_popularity)."
+    )
 
     objects = BookQuerySet.as_manager()
 
@@ -252,6 +216,7 @@ class Book(models.Model):
             models.Index(fields=["format"], name="catalog_book_format_idx"),
             models.Index(fields=["stock"], name="catalog_book_stock_idx"),
             models.Index(fields=["is_active"], name="catalog_book_is_active_idx"),
+            models.Index(fields=["-popularity", "-id"], name="catalog_book_popularity_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_book_stock_not_negative"),
@@ -340,3 +305,20 @@ class StockMovement(models.Model):
 
     def __str__(self):
         return f"{self.delta:+d} {self.book_id} ({self.reason})"
+
+
+class SearchWord(models.Model):
+    """A word of the catalog's search vectors (PostgreSQL): where a query word's typos are looked up.
+
+    Filled by `catalog.services.book_search_vector_refresh`; a word that no book uses any more
+    stays (it can only propose a correction that then matches nothing) until
+    `manage.py rebuild_search` prunes it.
+    """
+
+    word = models.CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        db_table = "catalog_searchword"
+
+    def __str__(self):
+        return self.word

@@ -264,3 +264,16 @@ class ReviewSerializer(StrictTextModelSerializer):
         if self.instance is None and book is not None and Review.objects.filter(book=book, user=user).exists():
             raise serializers.ValidationError("You have already reviewed this book.", code="unique")
         return attrs
+
+
+class BookSuggestionSerializer(serializers.ModelSerializer):
+    """A book as `books/suggest` lists it (as-you-type boxes)."""
+
+    authors = AuthorBriefSerializer(many=True, read_only=True)
+    cover_url = serializers.SerializerMethodField()
+    get_cover_url = BookListSerializer.get_cover_url
+
+    class Meta:
+        model = Book
+        fields = ["id", "title", "authors", "cover_url"]
+        read_only_fields = fields

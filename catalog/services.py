@@ -2,19 +2,21 @@
 
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.postgres.search import SearchVectorField
 from django.core.files import File
 from django.db import IntegrityError, connections, transaction
-from django.db.models import Expression, QuerySet
+from django.db.models import Expression, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.text import slugify
 
 from bookstore.integrity import Unique, unique_violations
 from catalog.caching import catalog_changed
 from catalog.exceptions import CategoryCycleError, InsufficientStockError, InUseError, MissingReferenceError, Shortage
-from catalog.models import SEARCH_CONFIG, Author, Book, Category, Review, StockMovement
+from catalog.models import Author, Book, Category, Review, StockMovement
 
 # The unique values a client chooses, and the 400 `unique` a duplicate gets (bookstore.integrity).
 ISBN_TAKEN = Unique(Book, ("isbn",), "A book with this ISBN already exists.", attr="isbn")
@@ -64,10 +66,18 @@ def stock_apply(
         raise InsufficientStockError(shortages)
 
     now = timezone.now()
+    fields = ["stock", "updated_at"]
     for book in books:
         book.stock += changes[book.pk]
         book.updated_at = now
-    Book.objects.bulk_update(books, ["stock", "updated_at"])
+    if reason in POPULARITY_REASONS:  # copies sold count towards popularity at once
+        fields.append("popularity")
+        for book in books:
+            book.popularity = Greatest(F("popularity") - changes[book.pk], Value(0))
+    Book.objects.bulk_update(books, fields)
+    if reason in POPULARITY_REASONS:
+        for book in books:
+            del book.popularity  # an expression, not a value: deferred again
     catalog_changed()
     StockMovement.objects.bulk_create(
         [
@@ -84,6 +94,27 @@ def stock_apply(
         ]
     )
     return {book.pk: book for book in books}
+
+
+# Sales count, cancelled orders and refunded returns count back.
+POPULARITY_REASONS = {StockMovement.Reason.SALE, StockMovement.Reason.CANCELLATION, StockMovement.Reason.RETURN}
+POPULARITY_DAYS = 90
+
+
+def books_popularity_refresh(*, now=None) -> int:
+    """Sets every book's `popularity` to its copies sold (sales less cancellations) in the last
+    90 days, from the stock ledger, so that old sales age out. Two UPDATEs; returns the number
+    of books whose figure was recomputed. Run it daily (`manage.py refresh_popularity`)."""
+    since = (now or timezone.now()) - timedelta(days=POPULARITY_DAYS)
+    recent = StockMovement.objects.filter(reason__in=POPULARITY_REASONS, created_at__gte=since)
+    sold = recent.filter(book_id=OuterRef("pk")).order_by().values("book_id").annotate(n=-Sum("delta")).values("n")
+    with transaction.atomic():
+        catalog_changed()
+        stale = Book.objects.filter(popularity__gt=0).exclude(pk__in=recent.values("book_id")).update(popularity=0)
+        fresh = Book.objects.filter(pk__in=recent.values("book_id")).update(
+            popularity=Greatest(Coalesce(Subquery(sold), Value(0)), Value(0))
+        )
+    return stale + fresh
 
 
 @transaction.atomic(savepoint=False)
@@ -131,12 +162,29 @@ def stock_set(
     return book
 
 
+# The search vector of a book (see catalog.search): accent-free words weighted by field.
+_SEARCH_VECTOR_SQL = """
+    setweight(to_tsvector('simple', catalog_search_words({title})), 'A')
+    || setweight(to_tsvector('simple', catalog_search_words({names})), 'B')
+    || setweight(to_tsvector('simple', catalog_search_words({subtitle} || ' ' || {publisher})), 'C')
+    || setweight(to_tsvector('simple', catalog_search_words({description})), 'D')
+"""
+# New words of the given vectors join the dictionary of typo candidates.
+_ADD_WORDS_SQL = """
+    INSERT INTO catalog_searchword (word)
+    SELECT DISTINCT w.lexeme FROM {source}, unnest(v.search_vector) AS w
+    WHERE length(w.lexeme) <= 100 AND w.lexeme !~ '^[0-9]+$'
+    ORDER BY 1
+    ON CONFLICT DO NOTHING
+"""
+
+
 def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: str = "default") -> None:
-    """Recomputes the search columns of the given books: the weighted vector (title A, subtitle and
-    author names B) and the trigram text (title and author names).
+    """Recomputes the search vectors of the given books (title, author names, subtitle,
+    publisher, description) and adds their new words to the dictionary of typo candidates.
 
     Called by every write path of books and authors (API, admin, import, seed), never by
-    signals. One UPDATE whatever the number of books; a no-op outside PostgreSQL.
+    signals. One statement whatever the number of books; a no-op outside PostgreSQL.
     `book_ids=None` refreshes every book.
     """
     catalog_changed()  # search results change with the search columns
@@ -146,22 +194,28 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
     # so the plan stays linear even when table statistics are stale during a bulk import.
     only = "" if book_ids is None else "WHERE ba.book_id = ANY(%(ids)s)"
     where = "" if book_ids is None else "AND b.id = ANY(%(ids)s)"
+    vector = _SEARCH_VECTOR_SQL.format(
+        title="b.title",
+        names="coalesce(n.names, '')",
+        subtitle="b.subtitle",
+        publisher="b.publisher",
+        description="b.description",
+    )
     sql = f"""
         WITH names AS (
             SELECT ba.book_id, string_agg(a.name, ' ' ORDER BY a.name) AS names
             FROM catalog_book_authors ba JOIN catalog_author a ON a.id = ba.author_id
             {only}
             GROUP BY ba.book_id
+        ), v AS (
+            UPDATE catalog_book AS b SET search_vector = {vector}
+            FROM catalog_book AS b2 LEFT JOIN names AS n ON n.book_id = b2.id
+            WHERE b2.id = b.id {where}
+            RETURNING b.search_vector
         )
-        UPDATE catalog_book AS b SET search_vector =
-            setweight(to_tsvector(%(config)s, coalesce(b.title, '')), 'A')
-            || setweight(to_tsvector(%(config)s, coalesce(b.subtitle, '')), 'B')
-            || setweight(to_tsvector(%(config)s, coalesce(n.names, '')), 'B'),
-            search_text = concat_ws(' ', b.title, n.names)
-        FROM catalog_book AS b2 LEFT JOIN names AS n ON n.book_id = b2.id
-        WHERE b2.id = b.id {where}
+        {_ADD_WORDS_SQL.format(source="v")}
     """  # noqa: S608 (only fixed fragments are interpolated; values are parameters)
-    params: dict[str, Any] = {"config": SEARCH_CONFIG}
+    params: dict[str, Any] = {}
     if book_ids is not None:
         ids = list(book_ids)
         if not ids:
@@ -171,36 +225,58 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
         cursor.execute(sql, params)
 
 
+def search_words_add(*, book_ids: Iterable[int], using: str = "default") -> None:
+    """Adds the words of these books' search vectors to the typo dictionary (after a bulk insert
+    that wrote the vectors itself); one statement, a no-op outside PostgreSQL."""
+    ids = list(book_ids)
+    if not ids or connections[using].vendor != "postgresql":
+        return
+    sql = _ADD_WORDS_SQL.format(source="catalog_book AS v") + " "
+    sql = sql.replace("WHERE length", "WHERE v.id = ANY(%s) AND length")
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [ids])
+
+
 class _BookSearchVectorSQL(Expression):
-    """The weighted search vector of literal texts, as one leaf SQL expression.
+    """The search vector of literal texts, as one leaf SQL expression.
 
     One node instead of a tree of `SearchVector`s keeps Django's per-row cost low in bulk inserts.
     """
 
     output_field = SearchVectorField()
 
-    def __init__(self, title: str, subtitle: str, names: str):
+    def __init__(self, **texts: str):
         super().__init__()
-        self.texts = (title, subtitle, names)
+        self.texts = texts
 
     def as_sql(self, compiler, connection):
-        part = "setweight(to_tsvector(%s::regconfig, %s), '{}')"
-        sql = " || ".join(part.format(weight) for weight in "ABB")
-        title, subtitle, names = self.texts
-        return sql, [SEARCH_CONFIG, title, SEARCH_CONFIG, subtitle, SEARCH_CONFIG, names]
+        names = ("title", "names", "subtitle", "publisher", "description")
+        sql = _SEARCH_VECTOR_SQL.format(**{name: "%s::text" for name in names})
+        return sql, [self.texts[name] for name in names]
 
 
-def book_search_values(*, title: str, subtitle: str, author_names: Iterable[str], using: str = "default") -> dict:
-    """The search columns of a book about to be inserted (bulk imports), so no UPDATE is needed after.
-
-    The same values `book_search_vector_refresh` computes; empty outside PostgreSQL.
-    """
+def book_search_values(
+    *,
+    title: str,
+    subtitle: str,
+    author_names: Iterable[str],
+    publisher: str = "",
+    description: str = "",
+    using: str = "default",
+) -> dict:
+    """The search vector of a book about to be inserted (bulk imports), so no UPDATE is needed
+    after; the same value `book_search_vector_refresh` computes; empty outside PostgreSQL.
+    Its words still have to join the dictionary: `search_words_add` once the rows exist."""
     if connections[using].vendor != "postgresql":
         return {}
-    names = " ".join(sorted(author_names))
     return {
-        "search_vector": _BookSearchVectorSQL(title or "", subtitle or "", names),
-        "search_text": " ".join(part for part in (title, names) if part),
+        "search_vector": _BookSearchVectorSQL(
+            title=title or "",
+            names=" ".join(sorted(author_names)),
+            subtitle=subtitle or "",
+            publisher=publisher or "",
+            description=description or "",
+        )
     }
 
 
@@ -282,7 +358,7 @@ def book_update(
         book.authors.set(authors)
     if stock is not None:
         stock_set(book=book, stock=stock, actor=actor, reason=StockMovement.Reason.ADJUSTMENT)
-    if authors is not None or {"title", "subtitle"} & set(fields):
+    if authors is not None or {"title", "subtitle", "publisher", "description"} & set(fields):
         book_search_vector_refresh(book_ids=[book.pk])
     return book
 

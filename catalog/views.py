@@ -1,9 +1,11 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
@@ -14,13 +16,15 @@ from bookstore.filters import positive_path_id
 from bookstore.openapi import ErrorResponse409Serializer
 from bookstore.serializers import Presenter
 from catalog import caching, services
-from catalog.filters import AuthorFilter, BookFilter, CategoryFilter
+from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, CategoryFilter
 from catalog.models import Author, Book, Category, Review
+from catalog.pagination import BookPagination
 from catalog.permissions import IsReviewAuthorOrStaff, IsStaffOrReadOnly
 from catalog.serializers import (
     AuthorSerializer,
     BookListSerializer,
     BookSerializer,
+    BookSuggestionSerializer,
     BookWriteSerializer,
     CategorySerializer,
     CoverUploadSerializer,
@@ -39,6 +43,9 @@ class FormatFilterContentNegotiation(DefaultContentNegotiation):
     """`?format=` filters books by format here; it must not select DRF's renderer (JSON is the only one)."""
 
     settings = _SettingsWithoutFormatOverride()
+
+
+SUGGESTIONS = 8
 
 
 def _is_staff(request) -> bool:
@@ -81,6 +88,8 @@ class BookViewSet(viewsets.ModelViewSet):
     queryset = Book.objects.with_listing_data()
     present_list = Presenter(BookListSerializer, many=True)
     present = Presenter(BookSerializer)
+    present_suggestions = Presenter(BookSuggestionSerializer, many=True)
+    pagination_class = BookPagination
 
     def get_queryset(self):
         books = super().get_queryset()
@@ -92,7 +101,43 @@ class BookViewSet(viewsets.ModelViewSet):
         if cached := self._cached(request):
             return cached
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.present_list(page, self.get_serializer_context()))
+        response = self.get_paginated_response(self.present_list(page, self.get_serializer_context()))
+        response.data.update(self._search_envelope(page))
+        return response
+
+    def _search_envelope(self, page) -> dict:
+        """`search_relaxed` when searching, `facets` when asked for (see catalog.search)."""
+        filterset = self.filterset_class(self.request.query_params, queryset=self.get_queryset(), request=self.request)
+        filterset.is_valid()  # already validated by the filter backend
+        extra = {}
+        if filterset.search_text:
+            extra["search_relaxed"] = bool(page and getattr(page[0], "search_relaxed", False))
+        if facets := filterset.facets_requested():
+            extra["facets"] = filterset.facet_counts(self.get_queryset(), facets)
+        return extra
+
+    @extend_schema(
+        summary="Book suggestions as you type",
+        description="Up to 8 books for `q` (1 to 200 characters), with the matching of the book search "
+        "(the last word also as a prefix), best first. A plain list, not paginated.",
+        parameters=[OpenApiParameter("q", str, required=True, description="What the shopper has typed so far.")],
+        responses={200: BookSuggestionSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"], url_path="suggest", filter_backends=[], pagination_class=None)
+    def suggest(self, request):
+        text = request.query_params.get("q", "")
+        if not text.strip():
+            raise ValidationError({"q": ["This parameter is required (1 or more characters)."]}, code="required")
+        if len(text) > MAX_SEARCH_LENGTH:
+            raise ValidationError({"q": [f"At most {MAX_SEARCH_LENGTH} characters."]}, code="invalid")
+        authors = Prefetch("authors", queryset=Author.objects.only("id", "name").order_by("name", "id"))
+        books = (
+            Book.objects.available()
+            .only("id", "title", "cover", "popularity", "created_at")
+            .prefetch_related(authors)
+            .search(text)[:SUGGESTIONS]
+        )
+        return Response(self.present_suggestions(books, self.get_serializer_context()))
 
     def retrieve(self, request, *args, **kwargs):
         if cached := self._cached(request):

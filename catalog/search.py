@@ -1,0 +1,471 @@
+"""Catalog search: matching, ranking, facets and suggestions.
+
+PostgreSQL (one database, no search server):
+
+- A book's `search_vector` holds its accent-free, lower-cased words (`catalog_search_words`)
+  weighted by field: title A, authors B, subtitle and publisher C, description D.
+- A query is cut into words the same way. A word matches a book's word exactly; the last word
+  also as a prefix; a word of 5-8 letters with one typo, of 9 or more with two (insertion,
+  deletion, substitution, or a swap of two neighbouring letters; a change of the first letter
+  counts as two). Typo candidates come from `catalog_searchword` (every word of the catalog)
+  through its trigram index, one query for all the query's words, and are accepted by
+  `typo_distance`; the corrected words then go to the full-text index like the others.
+- Every word must match. When no book (among those the other filters select) matches them
+  all, the books matching the most words come first and `search_relaxed` is true. The choice
+  is made inside the list's own query (an uncorrelated EXISTS, evaluated once).
+- An ISBN (10 or 13, hyphens or spaces) also matches that edition, which comes first.
+- Ranking: ISBN, words matched, typos (fewer first), exact over prefix over typo, field
+  (title, authors, subtitle/publisher, description), title equal to the query, popularity,
+  rating, newest.
+
+Elsewhere (SQLite, for a fresh clone): every word must appear, case-insensitively, in the
+title, subtitle or an author's name; no accent folding, typos, prefix rules or ranking.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchQueryField
+from django.db import connections
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+
+from catalog.isbn import looks_like_isbn
+
+MAX_WORDS = 10
+MAX_WORD_LENGTH = 100  # longer words are matched exactly only (and are not in the dictionary)
+TYPO_CANDIDATES = 40  # nearest dictionary words (trigram distance) checked per query word
+
+# Characters that NFKD does not decompose but unaccent folds (kept in step with PostgreSQL's).
+_FOLD = str.maketrans({"ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th"})
+_WORD = re.compile(r"[^\W_]+")
+
+
+def normalize(text: str) -> str:
+    """Lower-case, accent-free text, as `catalog_search_words` makes it in the database."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+    return "".join(char for char in decomposed if not unicodedata.combining(char)).translate(_FOLD)
+
+
+def query_words(text: str) -> list[str]:
+    return _WORD.findall(normalize(text))[:MAX_WORDS]
+
+
+def allowed_typos(word: str) -> int:
+    """0 typos in a word of 1-4 letters, 1 in 5-8, 2 in 9 or more."""
+    return 0 if len(word) <= 4 else 1 if len(word) <= 8 else 2
+
+
+def typo_distance(query: str, word: str, limit: int) -> int:
+    """Optimal string alignment distance (a neighbour swap is one edit), plus one when the
+    first letter differs; any value above `limit` is returned as `limit + 1`."""
+    if abs(len(query) - len(word)) > limit:
+        return limit + 1
+    penalty = 0 if query[:1] == word[:1] else 1
+    previous2: list[int] = []
+    previous = list(range(len(word) + 1))
+    for i in range(1, len(query) + 1):
+        current = [i] + [0] * len(word)
+        for j in range(1, len(word) + 1):
+            cost = 0 if query[i - 1] == word[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and query[i - 1] == word[j - 2] and query[i - 2] == word[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) + penalty > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[-1] + penalty, limit + 1)
+
+
+def _lexeme(word: str, *, prefix: bool = False, weight: str = "") -> str:
+    # Words are runs of letters and digits: no quote or backslash to escape.
+    return f"'{word}'" + (":*" if prefix else (":" if weight else "")) + weight
+
+
+def _any(terms: list[str]) -> str:
+    return " | ".join(terms) if terms else ""
+
+
+# The nearest dictionary words (trigram distance, a GiST index scan that stops after LIMIT rows)
+# of each query word i, kept when within a Levenshtein distance of 2k (a swap is two Levenshtein
+# edits); typo_distance decides. Filtering inside the index scan would read the whole dictionary
+# when no word is close enough.
+CORRECTIONS_SQL = """
+    SELECT q.i, c.word
+    FROM unnest(%s::int[], %s::text[], %s::int[]) AS q(i, w, k)
+    CROSS JOIN LATERAL (
+        SELECT d.word FROM catalog_searchword d ORDER BY d.word <-> q.w LIMIT %s
+    ) c
+    WHERE c.word <> q.w AND levenshtein_less_equal(c.word, q.w, 2 * q.k) <= 2 * q.k
+"""
+
+
+@dataclass
+class QueryWord:
+    word: str
+    last: bool
+    typos: dict[int, list[str]] = field(default_factory=dict)  # typo count -> corrected words
+
+    def terms(self, weight: str = "") -> list[str]:
+        terms = [_lexeme(self.word, weight=weight)]
+        if self.last:
+            terms.append(_lexeme(self.word, prefix=True, weight=weight))
+        for words in self.typos.values():
+            terms.extend(_lexeme(word, weight=weight) for word in words)
+        return terms
+
+    @property
+    def any(self) -> str:
+        return _any(self.terms())
+
+
+@dataclass
+class SearchPlan:
+    """What a search text asks for, with its typo corrections looked up."""
+
+    text: str
+    words: list[QueryWord]
+    isbn: str | None
+
+    @classmethod
+    def build(cls, text: str, *, using: str) -> "SearchPlan":
+        isbn = looks_like_isbn(text.strip())
+        # An ISBN is one word (its characters without separators), not a list of numbers.
+        words = [re.sub(r"[\s-]", "", text).casefold()] if isbn else query_words(text)
+        plan = cls(
+            text=" ".join(words),
+            words=[QueryWord(word, last=i == len(words) - 1) for i, word in enumerate(words)],
+            isbn=isbn,
+        )
+        plan._correct(using)
+        return plan
+
+    def _correct(self, using: str) -> None:
+        """One query for the typo candidates of every word long enough to have typos."""
+        wanted = [
+            (i, w)
+            for i, w in enumerate(self.words)
+            if allowed_typos(w.word) and not w.word.isdigit() and len(w.word) <= MAX_WORD_LENGTH
+        ]
+        if not wanted:
+            return
+        sql = CORRECTIONS_SQL
+        params = [
+            [i for i, _ in wanted],
+            [w.word for _, w in wanted],
+            [allowed_typos(w.word) for _, w in wanted],
+            TYPO_CANDIDATES,
+        ]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        for i, candidate in rows:
+            query_word = self.words[i]
+            limit = allowed_typos(query_word.word)
+            distance = typo_distance(query_word.word, candidate, limit)
+            if distance <= limit:
+                query_word.typos.setdefault(distance, []).append(candidate)
+        for query_word in self.words:
+            for words in query_word.typos.values():
+                words.sort()
+
+    @property
+    def strict(self) -> str:
+        return " & ".join(f"({w.any})" for w in self.words)
+
+    @property
+    def relaxed(self) -> str:
+        return " | ".join(f"({w.any})" for w in self.words)
+
+
+class TsMatch(Func):
+    """`search_vector @@ <tsquery>`: a tsquery given as text, or a tsquery expression."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, query, **extra):
+        if isinstance(query, str):
+            query = TsQuery(query)
+        super().__init__(F("search_vector"), query, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        vector, vector_params = compiler.compile(self.source_expressions[0])
+        query, query_params = compiler.compile(self.source_expressions[1])
+        return f"({vector} @@ {query})", [*vector_params, *query_params]
+
+
+class TsQuery(Func):
+    """A tsquery written as text (already normalised words: no dictionary is applied)."""
+
+    output_field = SearchQueryField()
+
+    def __init__(self, text: str):
+        super().__init__(Value(text))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql})::tsquery", params
+
+
+class SearchWords(Func):
+    """The lower-cased, accent-free words of a text, separated by single spaces."""
+
+    function = "catalog_search_words"
+    output_field = CharField()
+
+
+def _hit(query: str):
+    return TsMatch(query)
+
+
+def _flag(condition) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _field_rank(word: QueryWord, terms_of) -> Case:
+    """3 when the word's best form matched in the title, 2 authors, 1 subtitle/publisher, 0 description."""
+    whens = [When(_hit(_any(terms_of("A"))), then=Value(3))]
+    whens += [When(_hit(_any(terms_of("B"))), then=Value(2)), When(_hit(_any(terms_of("C"))), then=Value(1))]
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+def _rank_annotations(plan: SearchPlan) -> dict:
+    matched, typos, exactness, fields = [], [], [], []
+    for word in plan.words:
+        exact = _lexeme(word.word)
+        prefix = _lexeme(word.word, prefix=True) if word.last else None
+        exact_or_prefix = _any([exact, prefix] if prefix else [exact])
+        matched.append(_flag(_hit(word.any)))
+        if word.typos:
+            typo_whens = [When(_hit(exact_or_prefix), then=Value(0))]
+            typo_whens += [
+                When(_hit(_any([_lexeme(w) for w in word.typos[n]])), then=Value(n)) for n in sorted(word.typos)
+            ]
+            typos.append(Case(*typo_whens, default=Value(0), output_field=IntegerField()))
+        exact_whens = [When(_hit(exact), then=Value(2))]
+        if prefix:
+            exact_whens.append(When(_hit(prefix), then=Value(1)))
+        exactness.append(Case(*exact_whens, default=Value(0), output_field=IntegerField()))
+        # The field of the best form that matched: exact, else prefix, else a typo.
+        forms = [lambda weight, w=word: [_lexeme(w.word, weight=weight)]]
+        if prefix:
+            forms.append(lambda weight, w=word: [_lexeme(w.word, prefix=True, weight=weight)])
+        if word.typos:
+            forms.append(lambda weight, w=word: [_lexeme(t, weight=weight) for n in w.typos for t in w.typos[n]])
+        if len(forms) == 1:
+            fields.append(_field_rank(word, forms[0]))
+        else:
+            form_whens = [When(_hit(_any(form(""))), then=_field_rank(word, form)) for form in forms[:-1]]
+            fields.append(Case(*form_whens, default=_field_rank(word, forms[-1]), output_field=IntegerField()))
+
+    def total(parts):
+        result = parts[0] if parts else Value(0)
+        for part in parts[1:]:
+            result = result + part
+        return result
+
+    return {
+        "search_isbn": _flag(Q(isbn=plan.isbn)) if plan.isbn else Value(0, output_field=IntegerField()),
+        "search_matched": total(matched),
+        "search_typos": total(typos),
+        "search_exact": total(exactness),
+        "search_field": total(fields),
+        "search_title_equal": _flag(Q(search_title=plan.text)),
+    }
+
+
+def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None, plan: SearchPlan | None = None):
+    """`queryset` narrowed to the books matching `text`; ranked (see the module) unless not `ranked`.
+
+    The result carries `search_relaxed` on each row. `relax_within`: the queryset in which "no book
+    matches every word" is decided (the list with all its filters; default `queryset`).
+    `plan`: the text's `SearchPlan` when the caller already has it (a list and its facets).
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        return _search_plain(queryset, text)
+    plan = plan or SearchPlan.build(text, using=queryset.db)
+    if not plan.words and not plan.isbn:
+        return queryset.none()
+    within = queryset if relax_within is None else relax_within
+    if len(plan.words) > 1:
+        anywhere = Exists(within.filter(TsMatch(plan.strict)).values("pk"))
+        query = Case(
+            When(anywhere, then=TsQuery(plan.strict)), default=TsQuery(plan.relaxed), output_field=SearchQueryField()
+        )
+        relaxed = Case(When(anywhere, then=Value(False)), default=Value(True), output_field=BooleanField())
+    else:
+        query = TsQuery(plan.strict) if plan.words else None
+        relaxed = Value(False, output_field=BooleanField())
+    match = TsMatch(query) if query is not None else Q(pk__in=[])
+    if plan.isbn:
+        match = Q(match) | Q(isbn=plan.isbn)
+    books = queryset.filter(match).annotate(search_relaxed=relaxed)
+    if not ranked:
+        return books
+    books = books.alias(search_title=SearchWords(F("title")))
+    books = books.annotate(**_rank_annotations(plan))
+    rating = [F("average_rating").desc(nulls_last=True)] if "average_rating" in books.query.annotations else []
+    return books.order_by(
+        "-search_isbn",
+        "-search_matched",
+        "search_typos",
+        "-search_exact",
+        "-search_field",
+        "-search_title_equal",
+        "-popularity",
+        *rating,
+        "-created_at",
+        "-id",
+    )
+
+
+def _search_plain(queryset, text: str):
+    """SQLite: every word in the title, subtitle or an author's name (case-insensitive), or the ISBN."""
+    from catalog.models import Author
+
+    words = _WORD.findall(text.casefold())[:MAX_WORDS]
+    isbn = looks_like_isbn(text.strip())
+    if not words and not isbn:
+        return queryset.none()
+    match = Q()
+    for word in words:
+        match &= (
+            Q(title__icontains=word)
+            | Q(subtitle__icontains=word)
+            | Exists(Author.objects.filter(books=OuterRef("pk"), name__icontains=word))
+        )
+    if isbn:
+        match = (match | Q(isbn=isbn)) if words else Q(isbn=isbn)
+    return queryset.filter(match).annotate(search_relaxed=Value(False, output_field=BooleanField()))
+
+
+# Facets
+
+
+FACETS = ("category", "format", "language", "price", "rating")
+PRICE_BUCKETS = [
+    (Decimal("0.00"), Decimal("10.00")),
+    (Decimal("10.00"), Decimal("20.00")),
+    (Decimal("20.00"), Decimal("50.00")),
+    (Decimal("50.00"), None),
+]
+RATING_MINIMA = (1, 2, 3, 4)
+
+
+def book_facets(base, conditions: dict, names: list[str]) -> dict:
+    """Counts of `names` over `base` (the books the search and the non-facet filters select),
+    each facet with every facet filter applied except its own (`conditions`: facet -> Q or None).
+
+    One query (`facets_sql`): the selected books once (a materialised CTE), then one GROUP BY
+    per facet. The category facet counts each category's whole subtree.
+    """
+    sql, params = facets_sql(base, conditions, names)
+    with connections[base.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return _facets_from_rows(rows, names)
+
+
+def facets_sql(base, conditions: dict, names: list[str]) -> tuple[str, list]:
+    flags = {
+        f"f_{name}": _flag(condition) if condition is not None else Value(1) for name, condition in conditions.items()
+    }
+    columns = ["pk", "category_id", "format", "language", "price"]
+    base = base.order_by().annotate(**flags)
+    if "rating" in names:
+        columns.append("average_rating")
+    rows_sql, params = base.values(*columns, *flags).query.sql_with_params()
+
+    def others(name: str) -> str:
+        return " AND ".join([f"f_{other} = 1" for other in FACETS if other != name] or ["TRUE"])
+
+    postgres = connections[base.db].vendor == "postgresql"
+    floor = "CAST(floor(average_rating) AS INTEGER)" if postgres else "CAST(average_rating AS INTEGER)"
+    materialized = "MATERIALIZED" if postgres else ""
+    parts = []
+    if "format" in names:
+        parts.append(
+            f"SELECT 'format', format, NULL, NULL, count(*) FROM base WHERE {others('format')} GROUP BY format"  # noqa: S608 (fixed fragments)
+        )
+    if "language" in names:
+        parts.append(
+            f"SELECT 'language', language, NULL, NULL, count(*) FROM base WHERE {others('language')} GROUP BY language"  # noqa: S608 (fixed fragments)
+        )
+    if "price" in names:
+        bucket = " ".join(f"WHEN price < {high} THEN '{i}'" for i, (_, high) in enumerate(PRICE_BUCKETS) if high)
+        parts.append(
+            f"SELECT 'price', CASE {bucket} ELSE '{len(PRICE_BUCKETS) - 1}' END, NULL, NULL, count(*) "  # noqa: S608 (fixed fragments)
+            f"FROM base WHERE {others('price')} GROUP BY 2"
+        )
+    if "rating" in names:
+        parts.append(
+            f"SELECT 'rating', CAST({floor} AS TEXT), NULL, NULL, count(*) "  # noqa: S608 (fixed fragments)
+            f"FROM base WHERE {others('rating')} AND average_rating IS NOT NULL GROUP BY 2"
+        )
+    if "category" in names:
+        parts.append(
+            "SELECT 'category', CAST(c.id AS TEXT), c.name, c.slug, sum(n.count) FROM ("  # noqa: S608 (fixed fragments)
+            f"SELECT category_id, count(*) AS count FROM base WHERE {others('category')} "
+            "AND category_id IS NOT NULL GROUP BY category_id) n "
+            "JOIN ancestors a ON a.category_id = n.category_id JOIN catalog_category c ON c.id = a.ancestor_id "
+            "GROUP BY c.id, c.name, c.slug"
+        )
+    ancestors = (
+        ", ancestors(category_id, ancestor_id) AS (SELECT id, id FROM catalog_category UNION "
+        "SELECT a.category_id, c.parent_id FROM ancestors a JOIN catalog_category c ON c.id = a.ancestor_id "
+        "WHERE c.parent_id IS NOT NULL)"
+        if "category" in names
+        else ""
+    )
+    # Column names of `base` are Django's; rename them positionally to ours.
+    names_sql = ", ".join(
+        ["id", "category_id", "format", "language", "price"]
+        + (["average_rating"] if "rating" in names else [])
+        + list(flags)
+    )
+    sql = f"WITH RECURSIVE base({names_sql}) AS {materialized} ({rows_sql}){ancestors} " + " UNION ALL ".join(parts)
+    return sql, list(params)
+
+
+def _facets_from_rows(rows, names: list[str]) -> dict:
+    result: dict[str, list] = {name: [] for name in names}
+    rating_counts: dict[int, int] = {}
+    for facet, key, name, slug, count in rows:
+        if facet == "category":
+            result["category"].append({"id": int(key), "name": name, "slug": slug, "count": count})
+        elif facet in ("format", "language"):
+            result[facet].append({"value": key, "count": count})
+        elif facet == "price":
+            low, high = PRICE_BUCKETS[int(key)]
+            result["price"].append(
+                {"min": f"{low:.2f}", "max": f"{high:.2f}" if high is not None else None, "count": count}
+            )
+        elif facet == "rating":
+            rating_counts[int(key)] = count
+    if "rating" in names:
+        for minimum in RATING_MINIMA:
+            count = sum(n for floor, n in rating_counts.items() if floor >= minimum)
+            if count:
+                result["rating"].append({"min": minimum, "count": count})
+    for facet in ("format", "language"):
+        if facet in result:
+            result[facet].sort(key=lambda item: (-item["count"], item["value"]))
+    if "category" in result:
+        result["category"].sort(key=lambda item: (-item["count"], item["name"], item["id"]))
+    if "price" in result:
+        result["price"].sort(key=lambda item: Decimal(item["min"]))
+    return result
