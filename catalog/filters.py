@@ -48,6 +48,9 @@ class BookOrderingFilter(django_filters.OrderingFilter):
     def filter(self, qs, value):
         if value in ([], (), {}, "", None):
             return qs
+        if any(not param or param == "-" for param in value):  # "price,", ",": an empty item is no ordering
+            message = "Give a comma-separated list of orderings, none empty."
+            raise ValidationError({"ordering": [message]}, code="invalid")
         ordering = [self.get_ordering_value(param) for param in value]
         tiebreak = F("id").desc() if value[0].startswith("-") else F("id").asc()
         return qs.order_by(*ordering, tiebreak)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from bookstore.fields import MoneyField, StrictCharField
 from bookstore.filters import MAX_ID
 from catalog.covers import CoverTooLargeError, NotACoverImageError, check_cover_image
 from catalog.exceptions import FileTooLargeError
@@ -15,10 +16,10 @@ from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review
 
 
-class ISBNField(serializers.CharField):
+class ISBNField(StrictCharField):
     """Accepts ISBN-10 or ISBN-13 with hyphens or spaces; yields ISBN-13 digits (validators see that)."""
 
-    default_error_messages = {"invalid": "{message}"}
+    default_error_messages = {"invalid": "Enter an ISBN-10 or ISBN-13 as a string."}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 20)
@@ -29,7 +30,7 @@ class ISBNField(serializers.CharField):
         try:
             return normalize_isbn(value)
         except InvalidISBNError as error:
-            self.fail("invalid", message=str(error))
+            raise serializers.ValidationError(str(error), code="invalid") from None
 
 
 class AuthorBriefSerializer(serializers.ModelSerializer):
@@ -45,7 +46,9 @@ class CategoryBriefSerializer(serializers.ModelSerializer):
 
 
 class BookListSerializer(serializers.ModelSerializer):
-    """A book in lists: everything but the description. Expects `Book.objects.with_listing_data()`."""
+    """A book in lists: everything but the description."""
+
+    # Reads expect `Book.objects.with_listing_data()` (the ratings and the authors' prefetch).
 
     authors = AuthorBriefSerializer(many=True, read_only=True)
     category = CategoryBriefSerializer(read_only=True, allow_null=True)
@@ -112,7 +115,7 @@ class BookSerializer(BookListSerializer):
 
 
 class BookWriteSerializer(serializers.ModelSerializer):
-    """What staff send to create or change a book; the response is a `BookSerializer`."""
+    """What staff send to create or change a book; the answer is the book in full."""
 
     isbn = ISBNField(
         validators=[UniqueValidator(queryset=Book.objects.all(), message="A book with this ISBN already exists.")],
@@ -129,9 +132,7 @@ class BookWriteSerializer(serializers.ModelSerializer):
         help_text="Ids of the authors.",
     )
     category_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
-    price = serializers.DecimalField(
-        max_digits=7, decimal_places=2, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE
-    )
+    price = MoneyField(max_digits=7, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE)
     stock = serializers.IntegerField(min_value=0, max_value=Book.MAX_STOCK, required=False)
     page_count = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
 
@@ -242,7 +243,9 @@ class ReviewUserSerializer(serializers.Serializer):
 
 
 class ReviewSerializer(serializers.ModelSerializer):
-    """A review as read and written; expects `Review.objects.with_listing_data()` for reads."""
+    """A review as read and written."""
+
+    # Reads expect `Review.objects.with_listing_data()`.
 
     book_id = serializers.IntegerField(read_only=True)
     user = ReviewUserSerializer(read_only=True)
