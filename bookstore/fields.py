@@ -15,9 +15,9 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# A ModelSerializer whose model text fields refuse numbers: a JSON number is not text. (A comment,
+# not a docstring: subclasses without a docstring would show it in the API's schema.)
 class StrictTextModelSerializer(serializers.ModelSerializer):
-    """A ModelSerializer whose model text fields refuse numbers: a JSON number is not text."""
-
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,

@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import F
 from django.db.models.functions import Lower
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from bookstore.filters import IdFilter
@@ -37,6 +38,17 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 
 class BookOrderingFilter(django_filters.OrderingFilter):
     """`ordering` with ties broken by id, and books without ratings last in either direction."""
+
+    def schema_parameter(self, name: str) -> OpenApiParameter:
+        """The parameter as the schema shows it: one comma-separated string (`-price,title`), not an
+        array, which generated clients would send as a repeated parameter (a 400)."""
+        item = "-?(" + "|".join(re.escape(field) for field in self.param_map) + ")"
+        return OpenApiParameter(
+            name,
+            {"type": "string", "pattern": f"^{item}(,{item})*$"},
+            description=self.label,
+            examples=[OpenApiExample("Cheapest first, then by title", value="price,title")],
+        )
 
     def get_ordering_value(self, param):
         descending = param.startswith("-")
@@ -81,7 +93,8 @@ class BookFilter(django_filters.FilterSet):
     )
     ordering = BookOrderingFilter(
         fields=["price", "title", "created_at", "published_date", "average_rating"],
-        label="One of price, title, created_at, published_date, average_rating, each optionally with '-'. "
+        label="A comma-separated list of price, title, created_at, published_date, average_rating, "
+        "each optionally with '-' for descending (`-price,title`). "
         "Default: newest first (or relevance when searching).",
     )
 

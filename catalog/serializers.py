@@ -93,6 +93,7 @@ class BookListSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"stock": {"help_text": "Copies in stock now."}}
 
     def get_currency(self, book) -> str:
         return settings.STORE_CURRENCY

@@ -2,7 +2,8 @@
 
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -12,7 +13,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from bookstore.openapi import ErrorResponse409Serializer
+from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
 from bookstore.serializers import Presenter
 from catalog import caching, services
 from catalog.filters import AuthorFilter, BookFilter, CategoryFilter
@@ -51,6 +52,7 @@ def _is_staff(request) -> bool:
         summary="List books",
         description="Active books, newest first (ranked by relevance when searching without an ordering). "
         "Staff may pass `is_active=false` to list withdrawn books.",
+        parameters=[BookFilter.base_filters["ordering"].schema_parameter("ordering")],
     ),
     retrieve=extend_schema(summary="A book", description="A withdrawn book is 404 except to staff."),
     create=extend_schema(summary="Add a book (staff)", request=BookWriteSerializer, responses={201: BookSerializer}),
@@ -62,6 +64,9 @@ def _is_staff(request) -> bool:
     ),
     destroy=extend_schema(summary="Withdraw a book (staff)", description="Soft delete: the book leaves the catalog."),
 )
+@extend_validation_errors(["does_not_exist"], field_name="author_ids", actions=["create", "update", "partial_update"])
+@extend_validation_errors(["does_not_exist"], field_name="category_id", actions=["create", "update", "partial_update"])
+@extend_validation_errors(["invalid_image"], field_name="image", actions=["cover"])
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     content_negotiation_class = FormatFilterContentNegotiation
@@ -143,8 +148,8 @@ class BookViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Upload a book's cover (staff)",
-        request={"multipart/form-data": CoverUploadSerializer},
-        responses={200: BookSerializer},
+        request=CoverUploadSerializer,
+        responses={200: BookSerializer, 413: FILE_TOO_LARGE_RESPONSE},
     )
     @action(detail=True, methods=["put"], parser_classes=[MultiPartParser], url_path="cover")
     def cover(self, request, pk=None):
@@ -158,16 +163,19 @@ class BookViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
+    list=extend_schema(summary="List categories", description="Categories nest: `parent` lists the children of one."),
+    retrieve=extend_schema(summary="A category"),
+    create=extend_schema(summary="Add a category (staff)"),
+    partial_update=extend_schema(summary="Change a category (staff)"),
     destroy=extend_schema(
         summary="Delete a category (staff)",
         responses={
             204: None,
-            409: OpenApiResponse(
-                ErrorResponse409Serializer, description="The category still has books or sub-categories."
-            ),
+            409: conflict_response("protected", description="The category still has books or sub-categories."),
         },
-    )
+    ),
 )
+@extend_validation_errors(["does_not_exist", "cycle"], field_name="parent_id", actions=["create", "partial_update"])
 class CategoryViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategorySerializer
@@ -182,13 +190,17 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
+    list=extend_schema(summary="List authors", description="`search` matches the name."),
+    retrieve=extend_schema(summary="An author"),
+    create=extend_schema(summary="Add an author (staff)"),
+    partial_update=extend_schema(summary="Change an author (staff)"),
     destroy=extend_schema(
         summary="Delete an author (staff)",
         responses={
             204: None,
-            409: OpenApiResponse(ErrorResponse409Serializer, description="The author still has books."),
+            409: conflict_response("protected", description="The author still has books."),
         },
-    )
+    ),
 )
 class AuthorViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
@@ -213,6 +225,7 @@ class AuthorViewSet(viewsets.ModelViewSet):
     get=extend_schema(summary="A book's reviews", description="Newest first."),
     post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
 )
+@extend_validation_errors(["unique"], field_name="non_field_errors", methods=["post"])
 class BookReviewListView(generics.ListCreateAPIView):
     serializer_class = ReviewSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]

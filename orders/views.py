@@ -2,13 +2,14 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
+from bookstore.openapi import conflict_response
 from bookstore.serializers import Presenter
 from orders import services
 from orders.filters import OrderFilter
@@ -21,6 +22,10 @@ from orders.serializers import (
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
+CHECKOUT_CONFLICT = conflict_response(
+    "insufficient_stock", "idempotency_key_reused", description="Not enough stock, or a reused Idempotency-Key."
+)
+INVALID_TRANSITION = conflict_response("invalid_transition", description="The order cannot move to that status.")
 STAFF_ONLY = OpenApiResponse(ErrorResponse403Serializer, description="Only staff change an order's status.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
@@ -42,6 +47,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
     retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
 )
+@extend_validation_errors(["empty_cart"], actions=["create"])
 @extend_schema(tags=["orders"])
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
@@ -91,7 +97,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=CheckoutSerializer,
-        responses={201: OrderSerializer, 409: CONFLICT},
+        responses={201: OrderSerializer, 409: CHECKOUT_CONFLICT},
     )
     def create(self, request):
         serializer = CheckoutSerializer(data=request.data)
@@ -111,7 +117,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "Customers get 403 for their own orders and 404 for others'."
         ),
         request=OrderStatusUpdateSerializer,
-        responses={200: OrderSerializer, 403: STAFF_ONLY, 409: CONFLICT},
+        responses={200: OrderSerializer, 403: STAFF_ONLY, 409: INVALID_TRANSITION},
     )
     def partial_update(self, request, pk=None):
         order = self.get_object()
@@ -129,7 +135,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "From any other status: 409 `invalid_transition`."
         ),
         request=None,
-        responses={200: OrderSerializer, 409: CONFLICT},
+        responses={200: OrderSerializer, 409: INVALID_TRANSITION},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
