@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.authentication import enforce_csrf
 from accounts.models import User
+from accounts.permissions import IsFromAllowedOrigin
 from accounts.serializers import (
     LoginSerializer,
     PasswordChangeSerializer,
@@ -29,7 +30,10 @@ from accounts.serializers import (
 from bookstore.openapi import UNAUTHORIZED_RESPONSE
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
-CSRF_REFUSED = OpenApiResponse(ErrorResponse403Serializer, description="The CSRF check failed (`X-CSRFToken`).")
+CSRF_REFUSED = OpenApiResponse(
+    ErrorResponse403Serializer,
+    description="The request's `Origin` is not one of the store's, or the CSRF check failed (`X-CSRFToken`).",
+)
 
 
 def _authenticate_credentials(request) -> User:
@@ -203,7 +207,7 @@ class PasswordResetConfirmView(PublicAuthView):
             validate_new_password(data["new_password"], user)
         except exceptions.ValidationError as error:
             raise exceptions.ValidationError({"new_password": error.detail}) from None
-        services.password_reset_confirm(user=user, new_password=data["new_password"])
+        services.password_reset_confirm(uid=data["uid"], token=data["token"], new_password=data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -249,13 +253,18 @@ def _delete_token_cookies(response: Response) -> None:
 
 
 COOKIE_REFRESH_PATH = "/api/v1/auth/cookie/"
+ORIGIN_REFUSED = OpenApiResponse(
+    ErrorResponse403Serializer, description="The request's `Origin` is not one of the store's."
+)
 
 
 class CookieLoginView(PublicAuthView):
+    permission_classes = [IsFromAllowedOrigin]
+
     @extend_schema(summary="Log in (cookies, for browsers)")
     @extend_schema(
         request=LoginSerializer,
-        responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE},
+        responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: ORIGIN_REFUSED},
         description="Sets HttpOnly `access_token` and `refresh_token` cookies and a `csrftoken` cookie "
         "whose value unsafe requests must send back in `X-CSRFToken`.",
         tags=["auth"],
@@ -269,6 +278,8 @@ class CookieLoginView(PublicAuthView):
 
 
 class CookieRefreshView(AnonymousAPIView):
+    permission_classes = [IsFromAllowedOrigin]
+
     @extend_schema(
         summary="Refresh the cookies (browsers)",
         description="Reads the `refresh_token` cookie and sets new cookies; needs the `X-CSRFToken` header.",
@@ -290,6 +301,8 @@ class CookieRefreshView(AnonymousAPIView):
 
 
 class CookieLogoutView(AnonymousAPIView):
+    permission_classes = [IsFromAllowedOrigin]
+
     @extend_schema(
         summary="Log out (cookies, browsers)",
         description="Revokes the cookies' tokens and clears the cookies; needs the `X-CSRFToken` header.",

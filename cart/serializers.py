@@ -4,8 +4,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookstore.fields import StrictTextSerializer
 from bookstore.filters import MAX_ID
-from cart.models import Cart, CartItem
+from cart.models import Cart, CartItem, CartNotice
 from catalog.models import Book
 
 
@@ -48,29 +49,45 @@ class CartItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CartNoticeSerializer(serializers.ModelSerializer):
+    book_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = CartNotice
+        fields = ["code", "book_id", "detail"]
+        read_only_fields = fields
+
+
 class CartSerializer(serializers.ModelSerializer):
     items = CartItemSerializer(source="lines", many=True, read_only=True)
+    notices = CartNoticeSerializer(
+        source="handed_notices",
+        many=True,
+        read_only=True,
+        help_text="What changed in the cart since its last answer, each told once: `withdrawn` when a book "
+        "left the catalog and so the cart. Usually empty.",
+    )
     total_quantity = serializers.IntegerField(read_only=True, help_text="Copies in the cart, withdrawn books excluded.")
     subtotal = _money(help_text="Sum of the line totals at current prices, withdrawn books excluded.")
     currency = serializers.SerializerMethodField()
 
     class Meta:
         model = Cart
-        fields = ["items", "total_quantity", "subtotal", "currency", "updated_at"]
+        fields = ["items", "total_quantity", "subtotal", "currency", "updated_at", "notices"]
         read_only_fields = fields
 
     def get_currency(self, cart: Cart) -> str:
         return settings.STORE_CURRENCY
 
 
-class CartItemCreateSerializer(serializers.Serializer):
+class CartItemCreateSerializer(StrictTextSerializer):
     book_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(
         min_value=CartItem.MIN_QUANTITY, max_value=CartItem.MAX_QUANTITY, default=CartItem.MIN_QUANTITY
     )
 
 
-class CartItemUpdateSerializer(serializers.Serializer):
+class CartItemUpdateSerializer(StrictTextSerializer):
     partial_on_patch = False  # PATCH cart/items/{id} needs `quantity` (bookstore.openapi)
 
     quantity = serializers.IntegerField(

@@ -150,12 +150,18 @@ class BookAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Stock changes go through the ledger: save everything else, then record the difference.
         # A form whose stock field the staff member left alone keeps the current level.
+        # A withdrawal (active unticked) goes through the service too: the book leaves every cart.
         wanted_stock = obj.stock
+        withdraw = change and "is_active" in form.changed_data and not obj.is_active
         if change:
             obj.stock = Book.objects.only("stock").get(pk=obj.pk).stock
         else:
             obj.stock = 0
+        if withdraw:
+            obj.is_active = True
         super().save_model(request, obj, form, change)
+        if withdraw:
+            services.book_withdraw(book=obj)
         if "stock" in form.changed_data and wanted_stock != obj.stock:
             services.stock_set(
                 book=obj,

@@ -3,12 +3,11 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from bookstore.fields import MoneyField, StrictCharField
+from bookstore.fields import MoneyField, StrictCharField, StrictTextModelSerializer
 from bookstore.filters import MAX_ID
 from catalog.covers import CoverTooLargeError, NotACoverImageError, check_cover_image
 from catalog.exceptions import FileTooLargeError
@@ -17,9 +16,9 @@ from catalog.models import Author, Book, Category, Review
 
 
 class ISBNField(StrictCharField):
-    """Accepts ISBN-10 or ISBN-13 with hyphens or spaces; yields ISBN-13 digits (validators see that)."""
+    """Accepts ISBN-10 or ISBN-13 (a string) with hyphens or spaces; yields ISBN-13 digits (validators see that)."""
 
-    default_error_messages = {"invalid": "Enter an ISBN-10 or ISBN-13 as a string."}
+    default_error_messages = {"invalid": 'Enter the ISBN as a string of digits, such as "978-0-306-40615-7".'}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 20)
@@ -115,7 +114,7 @@ class BookSerializer(BookListSerializer):
         read_only_fields = fields
 
 
-class BookWriteSerializer(serializers.ModelSerializer):
+class BookWriteSerializer(StrictTextModelSerializer):
     """What staff send to create or change a book; the answer is the book in full."""
 
     isbn = ISBNField(
@@ -197,12 +196,14 @@ class CoverUploadSerializer(serializers.Serializer):
         return image
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(StrictTextModelSerializer):
     parent_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     slug = serializers.SlugField(
         max_length=140,
         required=False,
-        validators=[UniqueValidator(queryset=Category.objects.all())],
+        validators=[
+            UniqueValidator(queryset=Category.objects.all(), message="A category with this slug already exists.")
+        ],
         help_text="Made from the name when not given.",
     )
 
@@ -221,18 +222,10 @@ class CategorySerializer(serializers.ModelSerializer):
             )
         return value
 
-    def validate(self, attrs):
-        if self.instance is None and not attrs.get("slug"):
-            base = slugify(attrs["name"])[:130] or "category"
-            slug, n = base, 1
-            while Category.objects.filter(slug=slug).exists():
-                n += 1
-                slug = f"{base}-{n}"
-            attrs["slug"] = slug
-        return attrs
+    # The slug made from the name, and the checks repeated under lock, are `category_create`/`category_update`'s.
 
 
-class AuthorSerializer(serializers.ModelSerializer):
+class AuthorSerializer(StrictTextModelSerializer):
     class Meta:
         model = Author
         fields = ["id", "name", "bio"]
@@ -243,7 +236,7 @@ class ReviewUserSerializer(serializers.Serializer):
     display_name = serializers.CharField(read_only=True)
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(StrictTextModelSerializer):
     """A review as read and written."""
 
     # Reads expect `Review.objects.with_listing_data()`.

@@ -1,12 +1,10 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
-from django.db import IntegrityError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
@@ -125,10 +123,7 @@ class BookViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = BookWriteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        try:
-            book = services.book_create(actor=request.user, **serializer.to_service_kwargs())
-        except IntegrityError:  # the same ISBN created meanwhile
-            raise ValidationError({"isbn": ["A book with this ISBN already exists."]}, code="unique") from None
+        book = services.book_create(actor=request.user, **serializer.to_service_kwargs())
         return self._read(book, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -137,10 +132,7 @@ class BookViewSet(viewsets.ModelViewSet):
             book, data=request.data, partial=kwargs.get("partial", False), context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        try:
-            services.book_update(book=book, actor=request.user, **serializer.to_service_kwargs())
-        except IntegrityError:
-            raise ValidationError({"isbn": ["A book with this ISBN already exists."]}, code="unique") from None
+        services.book_update(book=book, actor=request.user, **serializer.to_service_kwargs())
         return self._read(book)
 
     def perform_destroy(self, instance):
@@ -184,6 +176,12 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Category.objects.all()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.category_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        services.category_update(category=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.category_delete(category=instance)
@@ -256,10 +254,7 @@ class BookReviewListView(generics.ListCreateAPIView):
         book = self.get_book()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            review = services.review_create(book=book, user=request.user, **serializer.validated_data)
-        except IntegrityError:  # a second review posted at the same moment
-            raise ValidationError("You have already reviewed this book.", code="unique") from None
+        review = services.review_create(book=book, user=request.user, **serializer.validated_data)
         review = Review.objects.with_listing_data().get(pk=review.pk)
         return Response(self.get_serializer(review).data, status=status.HTTP_201_CREATED)
 

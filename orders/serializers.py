@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from bookstore.fields import StrictTextSerializer
 from orders.countries import ISO_3166_ALPHA2
 from orders.models import Order, OrderLine, OrderStatusChange
 
@@ -10,7 +11,7 @@ def _money() -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
 
 
-class ShippingAddressSerializer(serializers.Serializer):
+class ShippingAddressSerializer(StrictTextSerializer):
     full_name = serializers.CharField(max_length=200)
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -38,7 +39,7 @@ class ShippingAddressSerializer(serializers.Serializer):
         return code
 
 
-class CheckoutSerializer(serializers.Serializer):
+class CheckoutSerializer(StrictTextSerializer):
     shipping_address = ShippingAddressSerializer()
 
 
@@ -86,7 +87,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderStatusUpdateSerializer(serializers.Serializer):
+class OrderStatusUpdateSerializer(StrictTextSerializer):
     partial_on_patch = False  # PATCH orders/{id} needs `status` (bookstore.openapi)
 
     status = serializers.ChoiceField(choices=Order.Status.choices)

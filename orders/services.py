@@ -5,8 +5,9 @@ import json
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
+from bookstore.integrity import Unique
 from bookstore.mail import email_enqueue
 from cart.services import cart_empty, cart_lines, cart_lock
 from catalog.exceptions import InsufficientStockError, Shortage
@@ -31,6 +32,26 @@ def request_fingerprint(*, address: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+ORDER_NUMBER = Unique(Order, ("number",), "An order with this number already exists.")
+MAX_NUMBER_ATTEMPTS = 5
+
+
+def _order_insert(**fields) -> Order:
+    """Inserts the order under a fresh random number, drawing again should another order hold it.
+
+    Numbers are random (50 bits), so a clash is all but impossible; but it is not the buyer's
+    doing, so it is never their error. Each attempt is a savepoint that a clash rolls back.
+    """
+    for _ in range(MAX_NUMBER_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(number=order_number_new(), **fields)
+        except IntegrityError as error:
+            if not ORDER_NUMBER.violated_by(error):
+                raise
+    raise RuntimeError(f"no free order number in {MAX_NUMBER_ATTEMPTS} draws")
+
+
 @transaction.atomic
 def order_place(*, user, address: dict, idempotency_key: str | None = None) -> Order:
     """Turns the user's cart into a pending order, taking the stock, all in one transaction.
@@ -41,7 +62,7 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
     The book locks make concurrent buyers queue per book and re-read the stock the previous
     one left, so nobody oversells; the id order means crossed carts never deadlock.
     Raises `IdempotencyKeyReusedError`, `EmptyCartError` or `InsufficientStockError` (naming
-    every short or withdrawn book) before anything is written.
+    every short or withdrawn book), and then nothing is kept.
     """
     cart = cart_lock(user=user)
     fingerprint = request_fingerprint(address=address)
@@ -65,15 +86,6 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
             ]
         )
 
-    number = order_number_new()
-    stock_apply(
-        changes={line.book_id: -line.quantity for line in lines},
-        reason=StockMovement.Reason.SALE,
-        actor=user,
-        order_reference=number,
-        locked_books=[line.book for line in lines],
-    )
-
     order_lines = [
         OrderLine(
             book_id=line.book_id,
@@ -87,8 +99,7 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
     ]
     subtotal = sum((line.line_total for line in order_lines), Decimal("0.00"))
     shipping_cost = shipping_cost_for(subtotal=subtotal)
-    order = Order.objects.create(
-        number=number,
+    order = _order_insert(
         user=user,
         subtotal=subtotal,
         shipping_cost=shipping_cost,
@@ -97,6 +108,13 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
         idempotency_key=idempotency_key or "",
         request_fingerprint=fingerprint if idempotency_key is not None else "",
         **{f"shipping_{field}": value for field, value in address.items()},
+    )
+    stock_apply(
+        changes={line.book_id: -line.quantity for line in lines},
+        reason=StockMovement.Reason.SALE,
+        actor=user,
+        order_reference=order.number,
+        locked_books=[line.book for line in lines],
     )
     for line in order_lines:
         line.order = order
