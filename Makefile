@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast browser lint clean bench
+.PHONY: run test test-fast browser client-ts fuzz lint clean bench
 
 # Serving needs only the runtime packages; the tests add the development tools on top.
 $(BIN)/.runtime: requirements.txt
@@ -23,8 +23,21 @@ run: $(BIN)/.runtime
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## test: install and run the whole test suite (SQLite by default; DATABASE_URL/REDIS_URL switch)
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed browser client-ts
 	$(BIN)/pytest
+
+# The TypeScript client test's npm packages, exactly as clients/typescript/package-lock.json pins them.
+TS_CLIENT := clients/typescript
+client-ts: $(TS_CLIENT)/node_modules/.installed
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "warning: npm is missing (Node 20+); the TypeScript client test will fail in CI"; exit 0; }; \
+	  cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed
+
+## fuzz: schemathesis against a live server, longer and randomized (FUZZ_EXAMPLES, FUZZ_SEED, FUZZ_MAX_TIME)
+FUZZ_EXAMPLES ?= 100
+fuzz: $(BIN)/.installed
+	CONTRACT_FUZZ_RANDOM=1 CONTRACT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) CONTRACT_FUZZ_SEED=$(FUZZ_SEED) \
+	  CONTRACT_FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/pytest bookstore/tests/test_contract_fuzzing.py -s -p no:cacheprovider
 
 ## test-fast: the laptop loop: everything but fuzzing, the browser and servers in subprocesses, on two cores
 ## (per-process caches: a shared Redis would be flushed by the other worker's tests)
@@ -47,7 +60,7 @@ lint: $(BIN)/.installed
 	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache .schemathesis $(TS_CLIENT)/node_modules
 
 ## bench: benchmark against a generated PostgreSQL catalog, with wrk (see bench/run.py --help; BENCH_ARGS passes options)
 bench: $(BIN)/.installed ; $(BIN)/pip install --quiet -r bench/requirements.txt && $(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -21,6 +21,7 @@ SLOW_MODULES = {
     "bookstore/tests/test_contract_fuzzing.py",
     "bookstore/tests/test_admin_browser.py",
     "bookstore/tests/test_generated_client.py",
+    "bookstore/tests/test_typescript_client.py",
     "bookstore/tests/test_scale_out.py",
     "bookstore/tests/test_gunicorn.py",
     "bookstore/tests/test_faults.py",

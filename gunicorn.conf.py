@@ -26,6 +26,11 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "2000")
 # machine under load). Code changes then need a restart (or USR2), not a HUP.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 
+# The longest request line gunicorn reads (its maximum). The app itself refuses a URL above
+# bookstore.middleware.MAX_URL_LENGTH (4000) with a JSON 414; gunicorn's own refusal, above this,
+# is an HTML page, so this stays well above the app's limit.
+limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "8190"))
+
 # Trust X-Forwarded-* only from the reverse proxy (comma-separated addresses).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -5,6 +5,7 @@ from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -52,9 +53,9 @@ def _token_pair_body(refresh) -> dict:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
+# Endpoints that authenticate by their body or cookies, not by an access token. (Comments, not
+# docstrings: a view without a docstring of its own would show its base's in the API's schema.)
 class AnonymousAPIView(APIView):
-    """Endpoints that authenticate by their body or cookies, not by an access token."""
-
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -62,13 +63,20 @@ class AnonymousAPIView(APIView):
         return 'Bearer realm="api"'  # so a bad credential is a 401, not a 403
 
 
+# Endpoints that anyone may call, under the stricter `auth` throttle.
 class PublicAuthView(AnonymousAPIView):
-    """Endpoints that anyone may call, under the stricter `auth` throttle."""
-
     throttle_scope = "auth"
 
 
+@extend_validation_errors(["password_invalid"], field_name="password")
 class RegisterView(PublicAuthView):
+    @extend_schema(
+        summary="Register an account",
+        description=(
+            "Creates the account and emails a link to verify the address. The email is unique whatever its "
+            "case (400 `unique`); the password must pass the store's password rules."
+        ),
+    )
     @extend_schema(request=RegisterSerializer, responses={201: ProfileSerializer}, tags=["auth"])
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
@@ -79,6 +87,13 @@ class RegisterView(PublicAuthView):
 
 class TokenObtainView(PublicAuthView):
     @extend_schema(
+        summary="Log in (tokens)",
+        description=(
+            "Trades an email and password for an access token (15 minutes) and a refresh token (7 days). "
+            "Wrong credentials or an inactive account are 401."
+        ),
+    )
+    @extend_schema(
         request=LoginSerializer, responses={200: TokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
     )
     def post(self, request):
@@ -87,6 +102,12 @@ class TokenObtainView(PublicAuthView):
 
 
 class TokenRefreshView(AnonymousAPIView):
+    @extend_schema(
+        summary="Refresh the tokens",
+        description=(
+            "Trades a refresh token for a new pair; the old refresh token stops working (sending it again is 401)."
+        ),
+    )
     @extend_schema(
         request=RefreshSerializer, responses={200: TokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
     )
@@ -100,6 +121,10 @@ class TokenRefreshView(AnonymousAPIView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        summary="Log out",
+        description="Revokes the refresh token, every token rotated from it, and the access token of this call.",
+    )
     @extend_schema(request=RefreshSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
@@ -118,18 +143,26 @@ class MeView(generics.RetrieveUpdateAPIView):
     def get_object(self):
         return self.request.user
 
-    @extend_schema(tags=["auth"])
+    @extend_schema(summary="Your profile", tags=["auth"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(tags=["auth"])
+    @extend_schema(
+        summary="Change your profile", description="`email` and `is_staff` cannot be changed here.", tags=["auth"]
+    )
     def patch(self, request, *args, **kwargs):
         return super().patch(request, *args, **kwargs)
 
 
+@extend_validation_errors(["password_incorrect"], field_name="old_password")
+@extend_validation_errors(["password_invalid"], field_name="new_password")
 class PasswordChangeView(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        summary="Change the password",
+        description="Needs the current password; every refresh token of the account is revoked.",
+    )
     @extend_schema(request=PasswordChangeSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
@@ -139,6 +172,10 @@ class PasswordChangeView(APIView):
 
 
 class PasswordResetView(PublicAuthView):
+    @extend_schema(
+        summary="Ask for a password reset link",
+        description="Always 202, whether or not an account has this address; the link goes by email.",
+    )
     @extend_schema(
         request=PasswordResetSerializer,
         responses={202: OpenApiResponse(description="Accepted, whether or not an account has this address.")},
@@ -151,7 +188,15 @@ class PasswordResetView(PublicAuthView):
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
+@extend_validation_errors(["invalid_token"], field_name="token")
+@extend_validation_errors(["password_invalid"], field_name="new_password")
 class PasswordResetConfirmView(PublicAuthView):
+    @extend_schema(
+        summary="Set a new password from a reset link",
+        description=(
+            "A link works once; a wrong, used or expired one is 400 `invalid_token`. Revokes every refresh token."
+        ),
+    )
     @extend_schema(request=PasswordResetConfirmSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         serializer = PasswordResetConfirmSerializer(data=request.data)
@@ -166,7 +211,12 @@ class PasswordResetConfirmView(PublicAuthView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_validation_errors(["invalid_token"], field_name="token")
 class EmailVerifyView(PublicAuthView):
+    @extend_schema(
+        summary="Verify the email address",
+        description="With the `uid` and `token` of the emailed link; a wrong or used link is 400 `invalid_token`.",
+    )
     @extend_schema(request=UidTokenSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request):
         serializer = UidTokenSerializer(data=request.data)
@@ -211,6 +261,7 @@ ORIGIN_REFUSED = OpenApiResponse(
 class CookieLoginView(PublicAuthView):
     permission_classes = [IsFromAllowedOrigin]
 
+    @extend_schema(summary="Log in (cookies, for browsers)")
     @extend_schema(
         request=LoginSerializer,
         responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: ORIGIN_REFUSED},
@@ -230,6 +281,10 @@ class CookieRefreshView(AnonymousAPIView):
     permission_classes = [IsFromAllowedOrigin]
 
     @extend_schema(
+        summary="Refresh the cookies (browsers)",
+        description="Reads the `refresh_token` cookie and sets new cookies; needs the `X-CSRFToken` header.",
+    )
+    @extend_schema(
         request=None,
         responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: CSRF_REFUSED},
         tags=["auth"],
@@ -248,6 +303,10 @@ class CookieRefreshView(AnonymousAPIView):
 class CookieLogoutView(AnonymousAPIView):
     permission_classes = [IsFromAllowedOrigin]
 
+    @extend_schema(
+        summary="Log out (cookies, browsers)",
+        description="Revokes the cookies' tokens and clears the cookies; needs the `X-CSRFToken` header.",
+    )
     @extend_schema(request=None, responses={204: NO_CONTENT, 403: CSRF_REFUSED}, tags=["auth"])
     def post(self, request):
         enforce_csrf(request)

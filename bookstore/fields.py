@@ -7,6 +7,7 @@ DRF's CharField (and every field built on it: slugs, regexes, emails, URLs) turn
 a 400 `invalid` on that field, as contract fuzzing expects.
 """
 
+import re
 from collections.abc import Mapping
 
 from django.db import models
@@ -24,9 +25,10 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# Refuses a non-string for every writable CharField (and subclass) of the serializer, before
+# validation. (Comments, not docstrings, on these bases: a serializer without a docstring of its
+# own would show its base's in the API's schema.)
 class StrictTextMixin:
-    """Refuses a non-string for every writable CharField (and subclass) of the serializer, before validation."""
-
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
             errors = {}
@@ -42,15 +44,36 @@ class StrictTextMixin:
         return super().to_internal_value(data)
 
 
+# A Serializer whose text fields take strings only.
 class StrictTextSerializer(StrictTextMixin, serializers.Serializer):
-    """A Serializer whose text fields take strings only."""
+    pass
 
 
+# A ModelSerializer whose text fields, declared or from the model, take strings only.
 class StrictTextModelSerializer(StrictTextMixin, serializers.ModelSerializer):
-    """A ModelSerializer whose text fields, declared or from the model, take strings only."""
-
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: StrictCharField,
         models.TextField: StrictCharField,
     }
+
+
+class MoneyField(serializers.DecimalField):
+    """A money input: a decimal string such as `"12.50"`, never a JSON number (a float is not money).
+
+    At most two places, no exponent, no sign other than a leading `-`; `max_digits`/`min_value`
+    and the like as for DRF's DecimalField. The schema shows it as a string with a pattern.
+    """
+
+    default_error_messages = {"invalid": 'Enter an amount as a decimal string, such as "12.50".'}
+    _PATTERN = r"^-?[0-9]+(\.[0-9]{1,2})?$"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_digits", 12)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.match(self._PATTERN, data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data.strip())

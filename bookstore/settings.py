@@ -119,6 +119,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "bookstore.middleware.RequestLineMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "bookstore.middleware.ApiTrailingSlashMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -362,15 +363,19 @@ SPECTACULAR_SETTINGS = {
         "PaymentStatusEnum": "payments.models.PAYMENT_STATUS_CHOICES",
         "StatusEnum": "orders.models.ORDER_STATUS_CHOICES",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "bookstore.openapi.error_codes_per_operation",
+    ],
 }
-# Error responses in the schema: drf-standardized-errors' own, plus 413 and 503 (bookstore/openapi.py).
+# Error responses in the schema: drf-standardized-errors' own (400 per operation, from its fields),
+# plus 413, 414 and 503, each operation's codes as an enum (bookstore/openapi.py).
 DRF_STANDARDIZED_ERRORS = {
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503"],
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "414", "415", "429", "500", "503"],
     "ERROR_SCHEMAS": {
-        "400": "bookstore.openapi.ErrorResponse400Serializer",
         "401": "bookstore.openapi.ErrorResponse401Serializer",
         "413": "bookstore.openapi.ErrorResponse413Serializer",
+        "414": "bookstore.openapi.ErrorResponse414Serializer",
         "503": "bookstore.openapi.ErrorResponse503Serializer",
     },
 }

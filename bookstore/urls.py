@@ -1,4 +1,4 @@
-"""Root URLs: the versioned API, its docs, health probes and the admin."""
+"""Root URLs: the JSON index, the versioned API, its docs, health probes and the admin."""
 
 from django.conf import settings
 from django.conf.urls.static import static
@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 
 from accounts.authentication import JWTCookieAuthentication
 from bookstore import health
+from bookstore.index import IndexView
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
@@ -19,7 +20,12 @@ api_v1 = [
     path("", include("orders.urls")),
 ]
 
+index = IndexView.as_view()
 urlpatterns = [
+    path("", index, name="index"),
+    path("api", index),
+    path("api/", index),
+    path("api/v1", index, name="api-index"),
     path("api/v1/", include(api_v1)),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),

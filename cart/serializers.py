@@ -23,6 +23,7 @@ class CartBookSerializer(serializers.ModelSerializer):
         model = Book
         fields = ["id", "title", "price", "cover_url", "stock", "in_stock"]
         read_only_fields = fields
+        extra_kwargs = {"stock": {"help_text": "Copies in stock now."}}
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_cover_url(self, book: Book) -> str | None:

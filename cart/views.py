@@ -1,13 +1,14 @@
 """The cart endpoints: thin glue between the serializers and `cart.services`."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookstore.filters import positive_path_id
-from bookstore.openapi import ErrorResponse409Serializer
+from bookstore.openapi import conflict_response
 from bookstore.serializers import Presenter
 from cart import services
 from cart.serializers import (
@@ -16,7 +17,7 @@ from cart.serializers import (
     CartSerializer,
 )
 
-INSUFFICIENT_STOCK = OpenApiResponse(ErrorResponse409Serializer, description="`insufficient_stock`: not enough copies.")
+INSUFFICIENT_STOCK = conflict_response("insufficient_stock", description="Not enough copies: one error per short book.")
 
 
 class CartAPIView(APIView):
@@ -47,6 +48,7 @@ class CartView(CartAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_validation_errors(["does_not_exist"], field_name="book_id", methods=["post"])
 class CartItemListView(CartAPIView):
     @extend_schema(
         summary="Add a book to the cart",

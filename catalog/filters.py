@@ -7,6 +7,7 @@ from django import forms
 from django.db import connections
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from bookstore.filters import IdFilter
@@ -48,6 +49,17 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 class BookOrderingFilter(django_filters.OrderingFilter):
     """`ordering` with ties broken by id, and books without ratings last in either direction."""
 
+    def schema_parameter(self, name: str) -> OpenApiParameter:
+        """The parameter as the schema shows it: one comma-separated string (`-price,title`), not an
+        array, which generated clients would send as a repeated parameter (a 400)."""
+        item = "-?(" + "|".join(re.escape(field) for field in self.param_map) + ")"
+        return OpenApiParameter(
+            name,
+            {"type": "string", "pattern": f"^{item}(,{item})*$"},
+            description=self.label,
+            examples=[OpenApiExample("Cheapest first, then by title", value="price,title")],
+        )
+
     def get_ordering_value(self, param):
         descending = param.startswith("-")
         name = self.param_map[param[1:] if descending else param]
@@ -58,6 +70,9 @@ class BookOrderingFilter(django_filters.OrderingFilter):
     def filter(self, qs, value):
         if value in ([], (), {}, "", None):
             return qs
+        if any(not param or param == "-" for param in value):  # "price,", ",": an empty item is no ordering
+            message = "Give a comma-separated list of orderings, none empty."
+            raise ValidationError({"ordering": [message]}, code="invalid")
         ordering = [self.get_ordering_value(param) for param in value]
         tiebreak = F("id").desc() if value[0].startswith("-") else F("id").asc()
         return qs.order_by(*ordering, tiebreak)
@@ -89,8 +104,9 @@ class BookFilter(django_filters.FilterSet):
     )
     ordering = BookOrderingFilter(
         fields=["price", "title", "created_at", "published_date", "average_rating", "popularity"],
-        label="One of price, title, created_at, published_date, average_rating, popularity (copies sold "
-        "in the last 90 days), each optionally with '-'. Default: newest first (or relevance when searching).",
+        label="A comma-separated list of price, title, created_at, published_date, average_rating, "
+        "popularity (copies sold in the last 90 days), each optionally with '-' for descending "
+        "(`-price,title`). Default: newest first (or relevance when searching).",
     )
     facets = django_filters.CharFilter(
         method="filter_facets",

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from bookstore.fields import StrictCharField, StrictTextModelSerializer
+from bookstore.fields import MoneyField, StrictCharField, StrictTextModelSerializer
 from bookstore.filters import MAX_ID
 from catalog.covers import (
     CoverTooLargeError,
@@ -51,7 +51,9 @@ class CategoryBriefSerializer(serializers.ModelSerializer):
 
 
 class BookListSerializer(serializers.ModelSerializer):
-    """A book in lists: everything but the description. Expects `Book.objects.with_listing_data()`."""
+    """A book in lists: everything but the description."""
+
+    # Reads expect `Book.objects.with_listing_data()` (the ratings and the authors' prefetch).
 
     authors = AuthorBriefSerializer(many=True, read_only=True)
     category = CategoryBriefSerializer(read_only=True, allow_null=True)
@@ -96,6 +98,7 @@ class BookListSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"stock": {"help_text": "Copies in stock now."}}
 
     def get_currency(self, book) -> str:
         return settings.STORE_CURRENCY
@@ -118,7 +121,7 @@ class BookSerializer(BookListSerializer):
 
 
 class BookWriteSerializer(StrictTextModelSerializer):
-    """What staff send to create or change a book; the response is a `BookSerializer`."""
+    """What staff send to create or change a book; the answer is the book in full."""
 
     isbn = ISBNField(
         validators=[UniqueValidator(queryset=Book.objects.all(), message="A book with this ISBN already exists.")],
@@ -135,9 +138,7 @@ class BookWriteSerializer(StrictTextModelSerializer):
         help_text="Ids of the authors.",
     )
     category_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
-    price = serializers.DecimalField(
-        max_digits=7, decimal_places=2, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE
-    )
+    price = MoneyField(max_digits=7, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE)
     stock = serializers.IntegerField(min_value=0, max_value=Book.MAX_STOCK, required=False)
     page_count = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
 
@@ -247,7 +248,9 @@ class ReviewUserSerializer(serializers.Serializer):
 
 
 class ReviewSerializer(StrictTextModelSerializer):
-    """A review as read and written; expects `Review.objects.with_listing_data()` for reads."""
+    """A review as read and written."""
+
+    # Reads expect `Review.objects.with_listing_data()`.
 
     book_id = serializers.IntegerField(read_only=True)
     user = ReviewUserSerializer(read_only=True)

@@ -2,7 +2,8 @@
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from bookstore.filters import positive_path_id
-from bookstore.openapi import ErrorResponse409Serializer
+from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
 from bookstore.serializers import Presenter
 from catalog import caching, services
 from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, CategoryFilter
@@ -58,6 +59,7 @@ def _is_staff(request) -> bool:
         description="Active books, newest first (ranked by relevance when searching without an ordering). "
         "Staff may pass `is_active=false` to list withdrawn books.",
         parameters=[
+            BookFilter.base_filters["ordering"].schema_parameter("ordering"),
             OpenApiParameter(
                 "min_rating",
                 {"type": "number", "minimum": 1, "maximum": 5},
@@ -78,6 +80,10 @@ def _is_staff(request) -> bool:
     destroy=extend_schema(summary="Withdraw a book (staff)", description="Soft delete: the book leaves the catalog."),
 )
 @positive_path_id()
+@extend_validation_errors(["does_not_exist"], field_name="author_ids", actions=["create", "update", "partial_update"])
+@extend_validation_errors(["does_not_exist"], field_name="category_id", actions=["create", "update", "partial_update"])
+@extend_validation_errors(["invalid_image"], field_name="image", actions=["cover"])
+@extend_validation_errors(["required", "invalid"], field_name="q", actions=["suggest"])
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     content_negotiation_class = FormatFilterContentNegotiation
@@ -191,8 +197,8 @@ class BookViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Upload a book's cover (staff)",
-        request={"multipart/form-data": CoverUploadSerializer},
-        responses={200: BookSerializer},
+        request=CoverUploadSerializer,
+        responses={200: BookSerializer, 413: FILE_TOO_LARGE_RESPONSE},
     )
     @action(detail=True, methods=["put"], parser_classes=[MultiPartParser], url_path="cover")
     def cover(self, request, pk=None):
@@ -206,17 +212,20 @@ class BookViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
+    list=extend_schema(summary="List categories", description="Categories nest: `parent` lists the children of one."),
+    retrieve=extend_schema(summary="A category"),
+    create=extend_schema(summary="Add a category (staff)"),
+    partial_update=extend_schema(summary="Change a category (staff)"),
     destroy=extend_schema(
         summary="Delete a category (staff)",
         responses={
             204: None,
-            409: OpenApiResponse(
-                ErrorResponse409Serializer, description="The category still has books or sub-categories."
-            ),
+            409: conflict_response("protected", description="The category still has books or sub-categories."),
         },
-    )
+    ),
 )
 @positive_path_id()
+@extend_validation_errors(["does_not_exist", "cycle"], field_name="parent_id", actions=["create", "partial_update"])
 class CategoryViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategorySerializer
@@ -237,13 +246,17 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
+    list=extend_schema(summary="List authors", description="`search` matches the name."),
+    retrieve=extend_schema(summary="An author"),
+    create=extend_schema(summary="Add an author (staff)"),
+    partial_update=extend_schema(summary="Change an author (staff)"),
     destroy=extend_schema(
         summary="Delete an author (staff)",
         responses={
             204: None,
-            409: OpenApiResponse(ErrorResponse409Serializer, description="The author still has books."),
+            409: conflict_response("protected", description="The author still has books."),
         },
-    )
+    ),
 )
 @positive_path_id()
 class AuthorViewSet(viewsets.ModelViewSet):
@@ -270,6 +283,7 @@ class AuthorViewSet(viewsets.ModelViewSet):
     post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
 )
 @positive_path_id("book_id")
+@extend_validation_errors(["unique"], field_name="non_field_errors", methods=["post"])
 class BookReviewListView(generics.ListCreateAPIView):
     serializer_class = ReviewSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializer
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -9,7 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from bookstore.filters import positive_path_id
-from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
+from bookstore.openapi import conflict_response
 from bookstore.serializers import Presenter
 from orders import services
 from orders.filters import OrderFilter
@@ -22,6 +23,10 @@ from orders.serializers import (
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
+CHECKOUT_CONFLICT = conflict_response(
+    "insufficient_stock", "idempotency_key_reused", description="Not enough stock, or a reused Idempotency-Key."
+)
+INVALID_TRANSITION = conflict_response("invalid_transition", description="The order cannot move to that status.")
 STAFF_ONLY = OpenApiResponse(ErrorResponse403Serializer, description="Only staff change an order's status.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
@@ -43,6 +48,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
     retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
 )
+@extend_validation_errors(["empty_cart"], actions=["create"])
 @extend_schema(tags=["orders"])
 @positive_path_id()
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -93,7 +99,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=CheckoutSerializer,
-        responses={201: OrderSerializer, 409: CONFLICT},
+        responses={201: OrderSerializer, 409: CHECKOUT_CONFLICT},
     )
     def create(self, request):
         serializer = self.checkout_serializer_class(data=request.data)
@@ -121,7 +127,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "Customers get 403 for their own orders and 404 for others'."
         ),
         request=OrderStatusUpdateSerializer,
-        responses={200: OrderSerializer, 403: STAFF_ONLY, 409: CONFLICT},
+        responses={200: OrderSerializer, 403: STAFF_ONLY, 409: INVALID_TRANSITION},
     )
     def partial_update(self, request, pk=None):
         order = self.get_object()
@@ -139,7 +145,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             "From any other status: 409 `invalid_transition`."
         ),
         request=None,
-        responses={200: OrderSerializer, 409: CONFLICT},
+        responses={200: OrderSerializer, 409: INVALID_TRANSITION},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):

@@ -13,8 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookstore.filters import positive_path_id
-from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
-from bookstore.openapi import ErrorResponse503Serializer
+from bookstore.openapi import conflict_response, error_response_serializer
 from bookstore.serializers import Presenter
 from orders import views as orders_views
 from orders.serializers import OrderStatusUpdateSerializer
@@ -32,7 +31,9 @@ from payments.stripe_gateway import stripe_enabled
 logger = logging.getLogger(__name__)
 
 PROVIDER_DOWN = OpenApiResponse(
-    ErrorResponse503Serializer,
+    error_response_serializer(
+        503, ["payment_provider_unavailable", "service_unavailable"], name="PaymentProviderUnavailable", server=True
+    ),
     description="`payment_provider_unavailable`: Stripe did not answer; nothing changed. "
     "Or `service_unavailable`: retry after `Retry-After` seconds.",
 )
@@ -76,7 +77,7 @@ class OrderViewSet(orders_views.OrderViewSet):
         ),
         parameters=[orders_views.IDEMPOTENCY_KEY],
         request=CheckoutWithPaymentSerializer,
-        responses={201: OrderWithPaymentSerializer, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={201: OrderWithPaymentSerializer, 409: orders_views.CHECKOUT_CONFLICT, 503: PROVIDER_DOWN},
     )
     def create(self, request):
         return super().create(request)
@@ -91,7 +92,12 @@ class OrderViewSet(orders_views.OrderViewSet):
             "404 for others'."
         ),
         request=OrderStatusUpdateSerializer,
-        responses={200: OrderWithPaymentSerializer, 403: orders_views.STAFF_ONLY, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={
+            200: OrderWithPaymentSerializer,
+            403: orders_views.STAFF_ONLY,
+            409: orders_views.INVALID_TRANSITION,
+            503: PROVIDER_DOWN,
+        },
     )
     def partial_update(self, request, pk=None):
         order = self.get_object()
@@ -109,7 +115,7 @@ class OrderViewSet(orders_views.OrderViewSet):
             "and its copies go back to stock. From any other status: 409 `invalid_transition`."
         ),
         request=None,
-        responses={200: OrderWithPaymentSerializer, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={200: OrderWithPaymentSerializer, 409: orders_views.INVALID_TRANSITION, 503: PROVIDER_DOWN},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -126,7 +132,14 @@ class OrderViewSet(orders_views.OrderViewSet):
         ),
         parameters=[orders_views.IDEMPOTENCY_KEY],
         request=RefundRequestSerializer,
-        responses={201: RefundSerializer, 403: orders_views.STAFF_ONLY, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={
+            201: RefundSerializer,
+            403: orders_views.STAFF_ONLY,
+            409: conflict_response(
+                "refund_exceeds_paid", "idempotency_key_reused", description="More than is left to refund."
+            ),
+            503: PROVIDER_DOWN,
+        },
     )
     @action(detail=True, methods=["post"])
     def refunds(self, request, pk=None):
