@@ -107,6 +107,7 @@ LOCAL_APPS = [
     "accounts",
     "catalog",
     "cart",
+    "shipping",
     "orders",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -265,6 +266,13 @@ FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 STORE_CURRENCY = env_str("STORE_CURRENCY", "USD")
 SHIPPING_FLAT_RATE = env_decimal("SHIPPING_FLAT_RATE", "4.99")
 FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "35.00")
+# The two above are only the `standard` shipping method's price and free-over threshold when the
+# first migration creates it; staff manage shipping methods and tax rates in the admin from then on.
+# PRICES_INCLUDE_TAX=1: catalog prices include tax (EU style); 0: tax is added on top (US style).
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
+
+# Carts
+ANONYMOUS_CART_DAYS = env_int("ANONYMOUS_CART_DAYS", 30)
 
 # REST framework
 REST_FRAMEWORK = {

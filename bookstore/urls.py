@@ -15,6 +15,7 @@ api_v1 = [
     path("auth/", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
+    path("", include("shipping.urls")),
     path("", include("orders.urls")),
 ]
 

@@ -54,6 +54,13 @@ class Order(models.Model):
     shipping_cost = models.DecimalField(max_digits=12, decimal_places=2)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # Checkout's pricing (orders.pricing), snapshotted: the method, the tax on shipping, whether prices included tax.
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping_tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    shipping_tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    prices_include_tax = models.BooleanField(default=False)
+    shipping_method_code = models.CharField(max_length=32, default="standard")
+    shipping_method_name = models.CharField(max_length=100, default="Standard")
 
     shipping_full_name = models.CharField(max_length=200)
     shipping_line1 = models.CharField(max_length=200)
@@ -99,6 +106,10 @@ class Order(models.Model):
     def history(self) -> list["OrderStatusChange"]:
         return list(self.status_history.all())
 
+    @property
+    def shipping_method(self) -> dict:
+        return {"code": self.shipping_method_code, "name": self.shipping_method_name}
+
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
 
@@ -129,6 +140,8 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=7, decimal_places=2)
     quantity = models.PositiveSmallIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
 
     class Meta:
         ordering = ["id"]

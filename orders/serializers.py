@@ -1,13 +1,21 @@
 """Orders as the contract shows them, checkout's input, and staff status changes."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders.countries import ISO_3166_ALPHA2
+from bookstore.countries import ISO_3166_ALPHA2
 from orders.models import Order, OrderLine, OrderStatusChange
 
 
-def _money() -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, **kwargs)
+
+
+class QuoteProblemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`empty_cart` or `insufficient_stock`.")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+    meta = serializers.DictField(required=False, help_text="`insufficient_stock`: `book_id`, `requested`, `available`.")
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -40,15 +48,64 @@ class ShippingAddressSerializer(serializers.Serializer):
 
 class CheckoutSerializer(serializers.Serializer):
     shipping_address = ShippingAddressSerializer()
+    shipping_method = serializers.SlugField(
+        max_length=32, required=False, default="standard", help_text="A code from `GET shipping-methods`."
+    )
+
+
+class QuoteRequestSerializer(CheckoutSerializer):
+    pass
+
+
+class ShippingMethodRefSerializer(serializers.Serializer):
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+def _tax_rate(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=5, decimal_places=4, read_only=True, help_text="A fraction: `0.0550` is 5.5 %.", **kwargs
+    )
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    isbn = serializers.CharField(read_only=True)
+    unit_price = _money()
+    quantity = serializers.IntegerField(read_only=True)
+    line_total = _money()
+    tax_rate = _tax_rate()
+    tax_amount = _money()
+
+
+class QuoteSerializer(serializers.Serializer):
+    items = QuoteLineSerializer(source="lines", many=True, read_only=True)
+    subtotal = _money()
+    shipping_cost = _money()
+    tax_total = _money()
+    total = _money()
+    currency = serializers.CharField(read_only=True)
+    shipping_method = ShippingMethodRefSerializer(read_only=True)
+    problems = serializers.SerializerMethodField(
+        help_text="What would stop this checkout, in the error shape's items (`empty_cart`, `insufficient_stock` "
+        "with its `meta`); empty when `POST orders` would succeed."
+    )
+
+    @extend_schema_field(QuoteProblemSerializer(many=True))
+    def get_problems(self, pricing) -> list[dict]:
+        return [item for problem in pricing.problems for item in problem.errors()]
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
     unit_price = _money()
     line_total = _money()
+    tax_rate = _tax_rate()
+    tax_amount = _money()
 
     class Meta:
         model = OrderLine
-        fields = ["book_id", "title", "isbn", "unit_price", "quantity", "line_total"]
+        fields = ["book_id", "title", "isbn", "unit_price", "quantity", "line_total", "tax_rate", "tax_amount"]
         read_only_fields = fields
 
 
@@ -63,7 +120,12 @@ class OrderSerializer(serializers.ModelSerializer):
     items = OrderLineSerializer(source="lines", many=True, read_only=True)
     subtotal = _money()
     shipping_cost = _money()
+    tax_total = _money(
+        help_text="Sum of the lines' and shipping's tax; part of `total` when prices exclude tax, inside the prices "
+        "when they include it."
+    )
     total = _money()
+    shipping_method = ShippingMethodRefSerializer(read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
     status_history = OrderStatusChangeSerializer(source="history", many=True, read_only=True)
 
@@ -76,8 +138,10 @@ class OrderSerializer(serializers.ModelSerializer):
             "items",
             "subtotal",
             "shipping_cost",
+            "tax_total",
             "total",
             "currency",
+            "shipping_method",
             "shipping_address",
             "status_history",
             "created_at",

@@ -2,49 +2,52 @@
 
 import hashlib
 import json
-from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 
 from bookstore.mail import email_enqueue
+from cart.models import CartItem
 from cart.services import cart_empty, cart_lines, cart_lock
-from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import StockMovement
 from catalog.services import stock_apply
-from orders.exceptions import EmptyCartError, IdempotencyKeyReusedError, InvalidTransitionError
+from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
 from orders.models import Order, OrderLine, OrderStatusChange, order_number_new
-
-CENT = Decimal("0.01")
-
-
-def shipping_cost_for(*, subtotal: Decimal) -> Decimal:
-    """The flat rate, or nothing at or above the free-shipping threshold (both from settings)."""
-    if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
-        return Decimal("0.00")
-    return settings.SHIPPING_FLAT_RATE.quantize(CENT)
+from orders.pricing import Pricing, price_order
+from shipping.models import shipping_method_for
 
 
-def request_fingerprint(*, address: dict) -> str:
+def request_fingerprint(*, address: dict, shipping_method: str = "standard") -> str:
     """A stable hash of a checkout's validated body, to tell a retry from a reused key."""
-    canonical = json.dumps({"shipping_address": address}, sort_keys=True, separators=(",", ":"))
+    body = {"shipping_address": address, "shipping_method": shipping_method}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def order_quote(*, user, address: dict, shipping_method: str = "standard") -> Pricing:
+    """What checking out the user's cart would charge now, with its problems; reads only, locks nothing.
+
+    The same `price_order` as `order_place`: the two can only differ when the cart, the stock,
+    a price or a rate changes in between.
+    """
+    method = shipping_method_for(code=shipping_method, country=address["country"])
+    lines = CartItem.objects.filter(cart__user=user).select_related("book").order_by("id")
+    return price_order(cart_lines=lines, country=address["country"], method=method)
+
+
 @transaction.atomic
-def order_place(*, user, address: dict, idempotency_key: str | None = None) -> Order:
+def order_place(*, user, address: dict, shipping_method: str = "standard", idempotency_key: str | None = None) -> Order:
     """Turns the user's cart into a pending order, taking the stock, all in one transaction.
 
-    Lock order: the user's cart row first, then the books' rows in id order (in `stock_apply`).
+    Lock order: the user's cart row first, then the books' rows in id order (in `cart_lines`).
     The cart lock serialises one user's checkouts, so an Idempotency-Key is looked up only
     once any concurrent checkout with it has committed: the same key gives the same order.
     The book locks make concurrent buyers queue per book and re-read the stock the previous
     one left, so nobody oversells; the id order means crossed carts never deadlock.
-    Raises `IdempotencyKeyReusedError`, `EmptyCartError` or `InsufficientStockError` (naming
-    every short or withdrawn book) before anything is written.
+    Raises `IdempotencyKeyReusedError`, `ShippingUnavailableError`, `EmptyCartError` or
+    `InsufficientStockError` (naming every short or withdrawn book) before anything is written.
     """
     cart = cart_lock(user=user)
-    fingerprint = request_fingerprint(address=address)
+    fingerprint = request_fingerprint(address=address, shipping_method=shipping_method)
     if idempotency_key is not None:
         existing = Order.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -52,18 +55,10 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
                 raise IdempotencyKeyReusedError()
             return existing
 
+    method = shipping_method_for(code=shipping_method, country=address["country"])
     lines = cart_lines(cart=cart, lock_books=True)
-    if not lines:
-        raise EmptyCartError()
-    if any(not line.book.is_active for line in lines):
-        # A withdrawn book cannot be bought: it counts as out of stock, alongside any other short line.
-        raise InsufficientStockError(
-            [
-                Shortage.for_sale(book=line.book, requested=line.quantity)
-                for line in lines
-                if not line.book.is_active or line.book.stock < line.quantity
-            ]
-        )
+    pricing = price_order(cart_lines=lines, country=address["country"], method=method)
+    pricing.raise_problems()
 
     number = order_number_new()
     stock_apply(
@@ -73,52 +68,67 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
         order_reference=number,
         locked_books=[line.book for line in lines],
     )
-
-    order_lines = [
-        OrderLine(
-            book_id=line.book_id,
-            title=line.book.title,
-            isbn=line.book.isbn,
-            unit_price=line.book.price,
-            quantity=line.quantity,
-            line_total=(line.book.price * line.quantity).quantize(CENT),
-        )
-        for line in lines
-    ]
-    subtotal = sum((line.line_total for line in order_lines), Decimal("0.00"))
-    shipping_cost = shipping_cost_for(subtotal=subtotal)
     order = Order.objects.create(
         number=number,
         user=user,
-        subtotal=subtotal,
-        shipping_cost=shipping_cost,
-        total=subtotal + shipping_cost,
-        currency=settings.STORE_CURRENCY,
+        currency=pricing.currency,
         idempotency_key=idempotency_key or "",
         request_fingerprint=fingerprint if idempotency_key is not None else "",
+        **_pricing_fields(pricing),
         **{f"shipping_{field}": value for field, value in address.items()},
     )
-    for line in order_lines:
-        line.order = order
-    OrderLine.objects.bulk_create(order_lines)
+    order_lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            book_id=line.book_id,
+            title=line.title,
+            isbn=line.isbn,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+            tax_rate=line.tax_rate,
+            tax_amount=line.tax_amount,
+        )
+        for line in pricing.lines
+    )
     placed = OrderStatusChange.objects.create(
         order=order, status=Order.Status.PENDING, actor=user, note="Order placed."
     )
     cart_empty(cart=cart)
     # The response shows the lines and history just written: no need to read them back.
     order.lines, order.history = order_lines, [placed]
+    _order_send_confirmation(order=order, to=user.email)
+    return order
 
-    summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {order.currency}" for line in order_lines)
+
+def _pricing_fields(pricing: Pricing) -> dict:
+    return {
+        "subtotal": pricing.subtotal,
+        "shipping_cost": pricing.shipping_cost,
+        "shipping_tax_rate": pricing.shipping_tax_rate,
+        "shipping_tax_amount": pricing.shipping_tax_amount,
+        "tax_total": pricing.tax_total,
+        "total": pricing.total,
+        "prices_include_tax": pricing.prices_include_tax,
+        "shipping_method_code": pricing.shipping_method.code,
+        "shipping_method_name": pricing.shipping_method.name,
+    }
+
+
+def _order_send_confirmation(*, order: Order, to: str, link: str | None = None) -> None:
+    currency = order.currency
+    summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {currency}" for line in order.lines)
+    tax_line = f"Tax{' (included)' if order.prices_include_tax else ''}: {order.tax_total} {currency}\n"
     email_enqueue(
-        to=user.email,
+        to=to,
         subject=f"Your Bookstore order {order.number}",
         body=(
             f"Thank you for your order {order.number}.\n\n{summary}\n\n"
-            f"Subtotal: {order.subtotal} {order.currency}\nShipping: {order.shipping_cost} {order.currency}\n"
-            f"Total: {order.total} {order.currency}\n"
+            f"Subtotal: {order.subtotal} {currency}\n"
+            f"Shipping ({order.shipping_method_name}): {order.shipping_cost} {currency}\n"
+            f"{tax_line}Total: {order.total} {currency}\n" + (f"\nFollow your order here:\n{link}\n" if link else "")
         ),
     )
-    return order
 
 
 def _order_lock(*, order: Order) -> Order:

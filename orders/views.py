@@ -7,8 +7,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
+from bookstore.openapi import ErrorResponse400Serializer
 from bookstore.serializers import Presenter
 from orders import services
 from orders.filters import OrderFilter
@@ -17,11 +19,17 @@ from orders.serializers import (
     CheckoutSerializer,
     OrderSerializer,
     OrderStatusUpdateSerializer,
+    QuoteRequestSerializer,
+    QuoteSerializer,
 )
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 STAFF_ONLY = OpenApiResponse(ErrorResponse403Serializer, description="Only staff change an order's status.")
+SHIPPING_UNAVAILABLE = OpenApiResponse(
+    ErrorResponse400Serializer,
+    description="Invalid input; `empty_cart`; `shipping_unavailable`: the method does not deliver to that country.",
+)
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
     type=str,
@@ -86,19 +94,22 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description=(
             "Turns the caller's cart into a pending order in one transaction: stock is taken, prices, "
             "titles and ISBNs are copied, the cart is emptied and a confirmation email is sent. "
-            "An empty cart is a 400 `empty_cart`; a line beyond stock, or a withdrawn book, is a 409 "
-            "`insufficient_stock` naming each such book, and nothing changes."
+            "An empty cart is a 400 `empty_cart`; a shipping method that does not deliver to the address's "
+            "country, or an unknown one, is a 400 `shipping_unavailable`; a line beyond stock, or a withdrawn "
+            "book, is a 409 `insufficient_stock` naming each such book, and nothing changes."
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=CheckoutSerializer,
-        responses={201: OrderSerializer, 409: CONFLICT},
+        responses={201: OrderSerializer, 400: SHIPPING_UNAVAILABLE, 409: CONFLICT},
     )
     def create(self, request):
         serializer = CheckoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         order = services.order_place(
             user=request.user,
-            address=dict(serializer.validated_data["shipping_address"]),
+            address=dict(data["shipping_address"]),
+            shipping_method=data["shipping_method"],
             idempotency_key=self._idempotency_key(),
         )
         return self.render_order(order, status.HTTP_201_CREATED)
@@ -135,3 +146,30 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def cancel(self, request, pk=None):
         order = services.order_cancel(order=self.get_object(), actor=request.user)
         return self.render_order(order)
+
+
+class QuoteView(APIView):
+    permission_classes = [IsAuthenticated]
+    present = Presenter(QuoteSerializer)
+
+    @extend_schema(
+        summary="Quote a checkout",
+        description=(
+            "What `POST orders` with this body would charge now: the lines with their tax, `subtotal`, "
+            "`shipping_cost`, `tax_total` and `total`, and the `problems` that would stop the checkout "
+            "(`empty_cart`, `insufficient_stock` with its `meta`). Reserves and writes nothing. "
+            "A shipping method that does not deliver to the address's country, or an unknown one, is a "
+            "400 `shipping_unavailable`."
+        ),
+        request=QuoteRequestSerializer,
+        responses={200: QuoteSerializer, 400: SHIPPING_UNAVAILABLE},
+        tags=["orders"],
+    )
+    def post(self, request):
+        serializer = QuoteRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        pricing = services.order_quote(
+            user=request.user, address=dict(data["shipping_address"]), shipping_method=data["shipping_method"]
+        )
+        return Response(self.present(pricing, {"request": request}))
