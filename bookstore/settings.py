@@ -107,6 +107,7 @@ LOCAL_APPS = [
     "accounts",
     "catalog",
     "cart",
+    "addresses",
     "shipping",
     "orders",
 ]

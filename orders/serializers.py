@@ -3,7 +3,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bookstore.countries import ISO_3166_ALPHA2
+from addresses.serializers import PostalAddressSerializer as ShippingAddressSerializer
+from bookstore.filters import MAX_ID
 from orders.models import Order, OrderLine, OrderStatusChange
 
 
@@ -18,39 +19,29 @@ class QuoteProblemSerializer(serializers.Serializer):
     meta = serializers.DictField(required=False, help_text="`insufficient_stock`: `book_id`, `requested`, `available`.")
 
 
-class ShippingAddressSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(
-        min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2 code, such as `US` or `FR`."
-    )
-    phone = serializers.RegexField(
-        r"^\+?[0-9][0-9 ().-]{3,30}$",
-        max_length=32,
-        required=False,
-        allow_blank=True,
-        default="",
-        error_messages={
-            "invalid": "Enter a phone number: digits, spaces, dashes, dots and parentheses, with an optional leading +."
-        },
-    )
-
-    def validate_country(self, value: str) -> str:
-        code = value.upper()
-        if code not in ISO_3166_ALPHA2:
-            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.", code="invalid")
-        return code
-
-
 class CheckoutSerializer(serializers.Serializer):
-    shipping_address = ShippingAddressSerializer()
+    shipping_address = ShippingAddressSerializer(
+        required=False, help_text="The address to ship to; or name a saved one by `shipping_address_id`."
+    )
+    shipping_address_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="One of your saved addresses, instead of an address."
+    )
     shipping_method = serializers.SlugField(
         max_length=32, required=False, default="standard", help_text="A code from `GET shipping-methods`."
     )
+
+    def validate(self, attrs):
+        given = [name for name in ("shipping_address", "shipping_address_id") if name in attrs]
+        if not given:
+            raise serializers.ValidationError(
+                {"shipping_address": ["Send a shipping address, or a saved one's shipping_address_id."]},
+                code="required",
+            )
+        if len(given) > 1:
+            raise serializers.ValidationError(
+                {"shipping_address_id": ["Send shipping_address or shipping_address_id, not both."]}, code="invalid"
+            )
+        return attrs
 
 
 class QuoteRequestSerializer(CheckoutSerializer):

@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from addresses.models import Address
 from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
 from bookstore.openapi import ErrorResponse400Serializer
 from bookstore.serializers import Presenter
@@ -24,6 +25,20 @@ from orders.serializers import (
 )
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+def shipping_address_of(request, data: dict) -> dict:
+    """The address a checkout or quote names: sent in full, or one of the caller's saved addresses."""
+    if "shipping_address" in data:
+        return dict(data["shipping_address"])
+    user = request.user
+    saved = (
+        Address.objects.for_user(user).filter(pk=data["shipping_address_id"]).first() if user.is_authenticated else None
+    )
+    if saved is None:
+        raise ValidationError({"shipping_address_id": ["No such address in your address book."]}, code="does_not_exist")
+    return saved.as_shipping_address()
+
 
 STAFF_ONLY = OpenApiResponse(ErrorResponse403Serializer, description="Only staff change an order's status.")
 SHIPPING_UNAVAILABLE = OpenApiResponse(
@@ -108,7 +123,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data = serializer.validated_data
         order = services.order_place(
             user=request.user,
-            address=dict(data["shipping_address"]),
+            address=shipping_address_of(request, data),
             shipping_method=data["shipping_method"],
             idempotency_key=self._idempotency_key(),
         )
@@ -170,6 +185,6 @@ class QuoteView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         pricing = services.order_quote(
-            user=request.user, address=dict(data["shipping_address"]), shipping_method=data["shipping_method"]
+            user=request.user, address=shipping_address_of(request, data), shipping_method=data["shipping_method"]
         )
         return Response(self.present(pricing, {"request": request}))
