@@ -21,17 +21,21 @@ from accounts.serializers import (
     ProfileSerializer,
     RefreshSerializer,
     RegisterSerializer,
+    SignInProfileSerializer,
+    SignInTokenPairSerializer,
     TokenPairSerializer,
     UidTokenSerializer,
     validate_new_password,
 )
 from bookstore.openapi import UNAUTHORIZED_RESPONSE
+from cart.services import cart_merge
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 CSRF_REFUSED = OpenApiResponse(ErrorResponse403Serializer, description="The CSRF check failed (`X-CSRFToken`).")
 
 
-def _authenticate_credentials(request) -> User:
+def _authenticate_credentials(request) -> tuple[User, str | None]:
+    """The signed-in user and the `cart_token` to merge into their cart, if any."""
     serializer = LoginSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     user = authenticate(
@@ -41,7 +45,7 @@ def _authenticate_credentials(request) -> User:
         raise exceptions.AuthenticationFailed(
             "No active account found with the given credentials.", code="no_active_account"
         )
-    return user
+    return user, serializer.validated_data.get("cart_token")
 
 
 def _token_pair_body(refresh) -> dict:
@@ -65,21 +69,24 @@ class PublicAuthView(AnonymousAPIView):
 
 
 class RegisterView(PublicAuthView):
-    @extend_schema(request=RegisterSerializer, responses={201: ProfileSerializer}, tags=["auth"])
+    @extend_schema(request=RegisterSerializer, responses={201: SignInProfileSerializer}, tags=["auth"])
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        cart_token = serializer.validated_data.pop("cart_token", None)
         user = services.user_register(**serializer.validated_data)
-        return Response(ProfileSerializer(user).data, status=status.HTTP_201_CREATED)
+        body = ProfileSerializer(user).data | {"cart_merge": cart_merge(user=user, token=cart_token)}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class TokenObtainView(PublicAuthView):
     @extend_schema(
-        request=LoginSerializer, responses={200: TokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
+        request=LoginSerializer, responses={200: SignInTokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
     )
     def post(self, request):
-        user = _authenticate_credentials(request)
-        return Response(_token_pair_body(services.token_pair_for_user(user=user)))
+        user, cart_token = _authenticate_credentials(request)
+        body = _token_pair_body(services.token_pair_for_user(user=user))
+        return Response(body | {"cart_merge": cart_merge(user=user, token=cart_token)})
 
 
 class TokenRefreshView(AnonymousAPIView):
@@ -204,14 +211,14 @@ COOKIE_REFRESH_PATH = "/api/v1/auth/cookie/"
 class CookieLoginView(PublicAuthView):
     @extend_schema(
         request=LoginSerializer,
-        responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE},
+        responses={200: SignInProfileSerializer, 401: UNAUTHORIZED_RESPONSE},
         description="Sets HttpOnly `access_token` and `refresh_token` cookies and a `csrftoken` cookie "
         "whose value unsafe requests must send back in `X-CSRFToken`.",
         tags=["auth"],
     )
     def post(self, request):
-        user = _authenticate_credentials(request)
-        response = Response(ProfileSerializer(user).data)
+        user, cart_token = _authenticate_credentials(request)
+        response = Response(ProfileSerializer(user).data | {"cart_merge": cart_merge(user=user, token=cart_token)})
         _set_token_cookies(response, services.token_pair_for_user(user=user))
         get_token(request)  # the CSRF middleware sets the csrftoken cookie on the way out
         return response

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from bookstore.countries import ISO_3166_ALPHA2
 
 
-class PostalAddressSerializer(serializers.Serializer):
+class ShippingAddressSerializer(serializers.Serializer):
     """A shipping address, as checkout takes it and orders and the address book show it."""
 
     full_name = serializers.CharField(max_length=200)
@@ -35,7 +35,7 @@ class PostalAddressSerializer(serializers.Serializer):
         return code
 
 
-class AddressSerializer(PostalAddressSerializer):
+class AddressSerializer(ShippingAddressSerializer):
     id = serializers.IntegerField(read_only=True)
     label = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     is_default = serializers.BooleanField(required=False, default=False)

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from addresses.serializers import PostalAddressSerializer as ShippingAddressSerializer
+from addresses.serializers import ShippingAddressSerializer
 from bookstore.filters import MAX_ID
 from orders.models import Order, OrderLine, OrderStatusChange
 
