@@ -29,6 +29,7 @@ from accounts.serializers import (
 )
 from bookstore.openapi import UNAUTHORIZED_RESPONSE
 from cart.services import cart_merge
+from orders.services import guest_orders_claim
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 CSRF_REFUSED = OpenApiResponse(ErrorResponse403Serializer, description="The CSRF check failed (`X-CSRFToken`).")
@@ -174,7 +175,8 @@ class EmailVerifyView(PublicAuthView):
     def post(self, request):
         serializer = UidTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_verify_email(**serializer.validated_data)
+        user = services.user_verify_email(**serializer.validated_data)
+        guest_orders_claim(user=user)  # the guest orders placed with this address join the account
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

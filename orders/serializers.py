@@ -29,6 +29,9 @@ class CheckoutSerializer(serializers.Serializer):
     shipping_method = serializers.SlugField(
         max_length=32, required=False, default="standard", help_text="A code from `GET shipping-methods`."
     )
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="A guest's email address (required without an account)."
+    )
 
     def validate(self, attrs):
         given = [name for name in ("shipping_address", "shipping_address_id") if name in attrs]
@@ -126,6 +129,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "id",
             "number",
             "status",
+            "email",
             "items",
             "subtotal",
             "shipping_cost",

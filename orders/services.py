@@ -2,18 +2,27 @@
 
 import hashlib
 import json
+import secrets
 
+from django.conf import settings
 from django.db import transaction
 
+from accounts.models import User
 from bookstore.mail import email_enqueue
-from cart.models import CartItem
+from cart.exceptions import CartNotFoundError
+from cart.models import Cart, CartItem
 from cart.services import cart_empty, cart_lines, cart_lock
 from catalog.models import StockMovement
 from catalog.services import stock_apply
 from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
-from orders.models import Order, OrderLine, OrderStatusChange, order_number_new
+from orders.models import Order, OrderLine, OrderStatusChange, order_number_new, order_token_hash
 from orders.pricing import Pricing, price_order
 from shipping.models import shipping_method_for
+
+
+def order_token_new() -> str:
+    """A guest order's secret: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
 
 
 def request_fingerprint(*, address: dict, shipping_method: str = "standard") -> str:
@@ -23,20 +32,42 @@ def request_fingerprint(*, address: dict, shipping_method: str = "standard") -> 
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def order_quote(*, user, address: dict, shipping_method: str = "standard") -> Pricing:
+def order_quote(
+    *, user=None, cart_token: str | None = None, address: dict, shipping_method: str = "standard"
+) -> Pricing:
     """What checking out the user's cart would charge now, with its problems; reads only, locks nothing.
 
     The same `price_order` as `order_place`: the two can only differ when the cart, the stock,
     a price or a rate changes in between.
     """
     method = shipping_method_for(code=shipping_method, country=address["country"])
-    lines = CartItem.objects.filter(cart__user=user).select_related("book").order_by("id")
+    if user is not None:
+        lines = CartItem.objects.filter(cart__user=user)
+    else:
+        cart = Cart.objects.for_token(cart_token or "-").only("pk").first()
+        if cart is None:
+            raise CartNotFoundError()
+        lines = CartItem.objects.filter(cart=cart)
+    lines = lines.select_related("book").order_by("id")
     return price_order(cart_lines=lines, country=address["country"], method=method)
 
 
 @transaction.atomic
-def order_place(*, user, address: dict, shipping_method: str = "standard", idempotency_key: str | None = None) -> Order:
-    """Turns the user's cart into a pending order, taking the stock, all in one transaction.
+def order_place(
+    *,
+    user=None,
+    cart_token: str | None = None,
+    email: str = "",
+    address: dict,
+    shipping_method: str = "standard",
+    idempotency_key: str | None = None,
+) -> Order:
+    """Turns the user's cart, or a guest's (`cart_token` and `email`), into a pending order, taking the stock.
+
+    A guest's order gets an Order-Token (on the returned order as `token`; only its hash is kept),
+    and the confirmation email carries the link that opens it. An Idempotency-Key counts for
+    signed-in checkouts (a guest has no account to scope it to, and a replay could not give
+    back the token).
 
     Lock order: the user's cart row first, then the books' rows in id order (in `cart_lines`).
     The cart lock serialises one user's checkouts, so an Idempotency-Key is looked up only
@@ -46,7 +77,9 @@ def order_place(*, user, address: dict, shipping_method: str = "standard", idemp
     Raises `IdempotencyKeyReusedError`, `ShippingUnavailableError`, `EmptyCartError` or
     `InsufficientStockError` (naming every short or withdrawn book) before anything is written.
     """
-    cart = cart_lock(user=user)
+    cart = cart_lock(user=user, token=None if user is not None else cart_token)
+    if user is None:
+        idempotency_key = None
     fingerprint = request_fingerprint(address=address, shipping_method=shipping_method)
     if idempotency_key is not None:
         existing = Order.objects.filter(user=user, idempotency_key=idempotency_key).first()
@@ -68,9 +101,12 @@ def order_place(*, user, address: dict, shipping_method: str = "standard", idemp
         order_reference=number,
         locked_books=[line.book for line in lines],
     )
+    token = order_token_new() if user is None else None
     order = Order.objects.create(
         number=number,
         user=user,
+        email=user.email if user is not None else User.objects.normalize_email(email),
+        order_token_hash=order_token_hash(token) if token else None,
         currency=pricing.currency,
         idempotency_key=idempotency_key or "",
         request_fingerprint=fingerprint if idempotency_key is not None else "",
@@ -97,8 +133,17 @@ def order_place(*, user, address: dict, shipping_method: str = "standard", idemp
     cart_empty(cart=cart)
     # The response shows the lines and history just written: no need to read them back.
     order.lines, order.history = order_lines, [placed]
-    _order_send_confirmation(order=order, to=user.email)
+    order.token = token
+    link = f"{settings.FRONTEND_URL}/orders/{order.number}?token={token}" if token else None
+    _order_send_confirmation(order=order, to=order.email, link=link)
     return order
+
+
+def guest_orders_claim(*, user) -> int:
+    """A verified email's guest orders join its account; returns how many."""
+    if not user.is_email_verified:
+        return 0
+    return Order.objects.filter(user__isnull=True, email=User.objects.normalize_email(user.email)).update(user=user)
 
 
 def _pricing_fields(pricing: Pricing) -> dict:
@@ -141,7 +186,7 @@ def _order_record_move(*, order: Order, status: str, actor, note: str) -> Order:
     order.save(update_fields=["status", "updated_at"])
     OrderStatusChange.objects.create(order=order, status=status, actor=actor, note=note)
     email_enqueue(
-        to=order.user.email,
+        to=order.email or order.user.email,
         subject=f"Your Bookstore order {order.number} is {order.get_status_display().lower()}",
         body=f"Your order {order.number} is now {order.get_status_display().lower()}.\n"
         + (f"\n{note}\n" if note else ""),

@@ -73,7 +73,7 @@ def test_checkout_turns_the_cart_into_a_pending_order(
     assert body["shipping_address"] == ADDRESS
     assert [(entry["status"], entry["note"]) for entry in body["status_history"]] == [("pending", "Order placed.")]
     assert set(body) == {
-        "id", "number", "status", "items", "subtotal", "shipping_cost", "tax_total", "total", "currency",
+        "id", "number", "status", "email", "items", "subtotal", "shipping_cost", "tax_total", "total", "currency",
         "shipping_method", "shipping_address", "status_history", "created_at", "updated_at",
     }  # fmt: skip
 

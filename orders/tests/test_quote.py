@@ -101,7 +101,7 @@ def test_a_quote_with_a_method_not_delivering_there_is_400_shipping_unavailable(
     assert response.json()["errors"][0]["code"] == "shipping_unavailable"
 
 
-def test_a_quote_needs_a_cart_owner(api_client):
+def test_a_quote_needs_a_sign_in_or_a_cart_token(api_client):
     assert api_client.post(QUOTE, {"shipping_address": PARIS}).status_code == 401
 
 
