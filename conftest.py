@@ -16,6 +16,24 @@ from accounts.tests.factories import UserFactory
 PASSWORD = "correct-horse-battery-staple"
 
 
+# The slow tier: fuzzers, a browser, servers in subprocesses. `make test-fast` leaves it out.
+SLOW_MODULES = {
+    "bookstore/tests/test_contract_fuzzing.py",
+    "bookstore/tests/test_admin_browser.py",
+    "bookstore/tests/test_generated_client.py",
+    "bookstore/tests/test_scale_out.py",
+    "bookstore/tests/test_gunicorn.py",
+    "bookstore/tests/test_faults.py",
+    "payments/tests/test_localstripe.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.split("::", 1)[0] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_runtest_setup(item):
     """`@pytest.mark.postgres` tests skip on SQLite, but fail when REQUIRE_POSTGRES=1 (CI)."""
     if item.get_closest_marker("postgres") is None:

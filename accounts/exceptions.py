@@ -19,3 +19,15 @@ class LinkTokenInvalidError(DomainError):
 
     def __init__(self):
         super().__init__(attr="token")
+
+
+class EmailTakenError(DomainError):
+    """400 `unique` on `email`: another account has this mailbox (the check that lost a race says the same)."""
+
+    type = "validation_error"
+    code = "unique"
+    default_detail = "An account with this email address already exists."
+    message = default_detail
+
+    def __init__(self):
+        super().__init__(attr="email")

@@ -1,7 +1,10 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from accounts.email_addresses import EmailAddressError, email_normalize, email_normalize_lenient
 
 
 class UserQuerySet(models.QuerySet):
@@ -24,8 +27,8 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
 
     @classmethod
     def normalize_email(cls, email):
-        """Emails are stored lower-cased, so one address is one account whatever its case."""
-        return (email or "").strip().lower()
+        """For lookups: the stored form of an address (`accounts.email_addresses`), so one mailbox is one account."""
+        return email_normalize_lenient(email)
 
     def get_by_natural_key(self, username):
         return self.get(email__iexact=self.normalize_email(username))
@@ -33,7 +36,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user = self.model(email=email_normalize(email), **extra_fields)  # EmailAddressError is a ValueError
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -62,6 +65,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True, help_text="Unset to refuse this account at once.")
     is_email_verified = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    access_denials_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Some access tokens of this user are denied (logged out) until then; "
+        "while it lies ahead, reading the row for a token reads the denials too.",
+    )
 
     objects = UserManager()
 
@@ -80,7 +90,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email)
+        try:
+            self.email = email_normalize(self.email or "")
+        except EmailAddressError as error:
+            raise ValidationError({"email": str(error)}) from None
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
@@ -95,3 +108,35 @@ class User(AbstractBaseUser, PermissionsMixin):
             initial = f" {self.last_name[0]}." if self.last_name else ""
             return f"{self.first_name}{initial}"
         return f"Reader {self.pk}"
+
+
+class RefreshTokenLineage(models.Model):
+    """The login a rotated refresh token descends from: a logout ends the whole family.
+
+    One row per token issued by a rotation; a login's own token has none (its family is its
+    own `jti`, as for the tokens issued before families were recorded). Rotation is
+    single-use, so a family is one chain: every token rotated from a given one is in it.
+    """
+
+    token = models.OneToOneField(
+        "token_blacklist.OutstandingToken", primary_key=True, on_delete=models.CASCADE, related_name="lineage"
+    )
+    family = models.CharField(max_length=255, db_index=True, help_text="The jti of the login's refresh token.")
+
+    def __str__(self):
+        return f"{self.token_id} of family {self.family}"
+
+
+class AccessTokenDenial(models.Model):
+    """An access token ended by a logout, kept until it would have expired anyway (`flushexpireddenials`).
+
+    The shared cache holds the same denials as a fast path; this row is what a cache restart
+    cannot lose (`accounts.access` reads it with the user's row).
+    """
+
+    jti = models.CharField(max_length=255, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_token_denials")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"access token {self.jti} of user {self.user_id}"

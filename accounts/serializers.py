@@ -2,9 +2,23 @@ from django.contrib.auth import password_validation
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from accounts.email_addresses import EmailAddressError, email_normalize
+from accounts.exceptions import EmailTakenError
 from accounts.models import User
 from bookstore.fields import StrictTextModelSerializer
 from cart.serializers import CartMergeSerializer, CartTokenField
+
+
+class NormalizedEmailField(serializers.EmailField):
+    """An email address, in its stored form (`accounts.email_addresses`); one that has none is a 400 `invalid`."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return email_normalize(super().to_internal_value(data))
+        except EmailAddressError as error:
+            raise serializers.ValidationError(str(error), code="invalid") from None
 
 
 def validate_new_password(password: str, user: User) -> str:
@@ -24,13 +38,13 @@ class ProfileSerializer(StrictTextModelSerializer):
 
 
 class RegisterSerializer(StrictTextModelSerializer):
-    email = serializers.EmailField(
+    email = NormalizedEmailField(
         max_length=254,
         validators=[
             UniqueValidator(
                 queryset=User.objects.all(),
                 lookup="iexact",
-                message="An account with this email address already exists.",
+                message=EmailTakenError.message,
             )
         ],
     )
@@ -40,9 +54,6 @@ class RegisterSerializer(StrictTextModelSerializer):
     class Meta:
         model = User
         fields = ["email", "password", "first_name", "last_name", "cart_token"]
-
-    def validate_email(self, value):
-        return User.objects.normalize_email(value)
 
     def validate(self, attrs):
         candidate = User(
@@ -61,7 +72,7 @@ class TokenPairSerializer(serializers.Serializer):
 
 
 class LoginSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = NormalizedEmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
     cart_token = CartTokenField()
 
@@ -96,7 +107,7 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 
 class PasswordResetSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = NormalizedEmailField(max_length=254)
 
 
 class UidTokenSerializer(serializers.Serializer):

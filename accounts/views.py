@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.authentication import enforce_csrf
 from accounts.models import User
+from accounts.permissions import IsFromAllowedOrigin
 from accounts.serializers import (
     LoginSerializer,
     PasswordChangeSerializer,
@@ -32,7 +33,10 @@ from cart.services import cart_merge
 from orders.services import guest_orders_claim
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
-CSRF_REFUSED = OpenApiResponse(ErrorResponse403Serializer, description="The CSRF check failed (`X-CSRFToken`).")
+CSRF_REFUSED = OpenApiResponse(
+    ErrorResponse403Serializer,
+    description="The request's `Origin` is not one of the store's, or the CSRF check failed (`X-CSRFToken`).",
+)
 
 
 def _authenticate_credentials(request) -> tuple[User, str | None]:
@@ -166,7 +170,7 @@ class PasswordResetConfirmView(PublicAuthView):
             validate_new_password(data["new_password"], user)
         except exceptions.ValidationError as error:
             raise exceptions.ValidationError({"new_password": error.detail}) from None
-        services.password_reset_confirm(user=user, new_password=data["new_password"])
+        services.password_reset_confirm(uid=data["uid"], token=data["token"], new_password=data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -208,12 +212,17 @@ def _delete_token_cookies(response: Response) -> None:
 
 
 COOKIE_REFRESH_PATH = "/api/v1/auth/cookie/"
+ORIGIN_REFUSED = OpenApiResponse(
+    ErrorResponse403Serializer, description="The request's `Origin` is not one of the store's."
+)
 
 
 class CookieLoginView(PublicAuthView):
+    permission_classes = [IsFromAllowedOrigin]
+
     @extend_schema(
         request=LoginSerializer,
-        responses={200: SignInProfileSerializer, 401: UNAUTHORIZED_RESPONSE},
+        responses={200: SignInProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: ORIGIN_REFUSED},
         description="Sets HttpOnly `access_token` and `refresh_token` cookies and a `csrftoken` cookie "
         "whose value unsafe requests must send back in `X-CSRFToken`.",
         tags=["auth"],
@@ -227,6 +236,8 @@ class CookieLoginView(PublicAuthView):
 
 
 class CookieRefreshView(AnonymousAPIView):
+    permission_classes = [IsFromAllowedOrigin]
+
     @extend_schema(
         request=None,
         responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: CSRF_REFUSED},
@@ -244,6 +255,8 @@ class CookieRefreshView(AnonymousAPIView):
 
 
 class CookieLogoutView(AnonymousAPIView):
+    permission_classes = [IsFromAllowedOrigin]
+
     @extend_schema(request=None, responses={204: NO_CONTENT, 403: CSRF_REFUSED}, tags=["auth"])
     def post(self, request):
         enforce_csrf(request)

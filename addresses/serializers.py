@@ -3,9 +3,10 @@
 from rest_framework import serializers
 
 from bookstore.countries import ISO_3166_ALPHA2
+from bookstore.fields import StrictTextSerializer
 
 
-class ShippingAddressSerializer(serializers.Serializer):
+class ShippingAddressSerializer(StrictTextSerializer):
     """A shipping address, as checkout takes it and orders and the address book show it."""
 
     full_name = serializers.CharField(max_length=200)

@@ -111,6 +111,7 @@ LOCAL_APPS = [
     "addresses",
     "shipping",
     "orders",
+    "payments",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -276,15 +277,34 @@ PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
 # Carts
 ANONYMOUS_CART_DAYS = env_int("ANONYMOUS_CART_DAYS", 30)
 
+# Payments. Manual payments (bank transfer) need no account anywhere; card payments by Stripe are
+# on only when both Stripe secrets are set. Unpaid orders expire: cards after
+# PAYMENT_TIMEOUT_MINUTES, manual ones after MANUAL_PAYMENT_DAYS (`manage.py expire_unpaid_orders`).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")  # empty: Stripe's own
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 10)  # seconds per call to Stripe
+PAYMENT_TIMEOUT_MINUTES = env_int("PAYMENT_TIMEOUT_MINUTES", 30)
+MANUAL_PAYMENT_DAYS = env_int("MANUAL_PAYMENT_DAYS", 7)
+MANUAL_PAYMENT_INSTRUCTIONS = env_str(
+    "MANUAL_PAYMENT_INSTRUCTIONS",
+    "Pay by bank transfer to Bookstore Ltd, IBAN GB00 BOOK 0000 0000 0000 00, quoting your order number. "
+    "We ship once the money has arrived.",
+)
+PAYMENT_DEFAULT_METHOD = env_str("PAYMENT_DEFAULT_METHOD", "manual")
+if PAYMENT_DEFAULT_METHOD not in ("manual", "stripe"):
+    raise ImproperlyConfigured("PAYMENT_DEFAULT_METHOD must be `manual` or `stripe`.")
+if PAYMENT_DEFAULT_METHOD == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured("PAYMENT_DEFAULT_METHOD=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.")
+
 # REST framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTCookieAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "bookstore.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: a cross-site form can send multipart or urlencoded bodies without a preflight.
+    # The cover upload alone takes multipart (its view names the parser); any other body is a 415.
+    "DEFAULT_PARSER_CLASSES": ["bookstore.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "bookstore.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -319,6 +339,8 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # simplejwt's access token, with every claim checked for its type and range.
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
 }
 JWT_AUTH_COOKIE_ACCESS = "access_token"
 JWT_AUTH_COOKIE_REFRESH = "refresh_token"
@@ -336,7 +358,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # The contract is JSON in and out: request bodies are documented as JSON (the cover upload
-    # names multipart itself), though DRF's multipart parser stays for that upload.
+    # names multipart itself, and its view alone parses it).
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "ENUM_NAME_OVERRIDES": {
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
@@ -350,6 +372,9 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "PaymentMethodEnum": "payments.models.PAYMENT_METHOD_CHOICES",
+        "PaymentStatusEnum": "payments.models.PAYMENT_STATUS_CHOICES",
+        "StatusEnum": "orders.models.ORDER_STATUS_CHOICES",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

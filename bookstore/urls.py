@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
     path("", include("shipping.urls")),
+    path("", include("payments.urls")),  # before orders.urls: its `orders` routes carry the money
     path("", include("orders.urls")),
 ]
 

@@ -3,12 +3,13 @@ price (prices are current)."""
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -45,6 +46,10 @@ class CartQuerySet(models.QuerySet):
         """The lines and their books in one extra query, whatever the number of lines."""
         return self.prefetch_related(Prefetch("items", queryset=CartItem.objects.select_related("book").order_by("id")))
 
+    def with_notice_flag(self):
+        """Annotates `has_notices`, so that a cart without pending notices costs no query for them."""
+        return self.annotate(has_notices=Exists(CartNotice.objects.filter(cart=OuterRef("pk"))))
+
 
 class Cart(models.Model):
     user = models.OneToOneField(
@@ -68,6 +73,9 @@ class Cart(models.Model):
 
     # Set by the services for the response: the anonymous cart's token, as the request sent it (only its hash is kept).
     token: str | None = None
+    # What this answer tells the shopper about changes made to the cart behind their back: the
+    # pending `CartNotice`s, handed over (and deleted) by the cart services.
+    handed_notices: Sequence["CartNotice"] = ()
 
     def __str__(self):
         return f"Cart of {self.user}" if self.user_id else f"Anonymous cart {self.pk}"
@@ -129,3 +137,29 @@ class CartItem(models.Model):
     def is_available(self) -> bool:
         """False when the book was withdrawn or has fewer copies than the line asks for."""
         return self.book.is_active and self.book.stock >= self.quantity
+
+
+class CartNotice(models.Model):
+    """Something the shop did to a cart that its owner has not been told yet (a withdrawn book's line removed).
+
+    Written by the change itself, in its transaction; the cart's next answer lists it and deletes it.
+    """
+
+    class Code(models.TextChoices):
+        WITHDRAWN = "withdrawn"
+
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="notices")
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="cart_notices")
+    code = models.CharField(max_length=20, choices=Code.choices)
+    detail = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # Told once: a book withdrawn twice before the cart is read is one notice.
+            models.UniqueConstraint(fields=["cart", "book", "code"], name="cart_cartnotice_once_per_book_and_code"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.book_id} for cart {self.cart_id}"

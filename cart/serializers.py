@@ -4,8 +4,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bookstore.fields import StrictTextSerializer
 from bookstore.filters import MAX_ID
-from cart.models import Cart, CartItem
+from cart.models import Cart, CartItem, CartNotice
 from catalog.models import Book
 
 
@@ -47,14 +48,24 @@ class CartItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CartNoticeSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="`withdrawn`: the book left the catalog and the cart.")
-    book_id = serializers.IntegerField()
-    detail = serializers.CharField()
+class CartNoticeSerializer(serializers.ModelSerializer):
+    book_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = CartNotice
+        fields = ["code", "book_id", "detail"]
+        read_only_fields = fields
 
 
 class CartSerializer(serializers.ModelSerializer):
     items = CartItemSerializer(source="lines", many=True, read_only=True)
+    notices = CartNoticeSerializer(
+        source="handed_notices",
+        many=True,
+        read_only=True,
+        help_text="What changed in the cart since its last answer, each told once: `withdrawn` when a book "
+        "left the catalog and so the cart. Usually empty.",
+    )
     total_quantity = serializers.IntegerField(read_only=True, help_text="Copies in the cart, withdrawn books excluded.")
     subtotal = _money(help_text="Sum of the line totals at current prices, withdrawn books excluded.")
     currency = serializers.SerializerMethodField()
@@ -65,7 +76,6 @@ class CartSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="An anonymous cart's token (send it as `Cart-Token`); null for a signed-in user's cart.",
     )
-    notices = serializers.SerializerMethodField()
 
     class Meta:
         model = Cart
@@ -74,10 +84,6 @@ class CartSerializer(serializers.ModelSerializer):
 
     def get_currency(self, cart: Cart) -> str:
         return settings.STORE_CURRENCY
-
-    @extend_schema_field(CartNoticeSerializer(many=True))
-    def get_notices(self, cart: Cart) -> list[dict]:
-        return list(getattr(cart, "notices", None) or [])
 
 
 CART_TOKEN_MAX_LENGTH = 128
@@ -138,14 +144,14 @@ class CartMergeSerializer(serializers.Serializer):
     dropped = CartMergeDroppedSerializer(many=True)
 
 
-class CartItemCreateSerializer(serializers.Serializer):
+class CartItemCreateSerializer(StrictTextSerializer):
     book_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(
         min_value=CartItem.MIN_QUANTITY, max_value=CartItem.MAX_QUANTITY, default=CartItem.MIN_QUANTITY
     )
 
 
-class CartItemUpdateSerializer(serializers.Serializer):
+class CartItemUpdateSerializer(StrictTextSerializer):
     partial_on_patch = False  # PATCH cart/items/{id} needs `quantity` (bookstore.openapi)
 
     quantity = serializers.IntegerField(

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from bookstore.exceptions import DomainError
 from cart.exceptions import BookUnavailableError, CartLineNotFoundError, CartNotFoundError, QuantityTooLargeError
-from cart.models import Cart, CartItem, anonymous_cart_cutoff, cart_token_hash, cart_token_new
+from cart.models import Cart, CartItem, CartNotice, anonymous_cart_cutoff, cart_token_hash, cart_token_new
 from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import Book
 
@@ -30,24 +30,49 @@ def _shortage(*, book: Book, requested: int) -> InsufficientStockError:
     return InsufficientStockError([Shortage.for_sale(book=book, requested=requested)])
 
 
+def _hand_notices(cart: Cart) -> Cart:
+    """Moves the cart's pending notices into this answer: deleted as they are read, so each is told once.
+
+    Only when the cart's read or lock said it has some (`has_notices`): one DELETE … RETURNING then.
+    Of two answers at the same moment, one gets them (the other's DELETE finds them gone).
+    """
+    if not getattr(cart, "has_notices", False):
+        return cart
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {CartNotice._meta.db_table} WHERE cart_id = %s RETURNING id, book_id, code, detail",  # noqa: S608
+            [cart.pk],
+        )
+        rows = sorted(cursor.fetchall())
+    cart.handed_notices = [
+        CartNotice(pk=pk, cart_id=cart.pk, book_id=book_id, code=code, detail=detail)
+        for pk, book_id, code, detail in rows
+    ]
+    cart.has_notices = False
+    return cart
+
+
 def cart_get(*, user=None, token: str | None = None) -> Cart:
-    """The cart with its lines: the user's (created empty on first use; two queries once it exists), the token's
-    (404 when unknown or expired), or, with neither, an empty cart that is not saved."""
+    """The cart with its lines (and pending notices): the user's, created empty on first use; the token's (404 when
+    unknown or expired); or, with neither, an empty cart that is not saved.
+
+    Two queries once it exists, a third when it has notices to hand over.
+    """
     if token is not None and user is None:
-        cart = Cart.objects.for_token(token).with_lines().first()
+        cart = Cart.objects.for_token(token).with_notice_flag().with_lines().first()
         if cart is None:
             raise CartNotFoundError()
         cart.token = token
-        return cart
+        return _hand_notices(cart)
     if user is None:
         cart = Cart()
         cart.lines = []
         return cart
-    cart = Cart.objects.for_user(user).with_lines().first()
+    cart = Cart.objects.for_user(user).with_notice_flag().with_lines().first()
     if cart is None:
         Cart.objects.get_or_create(user=user)
-        cart = Cart.objects.for_user(user).with_lines().get()
-    return cart
+        cart = Cart.objects.for_user(user).with_notice_flag().with_lines().get()
+    return _hand_notices(cart)
 
 
 def cart_lock(*, user=None, token: str | None = None) -> Cart:
@@ -59,32 +84,39 @@ def cart_lock(*, user=None, token: str | None = None) -> Cart:
     after the other: a checkout never sees half of a cart change, and two checkouts with one
     idempotency key cannot both create an order. The lock is an UPDATE of `updated_at` (one
     query, where a SELECT FOR UPDATE and a later save took two); a failed write rolls it back.
+    It also tells whether the cart has pending notices (`has_notices`).
     """
     now = timezone.now()
+    carts, notices = Cart._meta.db_table, CartNotice._meta.db_table
     if user is None:
         if token is None:
             raise CartNotFoundError()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {Cart._meta.db_table} SET updated_at = %s "  # noqa: S608
-                "WHERE token_hash = %s AND updated_at >= %s RETURNING id",
+                f"UPDATE {carts} SET updated_at = %s WHERE token_hash = %s AND updated_at >= %s "  # noqa: S608
+                f"RETURNING id, EXISTS (SELECT 1 FROM {notices} WHERE {notices}.cart_id = {carts}.id)",
                 [now, cart_token_hash(token), anonymous_cart_cutoff()],
             )
             row = cursor.fetchone()
         if row is None:
             raise CartNotFoundError()
         cart = Cart(pk=row[0], token_hash=cart_token_hash(token), updated_at=now)
+        cart.has_notices = bool(row[1])
         cart.token = token
         return cart
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Cart._meta.db_table} SET updated_at = %s WHERE user_id = %s RETURNING id",  # noqa: S608
+            f"UPDATE {carts} SET updated_at = %s WHERE user_id = %s "  # noqa: S608
+            f"RETURNING id, EXISTS (SELECT 1 FROM {notices} WHERE {notices}.cart_id = {carts}.id)",
             [now, user.pk],
         )
         row = cursor.fetchone()
     if row is not None:
-        return Cart(pk=row[0], user_id=user.pk, updated_at=now)
+        cart = Cart(pk=row[0], user_id=user.pk, updated_at=now)
+        cart.has_notices = bool(row[1])
+        return cart
     cart, _ = Cart.objects.select_for_update().get_or_create(user=user)
+    cart.has_notices = False
     return cart
 
 
@@ -93,6 +125,7 @@ def cart_create_anonymous() -> Cart:
     token = cart_token_new()
     cart = Cart.objects.create(token_hash=cart_token_hash(token))
     cart.token = token
+    cart.has_notices = False
     return cart
 
 
@@ -112,13 +145,33 @@ def cart_empty(*, cart: Cart) -> None:
     CartItem.objects.filter(cart=cart).delete()  # the cart row was touched by `cart_lock`
 
 
+def _book_hold_active(*, book_id: int) -> bool:
+    """Share-locks the book's row until the transaction ends; False when it has been withdrawn.
+
+    The withdrawal locks the row FOR UPDATE before it removes the book's lines from every cart:
+    a new line commits before it (and is removed) or waits for it and is refused, never slips
+    in after the removal. FOR SHARE does not block other shoppers adding the same book.
+    """
+    if connection.vendor != "postgresql":  # SQLite runs one write transaction at a time
+        return Book.objects.filter(pk=book_id, is_active=True).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {Book._meta.db_table} WHERE id = %s AND is_active FOR SHARE",  # noqa: S608
+            [book_id],
+        )
+        return cursor.fetchone() is not None
+
+
 @transaction.atomic
 def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity: int = 1) -> Cart:
     """Adds copies of a book, to its existing line if there is one; the line's total must fit 1-100 and the stock.
 
     Without a user or a token, the first add creates an anonymous cart (its `token` is on the
-    returned cart). Four queries with the user's: the cart lock, one read of the lines' books
-    and the added book together, one write. The response's lines are built from what was read.
+    returned cart).
+
+    Four queries with the user's: the cart lock, one read of the lines' books and the added
+    book together, one write; a new line adds a share lock on its book first. The response's
+    lines are built from what was read.
     """
     cart = cart_create_anonymous() if user is None and token is None else cart_lock(user=user, token=token)
     # Each book with this cart's line of it, if any (a LEFT JOIN on the line's unique key).
@@ -148,12 +201,16 @@ def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity
     ]
     now = timezone.now()
     if already:
-        CartItem.objects.filter(pk=book.line_id).update(quantity=new_quantity, updated_at=now)
+        # A withdrawal that removed the line meanwhile leaves nothing to update: the book is gone.
+        if not CartItem.objects.filter(pk=book.line_id).update(quantity=new_quantity, updated_at=now):
+            raise BookUnavailableError()
         next(item for item in items if item.pk == book.line_id).quantity = new_quantity
     else:
+        if not _book_hold_active(book_id=book.pk):
+            raise BookUnavailableError()
         items.append(CartItem.objects.create(cart=cart, book=book, quantity=new_quantity))
     cart.lines = sorted(items, key=lambda item: item.pk)
-    return cart
+    return _hand_notices(cart)
 
 
 @transaction.atomic
@@ -166,7 +223,7 @@ def cart_update_item(*, user=None, token: str | None = None, item_id: int, quant
     if not item.book.is_active or quantity > item.book.stock:
         raise _shortage(book=item.book, requested=quantity)
     CartItem.objects.filter(pk=item.pk).update(quantity=quantity, updated_at=timezone.now())
-    return _load_lines(cart)
+    return _hand_notices(_load_lines(cart))
 
 
 @transaction.atomic
@@ -176,7 +233,7 @@ def cart_remove_item(*, user=None, token: str | None = None, item_id: int) -> Ca
     deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
     if not deleted:
         raise CartLineNotFoundError()
-    return _load_lines(cart)
+    return _hand_notices(_load_lines(cart))
 
 
 @transaction.atomic

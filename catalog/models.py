@@ -90,9 +90,13 @@ class Category(models.Model):
         if self.parent_id is not None and self.pk is not None and self.parent_would_cycle(self.parent_id):
             raise ValidationError({"parent": "A category cannot be placed under itself or one of its sub-categories."})
 
-    def parent_would_cycle(self, parent_id: int) -> bool:
-        """True when `parent_id` is this category or one of its descendants (walks up from the parent)."""
-        parents = dict(Category.objects.values_list("pk", "parent_id"))
+    def parent_would_cycle(self, parent_id: int, *, parents: dict[int, int | None] | None = None) -> bool:
+        """True when `parent_id` is this category or one of its descendants (walks up from the parent).
+
+        `parents`: every category's parent id, by id (read here when not given).
+        """
+        if parents is None:
+            parents = dict(Category.objects.values_list("pk", "parent_id"))
         seen: set[int] = set()
         current: int | None = parent_id
         while current is not None and current not in seen:
@@ -315,6 +319,7 @@ class StockMovement(models.Model):
         IMPORT = "import"
         SALE = "sale"
         CANCELLATION = "cancellation"
+        RETURN = "return"  # a refunded line put back on the shelf (payments)
 
     book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="stock_movements")
     delta = models.IntegerField()

@@ -3,22 +3,28 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from bookstore.fields import StrictCharField, StrictTextModelSerializer
 from bookstore.filters import MAX_ID
-from catalog.covers import CoverTooLargeError, NotACoverImageError, check_cover_image
+from catalog.covers import (
+    CoverTooLargeError,
+    CoverTooManyPixelsError,
+    NotACoverImageError,
+    check_cover_image,
+    cover_reencoded,
+)
 from catalog.exceptions import FileTooLargeError
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review
 
 
-class ISBNField(serializers.CharField):
-    """Accepts ISBN-10 or ISBN-13 with hyphens or spaces; yields ISBN-13 digits (validators see that)."""
+class ISBNField(StrictCharField):
+    """Accepts ISBN-10 or ISBN-13 (a string) with hyphens or spaces; yields ISBN-13 digits (validators see that)."""
 
-    default_error_messages = {"invalid": "{message}"}
+    default_error_messages = {"invalid": 'Enter the ISBN as a string of digits, such as "978-0-306-40615-7".'}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 20)
@@ -29,7 +35,7 @@ class ISBNField(serializers.CharField):
         try:
             return normalize_isbn(value)
         except InvalidISBNError as error:
-            self.fail("invalid", message=str(error))
+            raise serializers.ValidationError(str(error), code="invalid") from None
 
 
 class AuthorBriefSerializer(serializers.ModelSerializer):
@@ -111,7 +117,7 @@ class BookSerializer(BookListSerializer):
         read_only_fields = fields
 
 
-class BookWriteSerializer(serializers.ModelSerializer):
+class BookWriteSerializer(StrictTextModelSerializer):
     """What staff send to create or change a book; the response is a `BookSerializer`."""
 
     isbn = ISBNField(
@@ -183,24 +189,31 @@ class BookWriteSerializer(serializers.ModelSerializer):
 
 
 class CoverUploadSerializer(serializers.Serializer):
-    image = serializers.FileField(help_text="A JPEG, PNG or WebP image of at most 5 MB.")
+    image = serializers.FileField(
+        help_text="A JPEG, PNG or WebP image of at most 5 MB and 40 megapixels; stored re-encoded, without metadata."
+    )
 
     def validate_image(self, image):
+        """The upload checked (size, pixel count, a real image) and re-encoded: what is stored."""
         try:
             self.image_format = check_cover_image(image)
+            return cover_reencoded(image, self.image_format)
         except CoverTooLargeError as error:
             raise FileTooLargeError(str(error), attr="image") from None
+        except CoverTooManyPixelsError as error:
+            raise serializers.ValidationError(str(error), code="too_many_pixels") from None
         except NotACoverImageError as error:
             raise serializers.ValidationError(str(error), code="invalid_image") from None
-        return image
 
 
-class CategorySerializer(serializers.ModelSerializer):
+class CategorySerializer(StrictTextModelSerializer):
     parent_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     slug = serializers.SlugField(
         max_length=140,
         required=False,
-        validators=[UniqueValidator(queryset=Category.objects.all())],
+        validators=[
+            UniqueValidator(queryset=Category.objects.all(), message="A category with this slug already exists.")
+        ],
         help_text="Made from the name when not given.",
     )
 
@@ -219,18 +232,10 @@ class CategorySerializer(serializers.ModelSerializer):
             )
         return value
 
-    def validate(self, attrs):
-        if self.instance is None and not attrs.get("slug"):
-            base = slugify(attrs["name"])[:130] or "category"
-            slug, n = base, 1
-            while Category.objects.filter(slug=slug).exists():
-                n += 1
-                slug = f"{base}-{n}"
-            attrs["slug"] = slug
-        return attrs
+    # The slug made from the name, and the checks repeated under lock, are `category_create`/`category_update`'s.
 
 
-class AuthorSerializer(serializers.ModelSerializer):
+class AuthorSerializer(StrictTextModelSerializer):
     class Meta:
         model = Author
         fields = ["id", "name", "bio"]
@@ -241,7 +246,7 @@ class ReviewUserSerializer(serializers.Serializer):
     display_name = serializers.CharField(read_only=True)
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(StrictTextModelSerializer):
     """A review as read and written; expects `Review.objects.with_listing_data()` for reads."""
 
     book_id = serializers.IntegerField(read_only=True)

@@ -5,15 +5,21 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.postgres.search import SearchVectorField
-from django.core.files.uploadedfile import UploadedFile
-from django.db import connections, models, transaction
+from django.core.files import File
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Expression, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from bookstore.integrity import Unique, unique_violations
 from catalog.caching import catalog_changed
-from catalog.exceptions import InsufficientStockError, InUseError, Shortage
+from catalog.exceptions import CategoryCycleError, InsufficientStockError, InUseError, MissingReferenceError, Shortage
 from catalog.models import SEARCH_CONFIG, Author, Book, Category, Review, StockMovement
+
+# The unique values a client chooses, and the 400 `unique` a duplicate gets (bookstore.integrity).
+ISBN_TAKEN = Unique(Book, ("isbn",), "A book with this ISBN already exists.", attr="isbn")
+CATEGORY_SLUG_TAKEN = Unique(Category, ("slug",), "A category with this slug already exists.", attr="slug")
+REVIEW_TAKEN = Unique(Review, ("book", "user"), "You have already reviewed this book.")
 
 
 @transaction.atomic(savepoint=False)
@@ -208,13 +214,47 @@ def unique_book_slug(title: str) -> str:
     return slugify(title)[:320] or "book"
 
 
+def _missing(attr: str, what: str, ids: Iterable[int]) -> MissingReferenceError:
+    return MissingReferenceError(f"No {what} with id {', '.join(map(str, sorted(ids)))}.", attr=attr)
+
+
+def _lock_book_references(*, authors: Iterable[Author] | None, category: Category | None) -> None:
+    """Holds the book's new authors and category until the transaction ends, or names the missing ones.
+
+    The serializer found them, but a deletion may have committed since. FOR NO KEY UPDATE
+    conflicts with the FOR UPDATE of `author_delete`/`category_delete`: whichever runs second
+    sees what the first did (a 400 here, or a 409 there), never a foreign key failing at commit.
+    Authors are locked in id order, then the category.
+    """
+    if authors is not None:
+        wanted = {author.pk for author in authors}
+        found = set(
+            Author.objects.select_for_update(no_key=True)
+            .filter(pk__in=wanted)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if wanted - found:
+            raise _missing("author_ids", "author", wanted - found)
+    if category is not None:
+        _lock_category(pk=category.pk, attr="category_id")
+
+
+def _lock_category(*, pk: int, attr: str) -> None:
+    if not list(Category.objects.select_for_update(no_key=True).filter(pk=pk).values_list("pk", flat=True)):
+        raise _missing(attr, "category", [pk])
+
+
 @transaction.atomic
 def book_create(*, actor=None, authors: Iterable[Author] = (), stock: int = 0, **fields: Any) -> Book:
     """Creates a book with its authors; its opening stock is written to the ledger (reason `initial`)."""
+    authors = list(authors)
+    _lock_book_references(authors=authors, category=fields.get("category"))
     if not fields.get("slug"):
         fields["slug"] = unique_book_slug(fields.get("title", ""))
-    book = Book.objects.create(stock=0, **fields)
-    book.authors.set(list(authors))
+    with unique_violations(ISBN_TAKEN):
+        book = Book.objects.create(stock=0, **fields)
+    book.authors.set(authors)
     if stock:
         stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor)
     book_search_vector_refresh(book_ids=[book.pk])
@@ -227,6 +267,8 @@ def book_update(
     *, book: Book, actor=None, authors: Iterable[Author] | None = None, stock: int | None = None, **fields: Any
 ) -> Book:
     """Updates a book's fields and authors; a new stock level goes through the ledger (`adjustment`)."""
+    authors = None if authors is None else list(authors)
+    _lock_book_references(authors=authors, category=fields.get("category"))
     if "title" in fields and "slug" not in fields and not book.slug:
         fields["slug"] = unique_book_slug(fields["title"])
     if "slug" in fields and not fields["slug"]:
@@ -234,9 +276,10 @@ def book_update(
     for name, value in fields.items():
         setattr(book, name, value)
     if fields:
-        book.save(update_fields=[*fields, "updated_at"])
+        with unique_violations(ISBN_TAKEN):
+            book.save(update_fields=[*fields, "updated_at"])
     if authors is not None:
-        book.authors.set(list(authors))
+        book.authors.set(authors)
     if stock is not None:
         stock_set(book=book, stock=stock, actor=actor, reason=StockMovement.Reason.ADJUSTMENT)
     if authors is not None or {"title", "subtitle"} & set(fields):
@@ -244,10 +287,52 @@ def book_update(
     return book
 
 
+@transaction.atomic
 def books_withdraw(*, books: QuerySet[Book]) -> int:
-    """Soft delete: the books leave the public catalog (and carts); orders keep referring to them."""
+    """Soft delete: the books leave the public catalog and every cart at once; orders keep referring to them.
+
+    Each cart that held one of them is told once, by a `withdrawn` notice written here with
+    the lines' removal (the cart's next answer hands it over). The books' rows are locked first,
+    as checkout locks them: a checkout under way finishes with the book, a later one never sees it.
+    Returns how many books were withdrawn (the API, the admin's action and its form all come here).
+    """
+    titles = dict(
+        Book.objects.filter(pk__in=books.values("pk"), is_active=True)
+        .select_for_update()
+        .order_by("pk")
+        .values_list("pk", "title")
+    )
+    if not titles:
+        return 0
     catalog_changed()
-    return books.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
+    Book.objects.filter(pk__in=titles).update(is_active=False, updated_at=timezone.now())
+    _carts_drop_books(titles=titles)
+    return len(titles)
+
+
+def _carts_drop_books(*, titles: Mapping[int, str]) -> None:
+    """Removes these books' lines from every cart, leaving each cart one `withdrawn` notice per book.
+
+    Apps depend orders → cart → catalog: the cart's models are reached through Book's reverse
+    relations (`cart_items`, `cart_notices`), not imported. Three queries whatever the number of carts.
+    """
+    lines = Book._meta.get_field("cart_items").related_model.objects.filter(book_id__in=list(titles))
+    notice = Book._meta.get_field("cart_notices").related_model
+    held = list(lines.values_list("cart_id", "book_id"))
+    notice.objects.bulk_create(
+        [
+            notice(
+                cart_id=cart_id,
+                book_id=book_id,
+                code="withdrawn",
+                detail=f"“{titles[book_id]}” was withdrawn from the catalog and removed from your cart.",
+            )
+            for cart_id, book_id in held
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,  # already told, and not yet read: one notice
+    )
+    lines.delete()
 
 
 def books_restore(*, books: QuerySet[Book]) -> int:
@@ -265,8 +350,8 @@ def book_withdraw(*, book: Book) -> Book:
 COVER_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
-def book_set_cover(*, book: Book, image: UploadedFile, image_format: str) -> Book:
-    """Stores a (validated) cover through the default storage and drops the previous file."""
+def book_set_cover(*, book: Book, image: File, image_format: str) -> Book:
+    """Stores a (validated, re-encoded: `catalog.covers`) cover through the default storage; drops the previous file."""
     old_name = book.cover.name if book.cover else ""
     name = f"{book.pk}-{uuid.uuid4().hex[:12]}.{COVER_EXTENSIONS[image_format]}"
     image.seek(0)
@@ -277,27 +362,98 @@ def book_set_cover(*, book: Book, image: UploadedFile, image_format: str) -> Boo
     return book
 
 
+MAX_SLUG_ATTEMPTS = 20
+
+
+def _category_slug_free(base: str) -> str:
+    """`base`, or `base-2`, `base-3`... the first that no category has (one query)."""
+    taken = set(Category.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def category_create(*, name: str, slug: str = "", parent_id: int | None = None, description: str = "") -> Category:
+    """Creates a category; without a slug, one is made from the name (`poetry`, then `poetry-2`...).
+
+    A slug the client chose and another category took meanwhile is a 400 `unique`; a slug made
+    here is made again, as a later request would have got it. The parent is locked (see
+    `category_delete`).
+    """
+    if parent_id is not None:
+        _lock_category(pk=parent_id, attr="parent_id")
+    fields = {"name": name, "parent_id": parent_id, "description": description}
+    if slug:
+        with unique_violations(CATEGORY_SLUG_TAKEN):
+            return Category.objects.create(slug=slug, **fields)
+    base = slugify(name)[:130] or "category"
+    for _ in range(MAX_SLUG_ATTEMPTS):
+        try:
+            with transaction.atomic():  # a savepoint: a slug taken meanwhile leaves the transaction usable
+                return Category.objects.create(slug=_category_slug_free(base), **fields)
+        except IntegrityError as error:
+            if not CATEGORY_SLUG_TAKEN.violated_by(error):
+                raise
+    raise CATEGORY_SLUG_TAKEN.error()
+
+
+@transaction.atomic
+def category_update(*, category: Category, **fields: Any) -> Category:
+    """Changes a category's fields; a new parent must exist and not be the category or below it.
+
+    A move locks every category, in id order, and checks the tree under that lock: two moves at
+    once (A under B, B under A; or longer loops) run one after the other, so the second sees
+    the first and is refused. Categories are few; other writes lock one row at most.
+    """
+    parent_id = fields.get("parent_id")
+    if parent_id is not None and parent_id != category.parent_id:
+        parents = dict(Category.objects.select_for_update().order_by("pk").values_list("pk", "parent_id"))
+        if parent_id not in parents:
+            raise _missing("parent_id", "category", [parent_id])
+        if category.parent_would_cycle(parent_id, parents=parents):
+            raise CategoryCycleError()
+    for name, value in fields.items():
+        setattr(category, name, value)
+    if fields:
+        with unique_violations(CATEGORY_SLUG_TAKEN):
+            category.save(update_fields=[*fields, "updated_at"])
+    return category
+
+
+@transaction.atomic
 def category_delete(*, category: Category) -> None:
-    """Deletes a category that has neither books (even withdrawn ones) nor sub-categories."""
+    """Deletes a category that has neither books (even withdrawn ones) nor sub-categories.
+
+    The row is locked FOR UPDATE first: a book or sub-category being attached to it holds a
+    weaker lock on it (`_lock_category`), so one waits for the other and sees its result.
+    """
+    if not list(Category.objects.select_for_update().filter(pk=category.pk).values_list("pk", flat=True)):
+        return  # deleted meanwhile: what the caller wanted
     if category.books.exists():
         raise InUseError("This category still has books; move or delete them first.")
     if category.children.exists():
         raise InUseError("This category still has sub-categories; move or delete them first.")
-    try:
-        category.delete()
-    except models.ProtectedError:  # a book or child was added meanwhile
-        raise InUseError("This category is still in use.") from None
+    category.delete()
 
 
+@transaction.atomic
 def author_delete(*, author: Author) -> None:
-    """Deletes an author who has no books (even withdrawn ones)."""
+    """Deletes an author who has no books (even withdrawn ones); locked first, like `category_delete`."""
+    if not list(Author.objects.select_for_update().filter(pk=author.pk).values_list("pk", flat=True)):
+        return
     if author.books.exists():
         raise InUseError("This author still has books; remove them from the books first.")
     author.delete()
 
 
+@transaction.atomic
 def review_create(*, book: Book, user, rating: int, title: str = "", body: str = "") -> Review:
-    return Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)
+    """One review per user and book: a second, even one sent at the same moment, is a 400 `unique`."""
+    with unique_violations(REVIEW_TAKEN):
+        return Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)
 
 
 def reviews_remove(*, reviews: QuerySet[Review]) -> int:

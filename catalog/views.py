@@ -1,17 +1,16 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
-from django.db import IntegrityError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import ErrorResponse409Serializer
 from bookstore.serializers import Presenter
 from catalog import caching, services
@@ -51,6 +50,15 @@ def _is_staff(request) -> bool:
         summary="List books",
         description="Active books, newest first (ranked by relevance when searching without an ordering). "
         "Staff may pass `is_active=false` to list withdrawn books.",
+        parameters=[
+            OpenApiParameter(
+                "min_rating",
+                {"type": "number", "minimum": 1, "maximum": 5},
+                description="Lowest average rating, 1-5.",
+            ),
+            OpenApiParameter("min_price", {"type": "number", "minimum": 0}, description="Lowest price, included."),
+            OpenApiParameter("max_price", {"type": "number", "minimum": 0}, description="Highest price, included."),
+        ],
     ),
     retrieve=extend_schema(summary="A book", description="A withdrawn book is 404 except to staff."),
     create=extend_schema(summary="Add a book (staff)", request=BookWriteSerializer, responses={201: BookSerializer}),
@@ -62,6 +70,7 @@ def _is_staff(request) -> bool:
     ),
     destroy=extend_schema(summary="Withdraw a book (staff)", description="Soft delete: the book leaves the catalog."),
 )
+@positive_path_id()
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     content_negotiation_class = FormatFilterContentNegotiation
@@ -120,10 +129,7 @@ class BookViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = BookWriteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        try:
-            book = services.book_create(actor=request.user, **serializer.to_service_kwargs())
-        except IntegrityError:  # the same ISBN created meanwhile
-            raise ValidationError({"isbn": ["A book with this ISBN already exists."]}, code="unique") from None
+        book = services.book_create(actor=request.user, **serializer.to_service_kwargs())
         return self._read(book, status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -132,10 +138,7 @@ class BookViewSet(viewsets.ModelViewSet):
             book, data=request.data, partial=kwargs.get("partial", False), context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        try:
-            services.book_update(book=book, actor=request.user, **serializer.to_service_kwargs())
-        except IntegrityError:
-            raise ValidationError({"isbn": ["A book with this ISBN already exists."]}, code="unique") from None
+        services.book_update(book=book, actor=request.user, **serializer.to_service_kwargs())
         return self._read(book)
 
     def perform_destroy(self, instance):
@@ -168,6 +171,7 @@ class BookViewSet(viewsets.ModelViewSet):
         },
     )
 )
+@positive_path_id()
 class CategoryViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategorySerializer
@@ -176,6 +180,12 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return Category.objects.all()
+
+    def perform_create(self, serializer):
+        serializer.instance = services.category_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        services.category_update(category=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.category_delete(category=instance)
@@ -190,6 +200,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
         },
     )
 )
+@positive_path_id()
 class AuthorViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = AuthorSerializer
@@ -213,6 +224,7 @@ class AuthorViewSet(viewsets.ModelViewSet):
     get=extend_schema(summary="A book's reviews", description="Newest first."),
     post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
 )
+@positive_path_id("book_id")
 class BookReviewListView(generics.ListCreateAPIView):
     serializer_class = ReviewSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]
@@ -243,10 +255,7 @@ class BookReviewListView(generics.ListCreateAPIView):
         book = self.get_book()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            review = services.review_create(book=book, user=request.user, **serializer.validated_data)
-        except IntegrityError:  # a second review posted at the same moment
-            raise ValidationError("You have already reviewed this book.", code="unique") from None
+        review = services.review_create(book=book, user=request.user, **serializer.validated_data)
         review = Review.objects.with_listing_data().get(pk=review.pk)
         return Response(self.get_serializer(review).data, status=status.HTTP_201_CREATED)
 
@@ -256,6 +265,7 @@ class BookReviewListView(generics.ListCreateAPIView):
     partial_update=extend_schema(summary="Change a review (its author or staff)"),
     destroy=extend_schema(summary="Delete a review (its author or staff)"),
 )
+@positive_path_id()
 class ReviewViewSet(
     mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):

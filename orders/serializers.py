@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from addresses.serializers import ShippingAddressSerializer
+from bookstore.fields import StrictTextSerializer
 from bookstore.filters import MAX_ID
 from orders.models import Order, OrderLine, OrderStatusChange
 
@@ -19,7 +20,7 @@ class QuoteProblemSerializer(serializers.Serializer):
     meta = serializers.DictField(required=False, help_text="`insufficient_stock`: `book_id`, `requested`, `available`.")
 
 
-class CheckoutSerializer(serializers.Serializer):
+class CheckoutSerializer(StrictTextSerializer):
     shipping_address = ShippingAddressSerializer(
         required=False, help_text="The address to ship to; or name a saved one by `shipping_address_id`."
     )
@@ -145,7 +146,7 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrderStatusUpdateSerializer(serializers.Serializer):
+class OrderStatusUpdateSerializer(StrictTextSerializer):
     partial_on_patch = False  # PATCH orders/{id} needs `status` (bookstore.openapi)
 
     status = serializers.ChoiceField(choices=Order.Status.choices)

@@ -5,9 +5,10 @@ import json
 import secrets
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from bookstore.integrity import Unique
 from bookstore.mail import email_enqueue
 from cart.exceptions import CartNotFoundError
 from cart.models import Cart, CartItem
@@ -30,6 +31,26 @@ def request_fingerprint(*, address: dict, shipping_method: str = "standard") -> 
     body = {"shipping_address": address, "shipping_method": shipping_method}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+ORDER_NUMBER = Unique(Order, ("number",), "An order with this number already exists.")
+MAX_NUMBER_ATTEMPTS = 5
+
+
+def _order_insert(**fields) -> Order:
+    """Inserts the order under a fresh random number, drawing again should another order hold it.
+
+    Numbers are random (50 bits), so a clash is all but impossible; but it is not the buyer's
+    doing, so it is never their error. Each attempt is a savepoint that a clash rolls back.
+    """
+    for _ in range(MAX_NUMBER_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(number=order_number_new(), **fields)
+        except IntegrityError as error:
+            if not ORDER_NUMBER.violated_by(error):
+                raise
+    raise RuntimeError(f"no free order number in {MAX_NUMBER_ATTEMPTS} draws")
 
 
 def order_quote(
@@ -75,7 +96,7 @@ def order_place(
     The book locks make concurrent buyers queue per book and re-read the stock the previous
     one left, so nobody oversells; the id order means crossed carts never deadlock.
     Raises `IdempotencyKeyReusedError`, `ShippingUnavailableError`, `EmptyCartError` or
-    `InsufficientStockError` (naming every short or withdrawn book) before anything is written.
+    `InsufficientStockError` (naming every short or withdrawn book), and then nothing is kept.
     """
     cart = cart_lock(user=user, token=None if user is not None else cart_token)
     if user is None:
@@ -93,17 +114,8 @@ def order_place(
     pricing = price_order(cart_lines=lines, country=address["country"], method=method)
     pricing.raise_problems()
 
-    number = order_number_new()
-    stock_apply(
-        changes={line.book_id: -line.quantity for line in lines},
-        reason=StockMovement.Reason.SALE,
-        actor=user,
-        order_reference=number,
-        locked_books=[line.book for line in lines],
-    )
     token = order_token_new() if user is None else None
-    order = Order.objects.create(
-        number=number,
+    order = _order_insert(
         user=user,
         email=user.email if user is not None else User.objects.normalize_email(email),
         order_token_hash=order_token_hash(token) if token else None,
@@ -112,6 +124,13 @@ def order_place(
         request_fingerprint=fingerprint if idempotency_key is not None else "",
         **_pricing_fields(pricing),
         **{f"shipping_{field}": value for field, value in address.items()},
+    )
+    stock_apply(
+        changes={line.book_id: -line.quantity for line in lines},
+        reason=StockMovement.Reason.SALE,
+        actor=user,
+        order_reference=order.number,
+        locked_books=[line.book for line in lines],
     )
     order_lines = OrderLine.objects.bulk_create(
         OrderLine(

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from addresses.models import Address
+from bookstore.filters import positive_path_id
 from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
 from bookstore.openapi import ErrorResponse400Serializer
 from bookstore.serializers import Presenter
@@ -79,6 +80,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     ),
 )
 @extend_schema(tags=["orders"])
+@positive_path_id()
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
     permission_classes = [IsAuthenticated]
@@ -148,12 +150,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         owner = cart_owner(request)
         if not owner:
             raise NotAuthenticated("Sign in, or check out as a guest with your Cart-Token.")
-        serializer = CheckoutSerializer(data=request.data)
+        serializer = self.checkout_serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "token" in owner and not data.get("email"):
             raise ValidationError({"email": ["A guest checkout needs an email address."]}, code="required")
-        order = services.order_place(
+        order = self.perform_checkout(
+            serializer,
             user=owner.get("user"),
             cart_token=owner.get("token"),
             email=data.get("email", ""),
@@ -165,6 +168,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if order.token is not None:
             response.data["order_token"] = order.token
         return response
+
+    # Checkout's extension points: `payments.views` adds the payment method and the order's payment.
+    checkout_serializer_class = CheckoutSerializer
+
+    def perform_checkout(self, serializer, **place) -> Order:
+        """Places the order from the validated checkout (`place`: `order_place`'s arguments)."""
+        return services.order_place(**place)
 
     @extend_schema(
         summary="Change an order's status (staff)",

@@ -71,7 +71,7 @@ def test_profile_changes_show_on_the_next_request(user_client, user):
 
 def test_the_cached_row_holds_no_password_and_saving_it_keeps_the_password(user_client, user, password):
     user_client.get(ME_URL)
-    _version, cached = cache.get(f"auth:user:{user.pk}")
+    _version, cached, _denied = cache.get(f"auth:user:{user.pk}")
 
     assert "password" in cached.get_deferred_fields()
     assert user_client.patch(ME_URL, {"last_name": "Lovelace"}).status_code == 200  # saves the cached user
@@ -182,3 +182,104 @@ def test_a_revoked_token_stays_revoked_when_the_user_entry_is_unreadable(api_cli
     unreadable_once()
 
     assert api_client.get(ME_URL, **auth).status_code == 401
+
+
+# Logout is durable: the denied access tokens are in the database too
+
+
+def _logged_out(capture, password, user):
+    """Two sessions of `user`; the first logged out (its commit steps run). Returns (gone, other) auth headers."""
+    gone = APIClient().post(TOKEN_URL, {"email": user.email, "password": password}).json()
+    other = APIClient().post(TOKEN_URL, {"email": user.email, "password": password}).json()
+    gone_auth = {"HTTP_AUTHORIZATION": f"Bearer {gone['access']}"}
+    with capture(execute=True):
+        response = APIClient().post("/api/v1/auth/logout", {"refresh": gone["refresh"]}, **gone_auth)
+    assert response.status_code == 204
+    return gone_auth, {"HTTP_AUTHORIZATION": f"Bearer {other['access']}"}
+
+
+def test_a_logged_out_access_token_stays_refused_after_the_cache_is_emptied(
+    api_client, user, password, django_capture_on_commit_callbacks
+):
+    gone, other = _logged_out(django_capture_on_commit_callbacks, password, user)
+
+    cache.clear()  # what a Redis restart does
+
+    response = api_client.get(ME_URL, **gone)
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["code"] == "token_not_valid"
+    assert api_client.get(ME_URL, **other).status_code == 200
+    assert api_client.get(ME_URL, **gone).status_code == 401  # and still once the row is cached again
+
+
+def test_a_logged_out_access_token_stays_refused_without_the_cache(
+    api_client, user, password, django_capture_on_commit_callbacks, monkeypatch
+):
+    gone, other = _logged_out(django_capture_on_commit_callbacks, password, user)
+
+    monkeypatch.setattr(access, "cache", DeadCache())
+
+    assert api_client.get(ME_URL, **gone).status_code == 401
+    assert api_client.get(ME_URL, **other).status_code == 200
+
+
+def test_a_cookie_logout_is_durable_too(user, password, django_capture_on_commit_callbacks):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.post("/api/v1/auth/cookie/login", {"email": user.email, "password": password})
+    access_cookie = browser.cookies["access_token"].value
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browser.post("/api/v1/auth/cookie/logout", HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
+    assert response.status_code == 204
+
+    cache.clear()
+
+    assert APIClient().get(ME_URL, HTTP_AUTHORIZATION=f"Bearer {access_cookie}").status_code == 401
+
+
+def test_denied_tokens_cost_no_query_per_request(
+    api_client, user, password, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    gone, other = _logged_out(django_capture_on_commit_callbacks, password, user)
+    cache.clear()
+
+    with django_assert_num_queries(2):  # the row, and (as the row says there are some) the user's denied tokens
+        assert api_client.get(ME_URL, **other).status_code == 200
+    with django_assert_num_queries(0):  # both cached together
+        assert api_client.get(ME_URL, **other).status_code == 200
+        assert api_client.get(ME_URL, **gone).status_code == 401
+
+
+def test_a_user_without_denied_tokens_costs_one_query_on_a_cache_miss(user_client, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert user_client.get(ME_URL).status_code == 200
+    cache.clear()
+    with django_assert_num_queries(1):
+        assert user_client.get(ME_URL).status_code == 200
+
+
+def test_flushexpireddenials_deletes_only_expired_denials(user, password, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from accounts.models import AccessTokenDenial
+
+    _logged_out(django_capture_on_commit_callbacks, password, user)
+    AccessTokenDenial.objects.create(user=user, jti="old", expires_at=timezone.now() - timedelta(seconds=1))
+
+    call_command("flushexpireddenials")
+
+    assert list(AccessTokenDenial.objects.values_list("jti", flat=True)) != []
+    assert not AccessTokenDenial.objects.filter(jti="old").exists()
+
+
+def test_an_entry_cached_before_denials_were_cached_with_the_row_is_not_served(
+    api_client, user, password, django_capture_on_commit_callbacks
+):
+    gone, _other = _logged_out(django_capture_on_commit_callbacks, password, user)
+    cache.clear()
+    version = access._start_version(f"auth:user-version:{user.pk}")
+    cache.set(f"auth:user:{user.pk}", (version, User.objects.get(pk=user.pk)))  # the old (version, user) shape
+
+    assert api_client.get(ME_URL, **gone).status_code == 401

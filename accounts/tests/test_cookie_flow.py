@@ -130,3 +130,76 @@ def test_cookie_logout_without_csrf_is_refused_and_revokes_nothing(browser, user
 
     assert browser.post(LOGOUT_URL).status_code == 403
     assert APIClient().post(TOKEN_REFRESH_URL, {"refresh": login.cookies["refresh_token"].value}).status_code == 200
+
+
+# Login CSRF: a cross-site form can send a multipart or urlencoded body without a preflight
+
+
+@pytest.mark.parametrize("fmt", ["multipart", "form"])
+def test_a_cross_site_form_cannot_log_in_with_cookies(user, password, fmt):
+    body = {"email": user.email, "password": password}
+    kwargs = {"format": "multipart"} if fmt == "multipart" else {"content_type": "application/x-www-form-urlencoded"}
+    if fmt == "form":
+        body = f"email={user.email}&password={password}"
+
+    cross_site = APIClient().post(LOGIN_URL, body, HTTP_ORIGIN="https://evil.example", **kwargs)
+    no_origin = APIClient().post(LOGIN_URL, body, **kwargs)
+
+    assert cross_site.status_code == 403
+    assert cross_site.json()["errors"][0]["code"] == "permission_denied"
+    assert no_origin.status_code == 415
+    assert no_origin.json()["errors"][0]["code"] == "unsupported_media_type"
+    for response in (cross_site, no_origin):
+        assert "access_token" not in response.cookies and "refresh_token" not in response.cookies
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/auth/register",
+        "/api/v1/auth/token",
+        "/api/v1/auth/token/refresh",
+        "/api/v1/auth/password/reset",
+        "/api/v1/auth/password/reset/confirm",
+        "/api/v1/auth/email/verify",
+        LOGIN_URL,
+    ],
+)
+def test_json_endpoints_refuse_multipart_bodies(api_client, user, password, path):
+    response = api_client.post(path, {"email": user.email, "password": password}, format="multipart")
+
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["code"] == "unsupported_media_type"
+
+
+def test_authenticated_json_endpoints_refuse_multipart_bodies(user_client, user):
+    patch = user_client.patch(ME_URL, {"first_name": "Mallory"}, format="multipart")
+    logout = user_client.post("/api/v1/auth/logout", {"refresh": "x"}, format="multipart")
+
+    assert patch.status_code == logout.status_code == 415
+    user.refresh_from_db()
+    assert user.first_name != "Mallory"
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://localhost:3000.evil.example"])
+def test_cookie_endpoints_refuse_a_foreign_origin(browser, user, password, origin):
+    login = cookie_login(browser, user, password)
+    csrf = {"HTTP_X_CSRFTOKEN": login.cookies["csrftoken"].value, "HTTP_ORIGIN": origin}
+
+    responses = [
+        APIClient().post(LOGIN_URL, {"email": user.email, "password": password}, HTTP_ORIGIN=origin),
+        browser.post(REFRESH_URL, **csrf),
+        browser.post(LOGOUT_URL, **csrf),
+    ]
+
+    assert [r.status_code for r in responses] == [403, 403, 403]
+    assert "access_token" not in responses[0].cookies
+    assert APIClient().post(TOKEN_REFRESH_URL, {"refresh": login.cookies["refresh_token"].value}).status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:3000", "http://testserver"])
+def test_cookie_login_takes_an_allowed_or_same_host_origin(user, password, origin):
+    response = APIClient().post(LOGIN_URL, {"email": user.email, "password": password}, HTTP_ORIGIN=origin)
+
+    assert response.status_code == 200
+    assert response.cookies["access_token"].value

@@ -176,6 +176,33 @@ def test_logout_kills_the_refresh_and_the_access_token(api_client, user, passwor
     assert api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]}).status_code == 401
 
 
+def test_logout_ends_every_token_rotated_from_the_one_it_names(api_client, user, password):
+    login_pair = login(api_client, user.email, password).json()
+    child = api_client.post(REFRESH_URL, {"refresh": login_pair["refresh"]}).json()
+    grandchild = api_client.post(REFRESH_URL, {"refresh": child["refresh"]}).json()
+
+    response = api_client.post(
+        LOGOUT_URL, {"refresh": login_pair["refresh"]}, HTTP_AUTHORIZATION=f"Bearer {grandchild['access']}"
+    )
+
+    assert response.status_code == 204
+    assert api_client.post(REFRESH_URL, {"refresh": grandchild["refresh"]}).status_code == 401
+
+
+def test_logout_with_the_latest_token_ends_its_family_only(api_client, user, password):
+    phone = login(api_client, user.email, password).json()
+    laptop = login(api_client, user.email, password).json()
+    rotated = api_client.post(REFRESH_URL, {"refresh": phone["refresh"]}).json()
+
+    response = api_client.post(
+        LOGOUT_URL, {"refresh": rotated["refresh"]}, HTTP_AUTHORIZATION=f"Bearer {rotated['access']}"
+    )
+
+    assert response.status_code == 204
+    assert api_client.post(REFRESH_URL, {"refresh": rotated["refresh"]}).status_code == 401
+    assert api_client.post(REFRESH_URL, {"refresh": laptop["refresh"]}).status_code == 200
+
+
 def test_logout_leaves_other_sessions_alone(api_client, user, password):
     phone = login(api_client, user.email, password).json()
     laptop = login(api_client, user.email, password).json()

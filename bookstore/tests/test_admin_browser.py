@@ -40,7 +40,7 @@ TIMEOUT_MS = 10_000
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
+        if os.environ.get("REQUIRE_CHROMIUM") == "1":
             pytest.fail(f"the admin browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
         pytest.skip(f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

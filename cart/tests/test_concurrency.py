@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
-from cart.models import CartItem
+from cart.models import Cart, CartItem
 from catalog.tests.factories import BookFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -41,7 +41,6 @@ def test_simultaneous_adds_of_one_book_sum_into_one_line():
 
 
 def test_a_cart_token_merges_once_when_sign_ins_race_with_it():
-    from cart.models import Cart
     from orders.tests.test_concurrency import run_together
 
     password = "correct-horse-battery-staple"
@@ -62,3 +61,28 @@ def test_a_cart_token_merges_once_when_sign_ins_race_with_it():
     assert sum(report is not None for report in reports) == 1
     assert list(CartItem.objects.filter(book=book).values_list("quantity", flat=True)) == [3]
     assert not Cart.objects.filter(user__isnull=True).exists()
+
+
+def test_simultaneous_first_reads_of_a_cart_make_one_cart():
+    buyer = UserFactory()
+    token = str(RefreshToken.for_user(buyer).access_token)
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def read():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        try:
+            barrier.wait(timeout=30)
+            statuses.append(client.get("/api/v1/cart").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=read) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == [200] * 6
+    assert Cart.objects.filter(user=buyer).count() == 1

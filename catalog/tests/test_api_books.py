@@ -409,3 +409,16 @@ def test_trailing_slashes_are_optional_without_redirects(api_client, staff_clien
     assert api_client.get(f"{BOOKS}/").status_code == 200
     assert api_client.get(f"{book_url(book)}/").status_code == 200
     assert staff_client.post(f"{BOOKS}/", new_book_payload()).status_code == 201
+
+
+@pytest.mark.parametrize("isbn", [{}, [], ["9780306406157"], 9780306406157, True, 97803064061.5])
+@pytest.mark.parametrize("method", ["post", "put", "patch"])
+def test_an_isbn_that_is_not_a_string_is_a_400_invalid(staff_client, isbn, method):
+    book = BookFactory()
+    url = BOOKS if method == "post" else book_url(book)
+
+    response = getattr(staff_client, method)(url, new_book_payload(isbn=isbn))
+
+    assert response.status_code == 400
+    assert codes(response) == [("invalid", "isbn")]
+    assert Book.objects.count() == 1

@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 
+from bookstore.integrity import UniqueError
 from catalog import services
 from catalog.exceptions import InsufficientStockError, InUseError
 from catalog.isbn import InvalidISBNError, normalize_isbn
@@ -184,3 +185,21 @@ def test_with_ratings_does_not_double_count_with_several_authors():
 
     assert annotated.review_count == 2
     assert float(annotated.average_rating) == 4.0
+
+
+@pytest.mark.django_db
+def test_a_duplicate_that_passed_the_checks_is_a_400_unique_from_the_service():
+    """What a request that lost a race meets (the view's checks passed, the unique index did not)."""
+    review = ReviewFactory()
+    book = BookFactory()
+
+    with pytest.raises(UniqueError) as duplicate_review:
+        services.review_create(book=review.book, user=review.user, rating=3)
+    with pytest.raises(UniqueError) as duplicate_isbn:
+        services.book_update(book=book, isbn=review.book.isbn)
+    with pytest.raises(UniqueError) as duplicate_slug:
+        services.category_create(name="Any", slug=book.category.slug)
+
+    assert (duplicate_review.value.code, duplicate_review.value.attr) == ("unique", "non_field_errors")
+    assert (duplicate_isbn.value.code, duplicate_isbn.value.attr) == ("unique", "isbn")
+    assert (duplicate_slug.value.code, duplicate_slug.value.attr) == ("unique", "slug")

@@ -74,7 +74,8 @@ def test_checkout_turns_the_cart_into_a_pending_order(
     assert [(entry["status"], entry["note"]) for entry in body["status_history"]] == [("pending", "Order placed.")]
     assert set(body) == {
         "id", "number", "status", "email", "items", "subtotal", "shipping_cost", "tax_total", "total", "currency",
-        "shipping_method", "shipping_address", "status_history", "created_at", "updated_at",
+        "shipping_method", "shipping_address", "status_history", "created_at", "updated_at", "payment", "refunds",
+        "expires_at",
     }  # fmt: skip
 
     # stock taken and recorded, cart emptied, confirmation sent
@@ -368,12 +369,14 @@ def test_checkout_runs_a_constant_number_of_queries(user_client, user, queries_o
 
     assert len(ten_lines) == len(one_line)
     # cart lock (and touch); the shipping method; lines with their books locked; the country's tax rates;
-    # stock update, movements; order, lines, history; empty cart. The response is built from what was written.
-    assert len(ten_lines) == 10, ten_lines
+    # stock update, movements; order, lines, history; empty cart; the payment and its ledger line (payments).
+    # The response is built from what was written.
+    assert len(ten_lines) == 12, ten_lines
 
 
 def test_checkout_with_an_idempotency_key_adds_only_its_lookup(user_client, user, queries_of):
     queries = _checkout_queries(queries_of, user_client, user, 3, HTTP_IDEMPOTENCY_KEY="count-3")
 
-    assert len(queries) == 11
+    # The key's lookup, and the payments' check that the order found is not a replay with a payment already.
+    assert len(queries) == 14
     assert sum("idempotency_key" in sql and sql.startswith("SELECT") for sql in queries) == 1

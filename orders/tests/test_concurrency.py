@@ -123,3 +123,27 @@ def test_simultaneous_cancellations_restore_the_stock_once():
     assert Counter(response.status_code for response in responses) == {200: 1, 409: 4}
     assert Book.objects.get(pk=book.pk).stock == 5
     assert StockMovement.objects.filter(book=book, reason="cancellation").count() == 1
+
+
+def test_two_checkouts_drawing_one_order_number_both_succeed(monkeypatch):
+    """The unique order number is not the buyer's choice: a clash draws again, never a 500 or a 400."""
+    draws = iter(["BK-0000000000", "BK-0000000000", "BK-1111111111", "BK-2222222222"])
+    lock = threading.Lock()
+
+    def drawn() -> str:
+        with lock:
+            return next(draws)
+
+    monkeypatch.setattr("orders.services.order_number_new", drawn)
+    book = BookFactory(stock=5)
+    buyers = UserFactory.create_batch(2)
+    for buyer in buyers:
+        cart_with(buyer, (book, 1))
+
+    responses = run_together([checkout(_client_for(buyer)) for buyer in buyers])
+
+    assert [response.status_code for response in responses] == [201, 201]
+    numbers = sorted(response.json()["number"] for response in responses)
+    assert numbers[0] == "BK-0000000000" and numbers[1] in {"BK-1111111111", "BK-2222222222"}
+    assert sorted(StockMovement.objects.filter(book=book).values_list("order_reference", flat=True)) == numbers
+    assert Book.objects.get(pk=book.pk).stock == 3

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cart', '0001_initial'),
+        ('cart', '0002_cart_notices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
