@@ -30,6 +30,8 @@ from accounts.serializers import (
 )
 from bookstore.openapi import UNAUTHORIZED_RESPONSE
 from cart.services import cart_merge
+from customers.serializers import AccountCloseSerializer
+from customers.views import account_close
 from orders.services import guest_orders_claim
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
@@ -121,10 +123,22 @@ class LogoutView(APIView):
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = ProfileSerializer
     permission_classes = [IsAuthenticated]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_object(self):
         return self.request.user
+
+    @extend_schema(
+        summary="Close your account",
+        description="With your `password`: the account is closed at once (every token stops working) and your "
+        "personal data erased; your orders stay for the shop's books with their personal fields replaced by "
+        "`erased`. A wrong password is a 400.",
+        request=AccountCloseSerializer,
+        responses={204: NO_CONTENT},
+        tags=["auth"],
+    )
+    def delete(self, request, *args, **kwargs):
+        return account_close(request)
 
     @extend_schema(tags=["auth"])
     def get(self, request, *args, **kwargs):

@@ -111,6 +111,7 @@ LOCAL_APPS = [
     "addresses",
     "shipping",
     "orders",
+    "customers",
     "payments",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS

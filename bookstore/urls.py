@@ -14,6 +14,7 @@ from bookstore import health
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("auth/me/", include("addresses.urls")),
+    path("auth/me/", include("customers.urls")),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
     path("", include("shipping.urls")),
