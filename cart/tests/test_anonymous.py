@@ -220,3 +220,36 @@ def test_a_failing_merge_does_not_fail_the_sign_in(api_client, user, password, m
     response = api_client.post("/api/v1/auth/token", {"email": user.email, "password": password, "cart_token": token})
 
     assert (response.status_code, response.json()["cart_merge"]) == (200, None)
+
+
+def test_anonymous_cart_reads_and_adds_run_a_constant_number_of_queries(api_client, queries_of):
+    books = BookFactory.create_batch(11)
+    token = _anonymous_cart(api_client, (books[0], 1))
+    with_one_line = queries_of(lambda: api_client.get(CART, HTTP_CART_TOKEN=token))
+    for book in books[1:10]:
+        api_client.post(ITEMS, {"book_id": book.pk}, HTTP_CART_TOKEN=token)
+
+    with_ten_lines = queries_of(lambda: api_client.get(CART, HTTP_CART_TOKEN=token))
+    add = queries_of(lambda: api_client.post(ITEMS, {"book_id": books[10].pk}, HTTP_CART_TOKEN=token))
+
+    assert len(with_ten_lines) == len(with_one_line) == 2  # the cart by its token's hash, its lines with their books
+    statements = [sql for sql in add if sql not in {"BEGIN", "COMMIT"}]
+    # lock and touch the cart by its token's hash, the lines' books with the added one, the share lock, insert
+    assert len(statements) == 4, statements
+
+
+def test_a_guest_checkout_runs_a_constant_number_of_queries(api_client, queries_of):
+    from orders.tests.factories import ADDRESS
+
+    token = _anonymous_cart(api_client, *[(BookFactory(), 1) for _ in range(10)])
+
+    queries = queries_of(
+        lambda: api_client.post(
+            "/api/v1/orders", {"shipping_address": ADDRESS, "email": "g@example.com"}, HTTP_CART_TOKEN=token
+        )
+    )
+
+    statements = [sql for sql in queries if not sql.startswith(("BEGIN", "COMMIT"))]
+    # as a signed-in checkout (12), the user's row aside: cart lock, shipping method, lines and books locked,
+    # tax rates, stock update and movements, order, lines, history, empty cart, payment and its ledger line
+    assert len(statements) == 12, statements
