@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
 from bookstore.openapi import ErrorResponse503Serializer
 from bookstore.serializers import Presenter
@@ -49,6 +50,7 @@ PROVIDER_DOWN = OpenApiResponse(
     ),
 )
 @extend_schema(tags=["orders"])
+@positive_path_id()
 class OrderViewSet(orders_views.OrderViewSet):
     serializer_class = OrderWithPaymentSerializer
     checkout_serializer_class = CheckoutWithPaymentSerializer
