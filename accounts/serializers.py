@@ -6,6 +6,7 @@ from accounts.email_addresses import EmailAddressError, email_normalize
 from accounts.exceptions import EmailTakenError
 from accounts.models import User
 from bookstore.fields import StrictTextModelSerializer
+from cart.serializers import CartMergeSerializer, CartTokenField
 
 
 class NormalizedEmailField(serializers.EmailField):
@@ -48,10 +49,11 @@ class RegisterSerializer(StrictTextModelSerializer):
         ],
     )
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    cart_token = CartTokenField()
 
     class Meta:
         model = User
-        fields = ["email", "password", "first_name", "last_name"]
+        fields = ["email", "password", "first_name", "last_name", "cart_token"]
 
     def validate(self, attrs):
         candidate = User(
@@ -72,6 +74,19 @@ class TokenPairSerializer(serializers.Serializer):
 class LoginSerializer(serializers.Serializer):
     email = NormalizedEmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+    cart_token = CartTokenField()
+
+
+class SignInTokenPairSerializer(TokenPairSerializer):
+    cart_merge = CartMergeSerializer(allow_null=True, read_only=True, help_text="What the cart token's merge did.")
+
+
+class SignInProfileSerializer(ProfileSerializer):
+    cart_merge = CartMergeSerializer(allow_null=True, read_only=True, help_text="What the cart token's merge did.")
+
+    class Meta(ProfileSerializer.Meta):
+        fields = [*ProfileSerializer.Meta.fields, "cart_merge"]
+        read_only_fields = [*ProfileSerializer.Meta.read_only_fields, "cart_merge"]
 
 
 class RefreshSerializer(serializers.Serializer):

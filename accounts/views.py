@@ -23,11 +23,17 @@ from accounts.serializers import (
     ProfileSerializer,
     RefreshSerializer,
     RegisterSerializer,
+    SignInProfileSerializer,
+    SignInTokenPairSerializer,
     TokenPairSerializer,
     UidTokenSerializer,
     validate_new_password,
 )
 from bookstore.openapi import UNAUTHORIZED_RESPONSE
+from cart.services import cart_merge
+from customers.serializers import AccountCloseSerializer
+from customers.views import account_close
+from orders.services import guest_orders_claim
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 CSRF_REFUSED = OpenApiResponse(
@@ -36,7 +42,8 @@ CSRF_REFUSED = OpenApiResponse(
 )
 
 
-def _authenticate_credentials(request) -> User:
+def _authenticate_credentials(request) -> tuple[User, str | None]:
+    """The signed-in user and the `cart_token` to merge into their cart, if any."""
     serializer = LoginSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     user = authenticate(
@@ -46,7 +53,7 @@ def _authenticate_credentials(request) -> User:
         raise exceptions.AuthenticationFailed(
             "No active account found with the given credentials.", code="no_active_account"
         )
-    return user
+    return user, serializer.validated_data.get("cart_token")
 
 
 def _token_pair_body(refresh) -> dict:
@@ -77,12 +84,14 @@ class RegisterView(PublicAuthView):
             "case (400 `unique`); the password must pass the store's password rules."
         ),
     )
-    @extend_schema(request=RegisterSerializer, responses={201: ProfileSerializer}, tags=["auth"])
+    @extend_schema(request=RegisterSerializer, responses={201: SignInProfileSerializer}, tags=["auth"])
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        cart_token = serializer.validated_data.pop("cart_token", None)
         user = services.user_register(**serializer.validated_data)
-        return Response(ProfileSerializer(user).data, status=status.HTTP_201_CREATED)
+        body = ProfileSerializer(user).data | {"cart_merge": cart_merge(user=user, token=cart_token)}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class TokenObtainView(PublicAuthView):
@@ -94,11 +103,12 @@ class TokenObtainView(PublicAuthView):
         ),
     )
     @extend_schema(
-        request=LoginSerializer, responses={200: TokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
+        request=LoginSerializer, responses={200: SignInTokenPairSerializer, 401: UNAUTHORIZED_RESPONSE}, tags=["auth"]
     )
     def post(self, request):
-        user = _authenticate_credentials(request)
-        return Response(_token_pair_body(services.token_pair_for_user(user=user)))
+        user, cart_token = _authenticate_credentials(request)
+        body = _token_pair_body(services.token_pair_for_user(user=user))
+        return Response(body | {"cart_merge": cart_merge(user=user, token=cart_token)})
 
 
 class TokenRefreshView(AnonymousAPIView):
@@ -138,10 +148,22 @@ class LogoutView(APIView):
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = ProfileSerializer
     permission_classes = [IsAuthenticated]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_object(self):
         return self.request.user
+
+    @extend_schema(
+        summary="Close your account",
+        description="With your `password`: the account is closed at once (every token stops working) and your "
+        "personal data erased; your orders stay for the shop's books with their personal fields replaced by "
+        "`erased`. A wrong password is a 400.",
+        request=AccountCloseSerializer,
+        responses={204: NO_CONTENT},
+        tags=["auth"],
+    )
+    def delete(self, request, *args, **kwargs):
+        return account_close(request)
 
     @extend_schema(summary="Your profile", tags=["auth"])
     def get(self, request, *args, **kwargs):
@@ -221,7 +243,8 @@ class EmailVerifyView(PublicAuthView):
     def post(self, request):
         serializer = UidTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_verify_email(**serializer.validated_data)
+        user = services.user_verify_email(**serializer.validated_data)
+        guest_orders_claim(user=user)  # the guest orders placed with this address join the account
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -264,14 +287,14 @@ class CookieLoginView(PublicAuthView):
     @extend_schema(summary="Log in (cookies, for browsers)")
     @extend_schema(
         request=LoginSerializer,
-        responses={200: ProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: ORIGIN_REFUSED},
+        responses={200: SignInProfileSerializer, 401: UNAUTHORIZED_RESPONSE, 403: ORIGIN_REFUSED},
         description="Sets HttpOnly `access_token` and `refresh_token` cookies and a `csrftoken` cookie "
         "whose value unsafe requests must send back in `X-CSRFToken`.",
         tags=["auth"],
     )
     def post(self, request):
-        user = _authenticate_credentials(request)
-        response = Response(ProfileSerializer(user).data)
+        user, cart_token = _authenticate_credentials(request)
+        response = Response(ProfileSerializer(user).data | {"cart_merge": cart_merge(user=user, token=cart_token)})
         _set_token_cookies(response, services.token_pair_for_user(user=user))
         get_token(request)  # the CSRF middleware sets the csrftoken cookie on the way out
         return response

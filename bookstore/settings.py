@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as default_cors_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -107,7 +108,10 @@ LOCAL_APPS = [
     "accounts",
     "catalog",
     "cart",
+    "addresses",
+    "shipping",
     "orders",
+    "customers",
     "payments",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -263,6 +267,13 @@ FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 STORE_CURRENCY = env_str("STORE_CURRENCY", "USD")
 SHIPPING_FLAT_RATE = env_decimal("SHIPPING_FLAT_RATE", "4.99")
 FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "35.00")
+# The two above are only the `standard` shipping method's price and free-over threshold when the
+# first migration creates it; staff manage shipping methods and tax rates in the admin from then on.
+# PRICES_INCLUDE_TAX=1: catalog prices include tax (EU style); 0: tax is added on top (US style).
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
+
+# Carts
+ANONYMOUS_CART_DAYS = env_int("ANONYMOUS_CART_DAYS", 30)
 
 # Payments. Manual payments (bank transfer) need no account anywhere; card payments by Stripe are
 # on only when both Stripe secrets are set. Unpaid orders expire: cards after
@@ -406,7 +417,8 @@ X_FRAME_OPTIONS = "DENY"
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", ["http://localhost:3000", "http://127.0.0.1:3000"])
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+CORS_EXPOSE_HEADERS = ["Cart-Token", "Retry-After", "X-Request-ID"]
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "cart-token", "order-token")
 
 # Logging
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -14,8 +14,11 @@ from bookstore.index import IndexView
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
+    path("auth/me/", include("addresses.urls")),
+    path("auth/me/", include("customers.urls")),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
+    path("", include("shipping.urls")),
     path("", include("payments.urls")),  # before orders.urls: its `orders` routes carry the money
     path("", include("orders.urls")),
 ]

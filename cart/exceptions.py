@@ -30,3 +30,7 @@ class QuantityTooLargeError(DomainError):
 
 class CartLineNotFoundError(NotFoundError):
     default_detail = "No such line in your cart."
+
+
+class CartNotFoundError(NotFoundError):
+    default_detail = "No cart for this Cart-Token: it is unknown, expired or already merged."

@@ -1,19 +1,46 @@
-"""One cart per user; one line per book, holding a quantity but never a price (prices are current)."""
+"""One cart per user, or an anonymous cart keyed by a secret token; one line per book, holding a quantity but never a
+price (prices are current)."""
 
+import hashlib
+import secrets
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from catalog.models import Book
 
 
+def cart_token_new() -> str:
+    """An anonymous cart's secret: 256 random bits, URL-safe. Only its hash is stored."""
+    return secrets.token_urlsafe(32)
+
+
+def cart_token_hash(token: str) -> str:
+    """SHA-256 of the token: a secret this random needs no salt or slow hash, and the lookup stays one index probe."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def anonymous_cart_cutoff():
+    """Anonymous carts unchanged since before this have expired (`ANONYMOUS_CART_DAYS`)."""
+    return timezone.now() - timedelta(days=settings.ANONYMOUS_CART_DAYS)
+
+
 class CartQuerySet(models.QuerySet):
     def for_user(self, user):
         return self.filter(user=user)
+
+    def for_token(self, token: str):
+        """The live anonymous cart this token opens (none once it expired)."""
+        return self.filter(token_hash=cart_token_hash(token), updated_at__gte=anonymous_cart_cutoff())
+
+    def expired(self):
+        return self.filter(user__isnull=True, updated_at__lt=anonymous_cart_cutoff())
 
     def with_lines(self):
         """The lines and their books in one extra query, whatever the number of lines."""
@@ -25,18 +52,33 @@ class CartQuerySet(models.QuerySet):
 
 
 class Cart(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="cart"
+    )
+    # An anonymous cart's key: the SHA-256 of its Cart-Token (unique, so indexed); null for a user's cart.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     objects = CartQuerySet.as_manager()
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, token_hash__isnull=True)
+                | Q(user__isnull=True, token_hash__isnull=False),
+                name="cart_cart_user_or_token",
+            ),
+        ]
+
+    # Set by the services for the response: the anonymous cart's token, as the request sent it (only its hash is kept).
+    token: str | None = None
     # What this answer tells the shopper about changes made to the cart behind their back: the
     # pending `CartNotice`s, handed over (and deleted) by the cart services.
     handed_notices: Sequence["CartNotice"] = ()
 
     def __str__(self):
-        return f"Cart of {self.user}"
+        return f"Cart of {self.user}" if self.user_id else f"Anonymous cart {self.pk}"
 
     @cached_property
     def lines(self) -> list["CartItem"]:

@@ -70,14 +70,79 @@ class CartSerializer(serializers.ModelSerializer):
     total_quantity = serializers.IntegerField(read_only=True, help_text="Copies in the cart, withdrawn books excluded.")
     subtotal = _money(help_text="Sum of the line totals at current prices, withdrawn books excluded.")
     currency = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cart_token = serializers.CharField(
+        source="token",
+        read_only=True,
+        allow_null=True,
+        help_text="An anonymous cart's token (send it as `Cart-Token`); null for a signed-in user's cart.",
+    )
 
     class Meta:
         model = Cart
-        fields = ["items", "total_quantity", "subtotal", "currency", "updated_at", "notices"]
+        fields = ["items", "total_quantity", "subtotal", "currency", "updated_at", "cart_token", "notices"]
         read_only_fields = fields
 
     def get_currency(self, cart: Cart) -> str:
         return settings.STORE_CURRENCY
+
+
+CART_TOKEN_MAX_LENGTH = 128
+
+
+def clean_cart_token(value) -> str | None:
+    """A cart token as a client sent it, or None when it cannot be one (it then opens no cart)."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > CART_TOKEN_MAX_LENGTH or not value.isascii() or not value.isprintable():
+        return None
+    return value
+
+
+def request_cart_token(request) -> str | None:
+    """The `Cart-Token` header; present but malformed, it names no cart (a 404 where a cart is needed)."""
+    raw = request.headers.get("Cart-Token")
+    if raw is None:
+        return None
+    return clean_cart_token(raw) or "-"  # "-" is no token's value: unknown, so 404
+
+
+@extend_schema_field({"type": "string", "nullable": True, "description": "An anonymous cart's token to merge."})
+class CartTokenField(serializers.Field):
+    """Sign-in's optional `cart_token`: never an error (a bad one merges nothing), whatever was sent."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault(
+            "help_text", "An anonymous cart's token: its lines join the account's cart (see `cart_merge`)."
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return clean_cart_token(data)
+
+
+class CartMergeLineSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(help_text="The line's quantity after the merge.")
+
+
+class CartMergeClampedSerializer(CartMergeLineSerializer):
+    requested = serializers.IntegerField(help_text="What the two lines added up to.")
+
+
+class CartMergeDroppedSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=[("withdrawn", "withdrawn"), ("out_of_stock", "out_of_stock")])
+
+
+class CartMergeSerializer(serializers.Serializer):
+    merged = CartMergeLineSerializer(many=True)
+    clamped = CartMergeClampedSerializer(many=True)
+    dropped = CartMergeDroppedSerializer(many=True)
 
 
 class CartItemCreateSerializer(StrictTextSerializer):

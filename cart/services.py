@@ -1,13 +1,23 @@
-"""Cart writes. Every write locks the user's cart row first, which also serialises it with checkout."""
+"""Cart reads and writes, for a signed-in user's cart or an anonymous one opened by its Cart-Token.
 
-from django.db import connection, transaction
+Every write locks the cart's row first, which also serialises it with checkout. Each service
+takes `user=` (a signed-in user) or `token=` (an anonymous cart's secret); an unknown or
+expired token is `CartNotFoundError` (404).
+"""
+
+import logging
+
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, FilteredRelation, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
-from cart.exceptions import BookUnavailableError, CartLineNotFoundError, QuantityTooLargeError
-from cart.models import Cart, CartItem, CartNotice
+from bookstore.exceptions import DomainError
+from cart.exceptions import BookUnavailableError, CartLineNotFoundError, CartNotFoundError, QuantityTooLargeError
+from cart.models import Cart, CartItem, CartNotice, anonymous_cart_cutoff, cart_token_hash, cart_token_new
 from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import Book
+
+logger = logging.getLogger(__name__)
 
 
 def _load_lines(cart: Cart) -> Cart:
@@ -42,11 +52,22 @@ def _hand_notices(cart: Cart) -> Cart:
     return cart
 
 
-def cart_get(*, user) -> Cart:
-    """The user's cart with its lines (and pending notices), created empty on first use.
+def cart_get(*, user=None, token: str | None = None) -> Cart:
+    """The cart with its lines (and pending notices): the user's, created empty on first use; the token's (404 when
+    unknown or expired); or, with neither, an empty cart that is not saved.
 
     Two queries once it exists, a third when it has notices to hand over.
     """
+    if token is not None and user is None:
+        cart = Cart.objects.for_token(token).with_notice_flag().with_lines().first()
+        if cart is None:
+            raise CartNotFoundError()
+        cart.token = token
+        return _hand_notices(cart)
+    if user is None:
+        cart = Cart()
+        cart.lines = []
+        return cart
     cart = Cart.objects.for_user(user).with_notice_flag().with_lines().first()
     if cart is None:
         Cart.objects.get_or_create(user=user)
@@ -54,8 +75,10 @@ def cart_get(*, user) -> Cart:
     return _hand_notices(cart)
 
 
-def cart_lock(*, user) -> Cart:
-    """Locks the user's cart row (creating the cart if needed) until the transaction ends, and touches it.
+def cart_lock(*, user=None, token: str | None = None) -> Cart:
+    """Locks the cart's row until the transaction ends, and touches it: the user's (created if needed) or the token's.
+
+    An anonymous cart is found by its token's hash, if it has not expired; else `CartNotFoundError`.
 
     Every cart write and every checkout of one user takes this lock first, so they run one
     after the other: a checkout never sees half of a cart change, and two checkouts with one
@@ -65,6 +88,22 @@ def cart_lock(*, user) -> Cart:
     """
     now = timezone.now()
     carts, notices = Cart._meta.db_table, CartNotice._meta.db_table
+    if user is None:
+        if token is None:
+            raise CartNotFoundError()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {carts} SET updated_at = %s WHERE token_hash = %s AND updated_at >= %s "  # noqa: S608
+                f"RETURNING id, EXISTS (SELECT 1 FROM {notices} WHERE {notices}.cart_id = {carts}.id)",
+                [now, cart_token_hash(token), anonymous_cart_cutoff()],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise CartNotFoundError()
+        cart = Cart(pk=row[0], token_hash=cart_token_hash(token), updated_at=now)
+        cart.has_notices = bool(row[1])
+        cart.token = token
+        return cart
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {carts} SET updated_at = %s WHERE user_id = %s "  # noqa: S608
@@ -77,6 +116,15 @@ def cart_lock(*, user) -> Cart:
         cart.has_notices = bool(row[1])
         return cart
     cart, _ = Cart.objects.select_for_update().get_or_create(user=user)
+    cart.has_notices = False
+    return cart
+
+
+def cart_create_anonymous() -> Cart:
+    """A new anonymous cart and its token (returned on the cart as `token`, never stored)."""
+    token = cart_token_new()
+    cart = Cart.objects.create(token_hash=cart_token_hash(token))
+    cart.token = token
     cart.has_notices = False
     return cart
 
@@ -115,14 +163,17 @@ def _book_hold_active(*, book_id: int) -> bool:
 
 
 @transaction.atomic
-def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
+def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity: int = 1) -> Cart:
     """Adds copies of a book, to its existing line if there is one; the line's total must fit 1-100 and the stock.
+
+    Without a user or a token, the first add creates an anonymous cart (its `token` is on the
+    returned cart).
 
     Four queries with the user's: the cart lock, one read of the lines' books and the added
     book together, one write; a new line adds a share lock on its book first. The response's
     lines are built from what was read.
     """
-    cart = cart_lock(user=user)
+    cart = cart_create_anonymous() if user is None and token is None else cart_lock(user=user, token=token)
     # Each book with this cart's line of it, if any (a LEFT JOIN on the line's unique key).
     with_line = (
         Book.objects.order_by()
@@ -163,9 +214,9 @@ def cart_add_item(*, user, book_id: int, quantity: int = 1) -> Cart:
 
 
 @transaction.atomic
-def cart_update_item(*, user, item_id: int, quantity: int) -> Cart:
-    """Sets a line's quantity (1-100, within stock). Another user's line is a 404."""
-    cart = cart_lock(user=user)
+def cart_update_item(*, user=None, token: str | None = None, item_id: int, quantity: int) -> Cart:
+    """Sets a line's quantity (1-100, within stock). Another cart's line is a 404."""
+    cart = cart_lock(user=user, token=token)
     item = CartItem.objects.filter(cart=cart, pk=item_id).select_related("book").first()
     if item is None:
         raise CartLineNotFoundError()
@@ -176,9 +227,9 @@ def cart_update_item(*, user, item_id: int, quantity: int) -> Cart:
 
 
 @transaction.atomic
-def cart_remove_item(*, user, item_id: int) -> Cart:
-    """Deletes one line. Another user's line is a 404."""
-    cart = cart_lock(user=user)
+def cart_remove_item(*, user=None, token: str | None = None, item_id: int) -> Cart:
+    """Deletes one line. Another cart's line is a 404."""
+    cart = cart_lock(user=user, token=token)
     deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
     if not deleted:
         raise CartLineNotFoundError()
@@ -186,6 +237,68 @@ def cart_remove_item(*, user, item_id: int) -> Cart:
 
 
 @transaction.atomic
-def cart_clear(*, user) -> None:
-    """Empties the user's cart."""
-    cart_empty(cart=cart_lock(user=user))
+def cart_clear(*, user=None, token: str | None = None) -> None:
+    """Empties the cart (with neither a user nor a token there is no cart: nothing to do)."""
+    if user is None and token is None:
+        return
+    cart_empty(cart=cart_lock(user=user, token=token))
+
+
+def carts_prune() -> int:
+    """Deletes the anonymous carts that expired (`manage.py prune_carts`); returns how many."""
+    _, by_model = Cart.objects.expired().delete()
+    return by_model.get(Cart._meta.label, 0)
+
+
+# Merging an anonymous cart into a user's on sign-in
+
+
+def cart_merge(*, user, token: str | None) -> dict | None:
+    """Moves the anonymous cart's lines into the user's cart and deletes it; the report, or None if nothing merged.
+
+    Never raises: a sign-in must not fail because of its cart token (unknown, expired, already
+    merged, or a database error, which is logged and rolled back to the savepoint).
+    """
+    if not token:
+        return None
+    try:
+        with transaction.atomic():
+            return _cart_merge(user=user, token=token)
+    except (DatabaseError, DomainError):
+        logger.exception("cart merge failed; the sign-in goes on without it")
+        return None
+
+
+def _cart_merge(*, user, token: str) -> dict | None:
+    # Lock order: the anonymous cart, then the user's. Two sign-ins racing with one token queue
+    # on the anonymous cart's row; the second finds it deleted (PostgreSQL re-checks a locked row
+    # that changed) and merges nothing: a token merges once.
+    anonymous = Cart.objects.for_token(token).select_for_update().first()
+    if anonymous is None:
+        return None
+    mine = cart_lock(user=user)
+    current = {line.book_id: line for line in CartItem.objects.filter(cart=mine)}
+    report: dict[str, list] = {"merged": [], "clamped": [], "dropped": []}
+    new_lines, now = [], timezone.now()
+    for line in CartItem.objects.filter(cart=anonymous).select_related("book").order_by("id"):
+        book, existing = line.book, current.get(line.book_id)
+        held = existing.quantity if existing else 0
+        requested = held + line.quantity
+        if not book.is_active:
+            report["dropped"].append({"book_id": book.pk, "reason": "withdrawn"})
+            continue
+        quantity = max(held, min(requested, book.stock, CartItem.MAX_QUANTITY))
+        if quantity == 0:
+            report["dropped"].append({"book_id": book.pk, "reason": "out_of_stock"})
+            continue
+        if quantity < requested:
+            report["clamped"].append({"book_id": book.pk, "requested": requested, "quantity": quantity})
+        else:
+            report["merged"].append({"book_id": book.pk, "quantity": quantity})
+        if existing is None:
+            new_lines.append(CartItem(cart=mine, book=book, quantity=quantity))
+        elif quantity != held:
+            CartItem.objects.filter(pk=existing.pk).update(quantity=quantity, updated_at=now)
+    CartItem.objects.bulk_create(new_lines)
+    anonymous.delete()
+    return report

@@ -1,5 +1,6 @@
 """Orders: a snapshot of a checked-out cart, its shipping address, and the history of its status."""
 
+import hashlib
 import secrets
 
 from django.conf import settings
@@ -18,12 +19,20 @@ def order_number_new() -> str:
     return "BK-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(10))
 
 
+def order_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class OrderQuerySet(models.QuerySet):
     def for_user(self, user):
         """The orders `user` may see: their own, or every order for staff."""
         if user.is_staff:
             return self
         return self.filter(user=user)
+
+    def for_order_token(self, token: str):
+        """The one order an Order-Token opens."""
+        return self.filter(order_token_hash=order_token_hash(token))
 
     def with_details(self):
         """Lines and status history in two extra queries, whatever the number of orders."""
@@ -48,12 +57,25 @@ class Order(models.Model):
     }
 
     number = models.CharField(max_length=16, unique=True, default=order_number_new, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    # Null for a guest's order (until its email is verified by an account: `guest_orders_claim`).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    email = models.EmailField(max_length=254, blank=True, db_index=True, help_text="Where the order's emails go.")
+    # A guest's Order-Token, as its SHA-256 (the token itself is only in the 201 answer and the email).
+    order_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)
     shipping_cost = models.DecimalField(max_digits=12, decimal_places=2)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # Checkout's pricing (orders.pricing), snapshotted: the method, the tax on shipping, whether prices included tax.
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    shipping_tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    shipping_tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    prices_include_tax = models.BooleanField(default=False)
+    shipping_method_code = models.CharField(max_length=32, default="standard")
+    shipping_method_name = models.CharField(max_length=100, default="Standard")
 
     shipping_full_name = models.CharField(max_length=200)
     shipping_line1 = models.CharField(max_length=200)
@@ -87,6 +109,9 @@ class Order(models.Model):
         ]
         indexes = [models.Index(fields=["user", "-created_at"], name="orders_order_user_recent")]
 
+    # Set by checkout for the 201 answer to a guest: the Order-Token (only its hash is kept).
+    token: str | None = None
+
     def __str__(self):
         return self.number
 
@@ -98,6 +123,10 @@ class Order(models.Model):
     @cached_property
     def history(self) -> list["OrderStatusChange"]:
         return list(self.status_history.all())
+
+    @property
+    def shipping_method(self) -> dict:
+        return {"code": self.shipping_method_code, "name": self.shipping_method_name}
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
@@ -129,6 +158,8 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=7, decimal_places=2)
     quantity = models.PositiveSmallIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
 
     class Meta:
         ordering = ["id"]

@@ -1,55 +1,106 @@
 """Orders as the contract shows them, checkout's input, and staff status changes."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from addresses.serializers import ShippingAddressSerializer
 from bookstore.fields import StrictTextSerializer
-from orders.countries import ISO_3166_ALPHA2
+from bookstore.filters import MAX_ID
 from orders.models import Order, OrderLine, OrderStatusChange
 
 
-def _money() -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, **kwargs)
 
 
-class ShippingAddressSerializer(StrictTextSerializer):
-    full_name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.CharField(
-        min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2 code, such as `US` or `FR`."
-    )
-    phone = serializers.RegexField(
-        r"^\+?[0-9][0-9 ().-]{3,30}$",
-        max_length=32,
-        required=False,
-        allow_blank=True,
-        default="",
-        error_messages={
-            "invalid": "Enter a phone number: digits, spaces, dashes, dots and parentheses, with an optional leading +."
-        },
-    )
-
-    def validate_country(self, value: str) -> str:
-        code = value.upper()
-        if code not in ISO_3166_ALPHA2:
-            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.", code="invalid")
-        return code
+class QuoteProblemSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`empty_cart` or `insufficient_stock`.")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+    meta = serializers.DictField(required=False, help_text="`insufficient_stock`: `book_id`, `requested`, `available`.")
 
 
 class CheckoutSerializer(StrictTextSerializer):
-    shipping_address = ShippingAddressSerializer()
+    shipping_address = ShippingAddressSerializer(
+        required=False, help_text="The address to ship to; or name a saved one by `shipping_address_id`."
+    )
+    shipping_address_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="One of your saved addresses, instead of an address."
+    )
+    shipping_method = serializers.SlugField(
+        max_length=32, required=False, default="standard", help_text="A code from `GET shipping-methods`."
+    )
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="A guest's email address (required without an account)."
+    )
+
+    def validate(self, attrs):
+        given = [name for name in ("shipping_address", "shipping_address_id") if name in attrs]
+        if not given:
+            raise serializers.ValidationError(
+                {"shipping_address": ["Send a shipping address, or a saved one's shipping_address_id."]},
+                code="required",
+            )
+        if len(given) > 1:
+            raise serializers.ValidationError(
+                {"shipping_address_id": ["Send shipping_address or shipping_address_id, not both."]}, code="invalid"
+            )
+        return attrs
+
+
+class QuoteRequestSerializer(CheckoutSerializer):
+    pass
+
+
+class ShippingMethodRefSerializer(serializers.Serializer):
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+def _tax_rate(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=5, decimal_places=4, read_only=True, help_text="A fraction: `0.0550` is 5.5 %.", **kwargs
+    )
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    isbn = serializers.CharField(read_only=True)
+    unit_price = _money()
+    quantity = serializers.IntegerField(read_only=True)
+    line_total = _money()
+    tax_rate = _tax_rate()
+    tax_amount = _money()
+
+
+class QuoteSerializer(serializers.Serializer):
+    items = QuoteLineSerializer(source="lines", many=True, read_only=True)
+    subtotal = _money()
+    shipping_cost = _money()
+    tax_total = _money()
+    total = _money()
+    currency = serializers.CharField(read_only=True)
+    shipping_method = ShippingMethodRefSerializer(read_only=True)
+    problems = serializers.SerializerMethodField(
+        help_text="What would stop this checkout, in the error shape's items (`empty_cart`, `insufficient_stock` "
+        "with its `meta`); empty when `POST orders` would succeed."
+    )
+
+    @extend_schema_field(QuoteProblemSerializer(many=True))
+    def get_problems(self, pricing) -> list[dict]:
+        return [item for problem in pricing.problems for item in problem.errors()]
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
     unit_price = _money()
     line_total = _money()
+    tax_rate = _tax_rate()
+    tax_amount = _money()
 
     class Meta:
         model = OrderLine
-        fields = ["book_id", "title", "isbn", "unit_price", "quantity", "line_total"]
+        fields = ["book_id", "title", "isbn", "unit_price", "quantity", "line_total", "tax_rate", "tax_amount"]
         read_only_fields = fields
 
 
@@ -64,7 +115,12 @@ class OrderSerializer(serializers.ModelSerializer):
     items = OrderLineSerializer(source="lines", many=True, read_only=True)
     subtotal = _money()
     shipping_cost = _money()
+    tax_total = _money(
+        help_text="Sum of the lines' and shipping's tax; part of `total` when prices exclude tax, inside the prices "
+        "when they include it."
+    )
     total = _money()
+    shipping_method = ShippingMethodRefSerializer(read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
     status_history = OrderStatusChangeSerializer(source="history", many=True, read_only=True)
 
@@ -74,11 +130,14 @@ class OrderSerializer(serializers.ModelSerializer):
             "id",
             "number",
             "status",
+            "email",
             "items",
             "subtotal",
             "shipping_cost",
+            "tax_total",
             "total",
             "currency",
+            "shipping_method",
             "shipping_address",
             "status_history",
             "created_at",

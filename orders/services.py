@@ -2,33 +2,34 @@
 
 import hashlib
 import json
-from decimal import Decimal
+import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
 from bookstore.integrity import Unique
 from bookstore.mail import email_enqueue
+from cart.exceptions import CartNotFoundError
+from cart.models import Cart, CartItem
 from cart.services import cart_empty, cart_lines, cart_lock
-from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import StockMovement
 from catalog.services import stock_apply
-from orders.exceptions import EmptyCartError, IdempotencyKeyReusedError, InvalidTransitionError
-from orders.models import Order, OrderLine, OrderStatusChange, order_number_new
-
-CENT = Decimal("0.01")
-
-
-def shipping_cost_for(*, subtotal: Decimal) -> Decimal:
-    """The flat rate, or nothing at or above the free-shipping threshold (both from settings)."""
-    if subtotal >= settings.FREE_SHIPPING_THRESHOLD:
-        return Decimal("0.00")
-    return settings.SHIPPING_FLAT_RATE.quantize(CENT)
+from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
+from orders.models import Order, OrderLine, OrderStatusChange, order_number_new, order_token_hash
+from orders.pricing import Pricing, price_order
+from shipping.models import shipping_method_for
 
 
-def request_fingerprint(*, address: dict) -> str:
+def order_token_new() -> str:
+    """A guest order's secret: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def request_fingerprint(*, address: dict, shipping_method: str = "standard") -> str:
     """A stable hash of a checkout's validated body, to tell a retry from a reused key."""
-    canonical = json.dumps({"shipping_address": address}, sort_keys=True, separators=(",", ":"))
+    body = {"shipping_address": address, "shipping_method": shipping_method}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -52,20 +53,55 @@ def _order_insert(**fields) -> Order:
     raise RuntimeError(f"no free order number in {MAX_NUMBER_ATTEMPTS} draws")
 
 
-@transaction.atomic
-def order_place(*, user, address: dict, idempotency_key: str | None = None) -> Order:
-    """Turns the user's cart into a pending order, taking the stock, all in one transaction.
+def order_quote(
+    *, user=None, cart_token: str | None = None, address: dict, shipping_method: str = "standard"
+) -> Pricing:
+    """What checking out the user's cart would charge now, with its problems; reads only, locks nothing.
 
-    Lock order: the user's cart row first, then the books' rows in id order (in `stock_apply`).
+    The same `price_order` as `order_place`: the two can only differ when the cart, the stock,
+    a price or a rate changes in between.
+    """
+    method = shipping_method_for(code=shipping_method, country=address["country"])
+    if user is not None:
+        lines = CartItem.objects.filter(cart__user=user)
+    else:
+        cart = Cart.objects.for_token(cart_token or "-").only("pk").first()
+        if cart is None:
+            raise CartNotFoundError()
+        lines = CartItem.objects.filter(cart=cart)
+    lines = lines.select_related("book").order_by("id")
+    return price_order(cart_lines=lines, country=address["country"], method=method)
+
+
+@transaction.atomic
+def order_place(
+    *,
+    user=None,
+    cart_token: str | None = None,
+    email: str = "",
+    address: dict,
+    shipping_method: str = "standard",
+    idempotency_key: str | None = None,
+) -> Order:
+    """Turns the user's cart, or a guest's (`cart_token` and `email`), into a pending order, taking the stock.
+
+    A guest's order gets an Order-Token (on the returned order as `token`; only its hash is kept),
+    and the confirmation email carries the link that opens it. An Idempotency-Key counts for
+    signed-in checkouts (a guest has no account to scope it to, and a replay could not give
+    back the token).
+
+    Lock order: the user's cart row first, then the books' rows in id order (in `cart_lines`).
     The cart lock serialises one user's checkouts, so an Idempotency-Key is looked up only
     once any concurrent checkout with it has committed: the same key gives the same order.
     The book locks make concurrent buyers queue per book and re-read the stock the previous
     one left, so nobody oversells; the id order means crossed carts never deadlock.
-    Raises `IdempotencyKeyReusedError`, `EmptyCartError` or `InsufficientStockError` (naming
-    every short or withdrawn book), and then nothing is kept.
+    Raises `IdempotencyKeyReusedError`, `ShippingUnavailableError`, `EmptyCartError` or
+    `InsufficientStockError` (naming every short or withdrawn book), and then nothing is kept.
     """
-    cart = cart_lock(user=user)
-    fingerprint = request_fingerprint(address=address)
+    cart = cart_lock(user=user, token=None if user is not None else cart_token)
+    if user is None:
+        idempotency_key = None
+    fingerprint = request_fingerprint(address=address, shipping_method=shipping_method)
     if idempotency_key is not None:
         existing = Order.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -73,40 +109,20 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
                 raise IdempotencyKeyReusedError()
             return existing
 
+    method = shipping_method_for(code=shipping_method, country=address["country"])
     lines = cart_lines(cart=cart, lock_books=True)
-    if not lines:
-        raise EmptyCartError()
-    if any(not line.book.is_active for line in lines):
-        # A withdrawn book cannot be bought: it counts as out of stock, alongside any other short line.
-        raise InsufficientStockError(
-            [
-                Shortage.for_sale(book=line.book, requested=line.quantity)
-                for line in lines
-                if not line.book.is_active or line.book.stock < line.quantity
-            ]
-        )
+    pricing = price_order(cart_lines=lines, country=address["country"], method=method)
+    pricing.raise_problems()
 
-    order_lines = [
-        OrderLine(
-            book_id=line.book_id,
-            title=line.book.title,
-            isbn=line.book.isbn,
-            unit_price=line.book.price,
-            quantity=line.quantity,
-            line_total=(line.book.price * line.quantity).quantize(CENT),
-        )
-        for line in lines
-    ]
-    subtotal = sum((line.line_total for line in order_lines), Decimal("0.00"))
-    shipping_cost = shipping_cost_for(subtotal=subtotal)
+    token = order_token_new() if user is None else None
     order = _order_insert(
         user=user,
-        subtotal=subtotal,
-        shipping_cost=shipping_cost,
-        total=subtotal + shipping_cost,
-        currency=settings.STORE_CURRENCY,
+        email=user.email if user is not None else User.objects.normalize_email(email),
+        order_token_hash=order_token_hash(token) if token else None,
+        currency=pricing.currency,
         idempotency_key=idempotency_key or "",
         request_fingerprint=fingerprint if idempotency_key is not None else "",
+        **_pricing_fields(pricing),
         **{f"shipping_{field}": value for field, value in address.items()},
     )
     stock_apply(
@@ -116,27 +132,67 @@ def order_place(*, user, address: dict, idempotency_key: str | None = None) -> O
         order_reference=order.number,
         locked_books=[line.book for line in lines],
     )
-    for line in order_lines:
-        line.order = order
-    OrderLine.objects.bulk_create(order_lines)
+    order_lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            book_id=line.book_id,
+            title=line.title,
+            isbn=line.isbn,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+            tax_rate=line.tax_rate,
+            tax_amount=line.tax_amount,
+        )
+        for line in pricing.lines
+    )
     placed = OrderStatusChange.objects.create(
         order=order, status=Order.Status.PENDING, actor=user, note="Order placed."
     )
     cart_empty(cart=cart)
     # The response shows the lines and history just written: no need to read them back.
     order.lines, order.history = order_lines, [placed]
+    order.token = token
+    link = f"{settings.FRONTEND_URL}/orders/{order.number}?token={token}" if token else None
+    _order_send_confirmation(order=order, to=order.email, link=link)
+    return order
 
-    summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {order.currency}" for line in order_lines)
+
+def guest_orders_claim(*, user) -> int:
+    """A verified email's guest orders join its account; returns how many."""
+    if not user.is_email_verified:
+        return 0
+    return Order.objects.filter(user__isnull=True, email=User.objects.normalize_email(user.email)).update(user=user)
+
+
+def _pricing_fields(pricing: Pricing) -> dict:
+    return {
+        "subtotal": pricing.subtotal,
+        "shipping_cost": pricing.shipping_cost,
+        "shipping_tax_rate": pricing.shipping_tax_rate,
+        "shipping_tax_amount": pricing.shipping_tax_amount,
+        "tax_total": pricing.tax_total,
+        "total": pricing.total,
+        "prices_include_tax": pricing.prices_include_tax,
+        "shipping_method_code": pricing.shipping_method.code,
+        "shipping_method_name": pricing.shipping_method.name,
+    }
+
+
+def _order_send_confirmation(*, order: Order, to: str, link: str | None = None) -> None:
+    currency = order.currency
+    summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {currency}" for line in order.lines)
+    tax_line = f"Tax{' (included)' if order.prices_include_tax else ''}: {order.tax_total} {currency}\n"
     email_enqueue(
-        to=user.email,
+        to=to,
         subject=f"Your Bookstore order {order.number}",
         body=(
             f"Thank you for your order {order.number}.\n\n{summary}\n\n"
-            f"Subtotal: {order.subtotal} {order.currency}\nShipping: {order.shipping_cost} {order.currency}\n"
-            f"Total: {order.total} {order.currency}\n"
+            f"Subtotal: {order.subtotal} {currency}\n"
+            f"Shipping ({order.shipping_method_name}): {order.shipping_cost} {currency}\n"
+            f"{tax_line}Total: {order.total} {currency}\n" + (f"\nFollow your order here:\n{link}\n" if link else "")
         ),
     )
-    return order
 
 
 def _order_lock(*, order: Order) -> Order:
@@ -149,7 +205,7 @@ def _order_record_move(*, order: Order, status: str, actor, note: str) -> Order:
     order.save(update_fields=["status", "updated_at"])
     OrderStatusChange.objects.create(order=order, status=status, actor=actor, note=note)
     email_enqueue(
-        to=order.user.email,
+        to=order.email or order.user.email,
         subject=f"Your Bookstore order {order.number} is {order.get_status_display().lower()}",
         body=f"Your order {order.number} is now {order.get_status_display().lower()}.\n"
         + (f"\n{note}\n" if note else ""),

@@ -1,9 +1,10 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders.views import OrderViewSet
+from orders.views import OrderViewSet, QuoteView
 
 # No trailing slashes: bookstore.middleware strips them under /api/ before resolving.
 router = SimpleRouter(trailing_slash="")
 router.register("orders", OrderViewSet, basename="order")
 
-urlpatterns = router.urls
+urlpatterns = [path("checkout/quote", QuoteView.as_view(), name="checkout-quote"), *router.urls]

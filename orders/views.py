@@ -5,13 +5,16 @@ from drf_standardized_errors.openapi_serializers import ErrorResponse403Serializ
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from addresses.models import Address
 from bookstore.filters import positive_path_id
 from bookstore.openapi import conflict_response
 from bookstore.serializers import Presenter
+from cart.views import CART_TOKEN, cart_owner
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Order
@@ -19,9 +22,33 @@ from orders.serializers import (
     CheckoutSerializer,
     OrderSerializer,
     OrderStatusUpdateSerializer,
+    QuoteRequestSerializer,
+    QuoteSerializer,
 )
 
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+ORDER_TOKEN_MAX_LENGTH = 128
+ORDER_TOKEN = OpenApiParameter(
+    name="Order-Token",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="A guest's order token, from the checkout's answer or the confirmation email: opens that order alone.",
+)
+
+
+def shipping_address_of(request, data: dict) -> dict:
+    """The address a checkout or quote names: sent in full, or one of the caller's saved addresses."""
+    if "shipping_address" in data:
+        return dict(data["shipping_address"])
+    user = request.user
+    saved = (
+        Address.objects.for_user(user).filter(pk=data["shipping_address_id"]).first() if user.is_authenticated else None
+    )
+    if saved is None:
+        raise ValidationError({"shipping_address_id": ["No such address in your address book."]}, code="does_not_exist")
+    return saved.as_shipping_address()
+
 
 CHECKOUT_CONFLICT = conflict_response(
     "insufficient_stock", "idempotency_key_reused", description="Not enough stock, or a reused Idempotency-Key."
@@ -46,9 +73,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         summary="Orders",
         description="The caller's orders, newest first; staff see everyone's and may filter by `status` and `user`.",
     ),
-    retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
+    retrieve=extend_schema(
+        summary="An order",
+        description="The owner's or, for staff, anyone's; a guest's with its `Order-Token`; others get 404.",
+        parameters=[ORDER_TOKEN],
+    ),
 )
 @extend_validation_errors(["empty_cart"], actions=["create"])
+@extend_validation_errors(["shipping_unavailable"], field_name="shipping_method", actions=["create"])
 @extend_schema(tags=["orders"])
 @positive_path_id()
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -64,10 +96,24 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         self.throttle_scope = "checkout" if self.action == "create" else None
         return super().get_throttles()
 
+    def get_permissions(self):
+        # Guests check out with a Cart-Token, and open or cancel their order with its Order-Token.
+        if self.action in {"create", "retrieve", "cancel"}:
+            return [AllowAny()]
+        return super().get_permissions()
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Order.objects.none()
-        return Order.objects.for_user(self.request.user).with_details()
+        user = self.request.user
+        if user.is_authenticated:
+            return Order.objects.for_user(user).with_details()
+        token = self.request.headers.get("Order-Token")
+        if token is None:
+            raise NotAuthenticated()
+        if not (token.isascii() and token.isprintable() and 0 < len(token) <= ORDER_TOKEN_MAX_LENGTH):
+            return Order.objects.none()
+        return Order.objects.for_order_token(token).with_details()
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -94,23 +140,36 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         description=(
             "Turns the caller's cart into a pending order in one transaction: stock is taken, prices, "
             "titles and ISBNs are copied, the cart is emptied and a confirmation email is sent. "
-            "An empty cart is a 400 `empty_cart`; a line beyond stock, or a withdrawn book, is a 409 "
-            "`insufficient_stock` naming each such book, and nothing changes."
+            "An empty cart is a 400 `empty_cart`; a shipping method that does not deliver to the address's "
+            "country, or an unknown one, is a 400 `shipping_unavailable`; a line beyond stock, or a withdrawn "
+            "book, is a 409 `insufficient_stock` naming each such book, and nothing changes."
         ),
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[IDEMPOTENCY_KEY, CART_TOKEN],
         request=CheckoutSerializer,
         responses={201: OrderSerializer, 409: CHECKOUT_CONFLICT},
     )
     def create(self, request):
+        owner = cart_owner(request)
+        if not owner:
+            raise NotAuthenticated("Sign in, or check out as a guest with your Cart-Token.")
         serializer = self.checkout_serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "token" in owner and not data.get("email"):
+            raise ValidationError({"email": ["A guest checkout needs an email address."]}, code="required")
         order = self.perform_checkout(
             serializer,
-            user=request.user,
-            address=dict(serializer.validated_data["shipping_address"]),
+            user=owner.get("user"),
+            cart_token=owner.get("token"),
+            email=data.get("email", ""),
+            address=shipping_address_of(request, data),
+            shipping_method=data["shipping_method"],
             idempotency_key=self._idempotency_key(),
         )
-        return self.render_order(order, status.HTTP_201_CREATED)
+        response = self.render_order(order, status.HTTP_201_CREATED)
+        if order.token is not None:
+            response.data["order_token"] = order.token
+        return response
 
     # Checkout's extension points: `payments.views` adds the payment method and the order's payment.
     checkout_serializer_class = CheckoutSerializer
@@ -142,12 +201,49 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         summary="Cancel an order",
         description=(
             "The owner or staff cancel a pending or paid order; its copies go back to stock. "
-            "From any other status: 409 `invalid_transition`."
+            "From any other status: 409 `invalid_transition`. A guest cancels with the order's `Order-Token`."
         ),
+        parameters=[ORDER_TOKEN],
         request=None,
         responses={200: OrderSerializer, 409: INVALID_TRANSITION},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        order = services.order_cancel(order=self.get_object(), actor=request.user)
+        actor = request.user if request.user.is_authenticated else None
+        order = services.order_cancel(order=self.get_object(), actor=actor)
         return self.render_order(order)
+
+
+@extend_validation_errors(["shipping_unavailable"], field_name="shipping_method", methods=["post"])
+class QuoteView(APIView):
+    permission_classes = [AllowAny]
+    present = Presenter(QuoteSerializer)
+
+    @extend_schema(
+        summary="Quote a checkout",
+        description=(
+            "What `POST orders` with this body would charge now: the lines with their tax, `subtotal`, "
+            "`shipping_cost`, `tax_total` and `total`, and the `problems` that would stop the checkout "
+            "(`empty_cart`, `insufficient_stock` with its `meta`). Reserves and writes nothing. "
+            "A shipping method that does not deliver to the address's country, or an unknown one, is a "
+            "400 `shipping_unavailable`."
+        ),
+        parameters=[CART_TOKEN],
+        request=QuoteRequestSerializer,
+        responses={200: QuoteSerializer},
+        tags=["orders"],
+    )
+    def post(self, request):
+        serializer = QuoteRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        owner = cart_owner(request)
+        if not owner:
+            raise NotAuthenticated("Sign in, or send your Cart-Token.")
+        pricing = services.order_quote(
+            user=owner.get("user"),
+            cart_token=owner.get("token"),
+            address=shipping_address_of(request, data),
+            shipping_method=data["shipping_method"],
+        )
+        return Response(self.present(pricing, {"request": request}))

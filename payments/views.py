@@ -44,7 +44,11 @@ PROVIDER_DOWN = OpenApiResponse(
         summary="Orders",
         description="The caller's orders, newest first; staff see everyone's and may filter by `status` and `user`.",
     ),
-    retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
+    retrieve=extend_schema(
+        summary="An order",
+        description="The owner's or, for staff, anyone's; a guest's with its `Order-Token`; others get 404.",
+        parameters=[orders_views.ORDER_TOKEN],
+    ),
 )
 @extend_schema(tags=["orders"])
 @positive_path_id()  # again: the actions this class overrides carry their own schema
@@ -71,11 +75,14 @@ class OrderViewSet(orders_views.OrderViewSet):
             "titles and ISBNs are copied, the cart is emptied and a confirmation email is sent. "
             "`payment_method` `manual` answers with `payment.instructions`; `stripe` creates a card payment "
             "whose `payment.client_secret` the shop's Stripe.js confirms. The order expires unpaid at "
-            "`expires_at`. An empty cart is a 400 `empty_cart`; a line beyond stock, or a withdrawn book, is "
-            "a 409 `insufficient_stock` naming each such book, and nothing changes; Stripe not answering is "
-            "a 503 `payment_provider_unavailable`, and nothing changes."
+            "`expires_at`. An empty cart is a 400 `empty_cart`; a shipping method that does not deliver to the "
+            "address's country, or an unknown one, is a 400 `shipping_unavailable`; a line beyond stock, or a "
+            "withdrawn book, is a 409 `insufficient_stock` naming each such book, and nothing changes; Stripe "
+            "not answering is a 503 `payment_provider_unavailable`, and nothing changes. A guest checks out "
+            "with a `Cart-Token` and an `email`; the answer then carries `order_token`, which opens the order "
+            "(`Order-Token` header) and is in the confirmation email's link."
         ),
-        parameters=[orders_views.IDEMPOTENCY_KEY],
+        parameters=[orders_views.IDEMPOTENCY_KEY, orders_views.CART_TOKEN],
         request=CheckoutWithPaymentSerializer,
         responses={201: OrderWithPaymentSerializer, 409: orders_views.CHECKOUT_CONFLICT, 503: PROVIDER_DOWN},
     )
@@ -112,14 +119,17 @@ class OrderViewSet(orders_views.OrderViewSet):
         summary="Cancel an order",
         description=(
             "The owner or staff cancel a pending or paid order; a paid order is refunded in full first, "
-            "and its copies go back to stock. From any other status: 409 `invalid_transition`."
+            "and its copies go back to stock. From any other status: 409 `invalid_transition`. A guest cancels "
+            "with the order's `Order-Token`."
         ),
+        parameters=[orders_views.ORDER_TOKEN],
         request=None,
         responses={200: OrderWithPaymentSerializer, 409: orders_views.INVALID_TRANSITION, 503: PROVIDER_DOWN},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        services.order_cancel(order=self.get_object(), actor=request.user)
+        actor = request.user if request.user.is_authenticated else None  # a guest, by Order-Token
+        services.order_cancel(order=self.get_object(), actor=actor)
         return self.render_order(self.get_object())
 
     @extend_schema(

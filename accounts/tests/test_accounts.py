@@ -58,7 +58,10 @@ def test_register_creates_the_account_and_emails_a_verification_link(
     assert body["email"] == "new.reader@example.com"
     assert body["first_name"] == "Ada"
     assert body["is_email_verified"] is False and body["is_staff"] is False
-    assert set(body) == {"id", "email", "first_name", "last_name", "is_email_verified", "is_staff", "date_joined"}
+    assert set(body) == {
+        "id", "email", "first_name", "last_name", "is_email_verified", "is_staff", "date_joined", "cart_merge",
+    }  # fmt: skip
+    assert body["cart_merge"] is None  # no cart_token sent
     user = User.objects.get(pk=body["id"])
     assert user.check_password(NEW_PASSWORD)
     assert user.password.startswith("argon2")

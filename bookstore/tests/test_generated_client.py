@@ -129,7 +129,7 @@ def shelf(db):
 
 def _log_in(api, email: str, password: str):
     login = api.models.LoginRequest(email=email, password=password)
-    tokens = api.call("auth.auth_token_create", api.anonymous(), HTTPStatus.OK, "TokenPair", body=login)
+    tokens = api.call("auth.auth_token_create", api.anonymous(), HTTPStatus.OK, "SignInTokenPair", body=login)
     return api.authenticated(tokens.access)
 
 
@@ -156,7 +156,7 @@ def test_a_customer_shops_with_the_generated_client(api, shelf):
         "auth.auth_register_create",
         api.anonymous(),
         HTTPStatus.CREATED,
-        "Profile",
+        "SignInProfile",
         body=models.RegisterRequest(email=email, password=PASSWORD, first_name="Ada"),
     )
     assert profile.email == email and profile.is_staff is False

@@ -21,11 +21,21 @@ def error_codes(response) -> list[tuple[str, str | None]]:
     return [(error["code"], error["attr"]) for error in response.json()["errors"]]
 
 
-def test_cart_requires_authentication(api_client):
+def test_get_cart_without_authentication_or_token_is_an_empty_cart_and_creates_nothing(api_client):
     response = api_client.get(CART)
 
-    assert response.status_code == 401
-    assert response.json()["errors"][0]["code"] == "not_authenticated"
+    assert response.status_code == 200
+    assert response.json() == {
+        "items": [],
+        "total_quantity": 0,
+        "subtotal": "0.00",
+        "currency": "USD",
+        "updated_at": None,
+        "cart_token": None,
+        "notices": [],
+    }
+    assert "Cart-Token" not in response
+    assert not Cart.objects.exists()
 
 
 def test_get_cart_creates_an_empty_cart_on_first_use(user_client, user):
@@ -40,6 +50,7 @@ def test_get_cart_creates_an_empty_cart_on_first_use(user_client, user):
     assert body["subtotal"] == "0.00"
     assert body["currency"] == "USD"
     assert body["updated_at"]
+    assert (body["cart_token"], body["notices"]) == (None, [])
     assert Cart.objects.filter(user=user).count() == 1
 
 

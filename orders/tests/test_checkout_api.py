@@ -11,6 +11,7 @@ from catalog.models import Book, StockMovement
 from catalog.tests.factories import BookFactory
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.tests.factories import ADDRESS, cart_with
+from shipping.models import ShippingMethod
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,8 @@ def test_checkout_turns_the_cart_into_a_pending_order(
             "unit_price": "9.99",
             "quantity": 2,
             "line_total": "19.98",
+            "tax_rate": "0.0000",
+            "tax_amount": "0.00",
         },
         {
             "book_id": emma.pk,
@@ -57,17 +60,22 @@ def test_checkout_turns_the_cart_into_a_pending_order(
             "unit_price": "4.50",
             "quantity": 1,
             "line_total": "4.50",
+            "tax_rate": "0.0000",
+            "tax_amount": "0.00",
         },
     ]
     assert body["subtotal"] == "24.48"
     assert body["shipping_cost"] == "4.99"
+    assert body["tax_total"] == "0.00"  # no rate configured for GB: no tax
     assert body["total"] == "29.47"
+    assert body["shipping_method"] == {"code": "standard", "name": "Standard"}
     assert body["currency"] == "USD"
     assert body["shipping_address"] == ADDRESS
     assert [(entry["status"], entry["note"]) for entry in body["status_history"]] == [("pending", "Order placed.")]
     assert set(body) == {
-        "id", "number", "status", "items", "subtotal", "shipping_cost", "total", "currency",
-        "shipping_address", "status_history", "created_at", "updated_at", "payment", "refunds", "expires_at",
+        "id", "number", "status", "email", "items", "subtotal", "shipping_cost", "tax_total", "total", "currency",
+        "shipping_method", "shipping_address", "status_history", "created_at", "updated_at", "payment", "refunds",
+        "expires_at",
     }  # fmt: skip
 
     # stock taken and recorded, cart emptied, confirmation sent
@@ -115,9 +123,8 @@ def test_checkout_money_is_exact_to_the_cent(user_client, user, price, quantity,
     assert (order.subtotal, order.shipping_cost, order.total) == (Decimal(subtotal), Decimal(shipping), Decimal(total))
 
 
-def test_checkout_reads_shipping_rules_from_settings(user_client, user, settings):
-    settings.SHIPPING_FLAT_RATE = Decimal("7.50")
-    settings.FREE_SHIPPING_THRESHOLD = Decimal("50.00")
+def test_checkout_charges_the_standard_method_as_staff_priced_it(user_client, user):
+    ShippingMethod.objects.filter(code="standard").update(price=Decimal("7.50"), free_over=Decimal("50.00"))
     cart_with(user, (BookFactory(price=Decimal("40.00")), 1))
 
     body = checkout(user_client).json()
@@ -140,6 +147,8 @@ def test_order_lines_keep_the_price_title_and_isbn_of_the_purchase(user_client, 
         "unit_price": "12.50",
         "quantity": 2,
         "line_total": "25.00",
+        "tax_rate": "0.0000",
+        "tax_amount": "0.00",
     }
     assert body["subtotal"] == "25.00"
 
@@ -359,14 +368,15 @@ def test_checkout_runs_a_constant_number_of_queries(user_client, user, queries_o
     ten_lines = _checkout_queries(queries_of, user_client, user, 10)
 
     assert len(ten_lines) == len(one_line)
-    # cart lock (and touch); lines with their books locked; stock update, movements; order, lines, history;
-    # empty cart; the payment and its ledger line (payments). The response is built from what was written.
-    assert len(ten_lines) == 10, ten_lines
+    # cart lock (and touch); the shipping method; lines with their books locked; the country's tax rates;
+    # stock update, movements; order, lines, history; empty cart; the payment and its ledger line (payments).
+    # The response is built from what was written.
+    assert len(ten_lines) == 12, ten_lines
 
 
 def test_checkout_with_an_idempotency_key_adds_only_its_lookup(user_client, user, queries_of):
     queries = _checkout_queries(queries_of, user_client, user, 3, HTTP_IDEMPOTENCY_KEY="count-3")
 
     # The key's lookup, and the payments' check that the order found is not a replay with a payment already.
-    assert len(queries) == 12
+    assert len(queries) == 14
     assert sum("idempotency_key" in sql and sql.startswith("SELECT") for sql in queries) == 1

@@ -10,6 +10,7 @@ from orders import services
 from orders.exceptions import EmptyCartError, IdempotencyKeyReusedError, InvalidTransitionError
 from orders.models import Order
 from orders.tests.factories import ADDRESS, cart_with, order_placed
+from shipping.models import ShippingMethod
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +19,12 @@ pytestmark = pytest.mark.django_db
     ("subtotal", "shipping"),
     [("0.01", "4.99"), ("34.99", "4.99"), ("35.00", "0.00"), ("35.01", "0.00"), ("1000.00", "0.00")],
 )
-def test_shipping_is_flat_below_the_threshold_and_free_from_it(subtotal, shipping):
-    assert services.shipping_cost_for(subtotal=Decimal(subtotal)) == Decimal(shipping)
+def test_standard_shipping_is_flat_below_the_threshold_and_free_from_it(subtotal, shipping):
+    """The migration made `standard` from SHIPPING_FLAT_RATE (4.99) and FREE_SHIPPING_THRESHOLD (35.00)."""
+    standard = ShippingMethod.objects.get(code="standard")
+
+    assert standard.everywhere
+    assert standard.cost_for(subtotal=Decimal(subtotal)) == Decimal(shipping)
 
 
 def test_request_fingerprint_ignores_key_order_but_not_values():

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, Category, Review, StockMovement
 from catalog.services import book_search_vector_refresh, stock_record_opening
+from shipping.demo import seed_shipping_and_tax
 
 STAFF = ("staff@bookstore.local", "staff-demo-pass-2026")
 CUSTOMER = ("reader@bookstore.local", "reader-demo-pass-2026")
@@ -155,6 +156,8 @@ class Command(BaseCommand):
                     "Demo catalog created: " + ", ".join(f"{n} {what}" for what, n in counts.items()) + "."
                 )
             )
+        shipping = seed_shipping_and_tax()
+        self.stdout.write("Shipping and tax: " + ", ".join(f"{n} {what} created" for what, n in shipping.items()) + ".")
         if created_users:
             self.stdout.write(f"Created account(s): {', '.join(created_users)}.")
         self.stdout.write(f"Staff (admin at /admin/): {STAFF[0]} / {STAFF[1]}")

@@ -1,0 +1,34 @@
+"""The address book's limit and its one default hold when requests race (PostgreSQL, real connections)."""
+
+from collections import Counter
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+from addresses.models import Address
+from orders.tests.factories import ADDRESS
+from orders.tests.test_concurrency import run_together
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+URL = "/api/v1/auth/me/addresses"
+
+
+def _client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+def test_racing_adds_never_pass_twenty_and_leave_one_default():
+    user = UserFactory()
+    Address.objects.bulk_create(Address(user=user, **ADDRESS) for _ in range(Address.MAX_PER_USER - 3))
+    clients = [_client(user) for _ in range(8)]
+
+    responses = run_together([lambda c=c: c.post(URL, ADDRESS | {"is_default": True}) for c in clients])
+
+    assert Counter(r.status_code for r in responses) == {201: 3, 400: 5}
+    assert Address.objects.filter(user=user).count() == Address.MAX_PER_USER
+    assert Address.objects.filter(user=user, is_default=True).count() == 1
