@@ -25,6 +25,7 @@ SLOW_MODULES = {
     "bookstore/tests/test_scale_out.py",
     "bookstore/tests/test_gunicorn.py",
     "bookstore/tests/test_faults.py",
+    "payments/tests/test_localstripe.py",
 }
 
 

@@ -3,7 +3,7 @@
 import django_filters
 from django import forms
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 
 # The largest id a database integer holds; beyond it a lookup overflows (a 500 on SQLite), so it is a 400.
 MAX_ID = 2**63 - 1
@@ -19,3 +19,26 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+_DETAIL_ACTIONS = ("retrieve", "update", "partial_update", "destroy")
+
+
+def positive_path_id(name: str = "id"):
+    """Class decorator: the schema states that the `name` path parameter is an integer from 1.
+
+    On a viewset, for its detail actions (and `@action(detail=True)`); on an APIView, for every
+    method (each of its routes has the id).
+    """
+    parameter = OpenApiParameter(
+        name, {"type": "integer", "minimum": 1}, OpenApiParameter.PATH, description="An id, from 1."
+    )
+
+    def decorate(view):
+        if not hasattr(view, "get_extra_actions"):
+            return extend_schema(parameters=[parameter])(view)
+        actions = [action for action in _DETAIL_ACTIONS if hasattr(view, action)]
+        actions += [action.__name__ for action in view.get_extra_actions() if action.detail]
+        return extend_schema_view(**{action: extend_schema(parameters=[parameter]) for action in actions})(view)
+
+    return decorate

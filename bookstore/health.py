@@ -1,5 +1,6 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
+import functools
 import logging
 import uuid
 
@@ -8,7 +9,7 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,26 @@ def _check_cache() -> None:
     cache.delete(key)
 
 
+def _probe(view):
+    """GET and HEAD only; any other method is a JSON 405 in the API's error shape.
+
+    CSRF-exempt (a probe changes nothing), so that a POST gets the 405 rather than Django's HTML
+    CSRF page.
+    """
+
+    @functools.wraps(view)
+    def probe(request):
+        if request.method not in {"GET", "HEAD"}:
+            detail = f'Method "{request.method}" not allowed.'
+            body = {"type": "client_error", "errors": [{"code": "method_not_allowed", "detail": detail, "attr": None}]}
+            response = JsonResponse(body, status=405)
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    return never_cache(csrf_exempt(probe))
+
+
 def _readiness_checks():
     checks = {"database": _check_database}
     if settings.REDIS_URL:
@@ -34,14 +55,12 @@ def _readiness_checks():
     return checks
 
 
-@never_cache
-@require_GET
+@_probe
 def live(request):
     return JsonResponse({"status": "ok"})
 
 
-@never_cache
-@require_GET
+@_probe
 def ready(request):
     results = {}
     for name, check in _readiness_checks().items():

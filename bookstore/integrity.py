@@ -13,12 +13,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import IntegrityError, models
-from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.settings import api_settings
+
+from bookstore.exceptions import DomainError
 
 _UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 _KEY_COLUMNS = re.compile(r"^Key \((?P<columns>[^)]*)\)=")
 _SQLITE_PREFIX = "UNIQUE constraint failed: "
+
+
+class UniqueError(DomainError):
+    """400 `unique` on a field: another object already holds this value."""
+
+    type = "validation_error"
+    code = "unique"
+    default_detail = "This value is already taken."
 
 
 @dataclass(frozen=True)
@@ -51,9 +60,9 @@ class Unique:
             return False
         return {c.strip() for c in text[len(_SQLITE_PREFIX) :].split(",")} == {f"{table}.{c}" for c in self._columns}
 
-    def error(self) -> ValidationError:
-        attr = self.attr or api_settings.NON_FIELD_ERRORS_KEY
-        return ValidationError({attr: [ErrorDetail(self.message, code="unique")]})
+    def error(self) -> UniqueError:
+        # A non-field duplicate is reported as a serializer's `validate` reports it.
+        return UniqueError(self.message, attr=self.attr or api_settings.NON_FIELD_ERRORS_KEY)
 
 
 @contextmanager

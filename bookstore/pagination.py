@@ -7,14 +7,19 @@ from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-_DIGITS = re.compile(r"^[0-9]{1,18}$")
+_DIGITS = re.compile(r"[0-9]+")
+# Beyond this many digits a number is only ever "too large": it is not converted (Python refuses
+# int() of over 4300 digits, and nothing needs the exact value).
+_MAX_DIGITS = 18
+HUGE = 10**_MAX_DIGITS
 
 
 def _positive_int(raw: str, name: str) -> int:
-    value = int(raw) if _DIGITS.match(raw) else 0
-    if value < 1:
+    """A positive integer in ASCII digits (leading zeros allowed); any larger than 10**18 is 10**18."""
+    digits = raw.lstrip("0") if _DIGITS.fullmatch(raw) else ""
+    if not digits:
         raise ValidationError({name: ["A positive integer is required."]}, code="invalid")
-    return value
+    return HUGE if len(digits) > _MAX_DIGITS else int(digits)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -61,6 +66,24 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 "results": data,
             }
         )
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "A page number, from 1. A page past the end is a 404.",
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page, from 1; more than {self.max_page_size} is clamped to it.",
+                "schema": {"type": "integer", "minimum": 1, "default": self.page_size},
+            },
+        ]
 
     def get_paginated_response_schema(self, schema):
         return {

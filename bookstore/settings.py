@@ -108,6 +108,7 @@ LOCAL_APPS = [
     "catalog",
     "cart",
     "orders",
+    "payments",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -267,6 +268,26 @@ STORE_CURRENCY = env_str("STORE_CURRENCY", "USD")
 SHIPPING_FLAT_RATE = env_decimal("SHIPPING_FLAT_RATE", "4.99")
 FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "35.00")
 
+# Payments. Manual payments (bank transfer) need no account anywhere; card payments by Stripe are
+# on only when both Stripe secrets are set. Unpaid orders expire: cards after
+# PAYMENT_TIMEOUT_MINUTES, manual ones after MANUAL_PAYMENT_DAYS (`manage.py expire_unpaid_orders`).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE").rstrip("/")  # empty: Stripe's own
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT", 10)  # seconds per call to Stripe
+PAYMENT_TIMEOUT_MINUTES = env_int("PAYMENT_TIMEOUT_MINUTES", 30)
+MANUAL_PAYMENT_DAYS = env_int("MANUAL_PAYMENT_DAYS", 7)
+MANUAL_PAYMENT_INSTRUCTIONS = env_str(
+    "MANUAL_PAYMENT_INSTRUCTIONS",
+    "Pay by bank transfer to Bookstore Ltd, IBAN GB00 BOOK 0000 0000 0000 00, quoting your order number. "
+    "We ship once the money has arrived.",
+)
+PAYMENT_DEFAULT_METHOD = env_str("PAYMENT_DEFAULT_METHOD", "manual")
+if PAYMENT_DEFAULT_METHOD not in ("manual", "stripe"):
+    raise ImproperlyConfigured("PAYMENT_DEFAULT_METHOD must be `manual` or `stripe`.")
+if PAYMENT_DEFAULT_METHOD == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured("PAYMENT_DEFAULT_METHOD=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET.")
+
 # REST framework
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTCookieAuthentication"],
@@ -342,6 +363,9 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "PaymentMethodEnum": "payments.models.PAYMENT_METHOD_CHOICES",
+        "PaymentStatusEnum": "payments.models.PAYMENT_STATUS_CHOICES",
+        "StatusEnum": "orders.models.ORDER_STATUS_CHOICES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -16,6 +16,7 @@ api_v1 = [
     path("auth/", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
+    path("", include("payments.urls")),  # before orders.urls: its `orders` routes carry the money
     path("", include("orders.urls")),
 ]
 

@@ -7,6 +7,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import conflict_response
 from bookstore.serializers import Presenter
 from cart import services
@@ -66,6 +67,7 @@ class CartItemListView(CartAPIView):
         return self.render_cart(cart, status.HTTP_201_CREATED)
 
 
+@positive_path_id()
 class CartItemDetailView(CartAPIView):
     @extend_schema(
         summary="Change a line's quantity",

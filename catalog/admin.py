@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from catalog import services
-from catalog.covers import check_cover_image
+from catalog.covers import check_cover_image, cover_reencoded
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review, StockMovement
 
@@ -54,9 +54,11 @@ class BookAdminForm(SeenStockMixin, forms.ModelForm):
         cover = self.cleaned_data.get("cover")
         if cover and hasattr(cover, "content_type"):  # a new upload, not the stored file
             try:
-                check_cover_image(cover)
+                image_format = check_cover_image(cover)
+                cover = cover_reencoded(cover, image_format)  # stored as the API stores it
             except ValueError as error:
                 raise forms.ValidationError(str(error), code="invalid_image") from None
+            cover.name = f"cover.{services.COVER_EXTENSIONS[image_format]}"
         return cover
 
     def clean_isbn(self):

@@ -1,12 +1,30 @@
-"""Cover image checks shared by the API and the admin: a real JPEG, PNG or WebP of at most 5 MB."""
+"""Cover images, shared by the API and the admin: a real JPEG, PNG or WebP of at most 5 MB and 40 megapixels,
+stored re-encoded.
 
+The pixel count is read from the header and checked before anything is decoded: a 17 KB PNG
+can claim 12000 × 12000 pixels and take half a gigabyte to decode (a decompression bomb).
+What is stored is the decoded image saved again in its own format, so no metadata (EXIF with
+a location, text chunks, colour profiles) and no bytes appended to the file survive.
+"""
+
+import io
+import warnings
+
+from django.core.files.base import ContentFile
 from PIL import Image, UnidentifiedImageError
 
 MAX_COVER_BYTES = 5 * 1024 * 1024
+MAX_COVER_PIXELS = 40_000_000
 ALLOWED_COVER_FORMATS = {"JPEG", "PNG", "WEBP"}
+_SAVE_OPTIONS = {"JPEG": {"quality": 90}, "PNG": {"optimize": True}, "WEBP": {"quality": 90}}
+_NOT_AN_IMAGE = "Upload a valid JPEG, PNG or WebP image."
 
 
 class CoverTooLargeError(ValueError):
+    pass
+
+
+class CoverTooManyPixelsError(ValueError):
     pass
 
 
@@ -17,20 +35,58 @@ class NotACoverImageError(ValueError):
 def check_cover_image(image) -> str:
     """Returns the Pillow format name (JPEG/PNG/WEBP) of an uploaded file, or raises.
 
-    Pillow opens and verifies the file, so a renamed text file or a truncated image fails;
-    the content type and file name sent by the client are not trusted.
+    Pillow reads the header (the pixel count is checked there, before any decoding) and verifies
+    the file, so a renamed text file or a truncated image fails; the content type and file name
+    sent by the client are not trusted.
     """
     if image.size > MAX_COVER_BYTES:
         raise CoverTooLargeError(f"A cover may be at most {MAX_COVER_BYTES // (1024 * 1024)} MB.")
     try:
         image.seek(0)
-        with Image.open(image) as picture:
-            image_format = picture.format
-            picture.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise NotACoverImageError("Upload a valid JPEG, PNG or WebP image.") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower cap follows
+            with Image.open(image) as picture:
+                image_format = picture.format
+                width, height = picture.size
+                if width * height > MAX_COVER_PIXELS:
+                    raise CoverTooManyPixelsError(
+                        f"A cover may have at most {MAX_COVER_PIXELS // 1_000_000} megapixels; "
+                        f"this one has {width} × {height}."
+                    )
+                picture.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise NotACoverImageError(_NOT_AN_IMAGE) from None
+    except ValueError as error:
+        if isinstance(error, CoverTooManyPixelsError):
+            raise
+        raise NotACoverImageError(_NOT_AN_IMAGE) from None
     finally:
         image.seek(0)
     if image_format not in ALLOWED_COVER_FORMATS:
-        raise NotACoverImageError("Upload a valid JPEG, PNG or WebP image.")
+        raise NotACoverImageError(_NOT_AN_IMAGE)
     return image_format
+
+
+def cover_reencoded(image, image_format: str) -> ContentFile:
+    """The checked upload (`check_cover_image`) decoded and saved again in `image_format`: pixels only.
+
+    The first frame of an animated image; no EXIF, text chunks or ICC profile.
+    """
+    image.seek(0)
+    try:
+        with Image.open(image) as picture:
+            picture.seek(0)
+            picture.load()
+            pixels = picture
+            if picture.mode == "P":  # a palette: as colours (and alpha, if it has transparency)
+                pixels = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+            # A new image holds the pixels alone: Pillow would write metadata found in `info` back.
+            clean = Image.new(pixels.mode, pixels.size)
+            clean.paste(pixels)
+            buffer = io.BytesIO()
+            clean.save(buffer, format=image_format, **_SAVE_OPTIONS[image_format])
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise NotACoverImageError(_NOT_AN_IMAGE) from None
+    finally:
+        image.seek(0)
+    return ContentFile(buffer.getvalue())

@@ -57,3 +57,22 @@ class FileTooLargeError(DomainError):
     status = 413
     code = "file_too_large"
     default_detail = "The file is too large."
+
+
+class MissingReferenceError(DomainError):
+    """400 `does_not_exist` on a field naming objects that do not exist (or were deleted meanwhile)."""
+
+    type = "validation_error"
+    code = "does_not_exist"
+    default_detail = "No such object."
+
+
+class CategoryCycleError(DomainError):
+    """400 `cycle` on `parent_id`: the category would end up under itself."""
+
+    type = "validation_error"
+    code = "cycle"
+    default_detail = "A category cannot be placed under itself or one of its sub-categories."
+
+    def __init__(self):
+        super().__init__(attr="parent_id")

@@ -319,6 +319,7 @@ class StockMovement(models.Model):
         IMPORT = "import"
         SALE = "sale"
         CANCELLATION = "cancellation"
+        RETURN = "return"  # a refunded line put back on the shelf (payments)
 
     book = models.ForeignKey(Book, on_delete=models.PROTECT, related_name="stock_movements")
     delta = models.IntegerField()

@@ -9,7 +9,13 @@ from rest_framework.validators import UniqueValidator
 
 from bookstore.fields import MoneyField, StrictCharField, StrictTextModelSerializer
 from bookstore.filters import MAX_ID
-from catalog.covers import CoverTooLargeError, NotACoverImageError, check_cover_image
+from catalog.covers import (
+    CoverTooLargeError,
+    CoverTooManyPixelsError,
+    NotACoverImageError,
+    check_cover_image,
+    cover_reencoded,
+)
 from catalog.exceptions import FileTooLargeError
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review
@@ -184,16 +190,21 @@ class BookWriteSerializer(StrictTextModelSerializer):
 
 
 class CoverUploadSerializer(serializers.Serializer):
-    image = serializers.FileField(help_text="A JPEG, PNG or WebP image of at most 5 MB.")
+    image = serializers.FileField(
+        help_text="A JPEG, PNG or WebP image of at most 5 MB and 40 megapixels; stored re-encoded, without metadata."
+    )
 
     def validate_image(self, image):
+        """The upload checked (size, pixel count, a real image) and re-encoded: what is stored."""
         try:
             self.image_format = check_cover_image(image)
+            return cover_reencoded(image, self.image_format)
         except CoverTooLargeError as error:
             raise FileTooLargeError(str(error), attr="image") from None
+        except CoverTooManyPixelsError as error:
+            raise serializers.ValidationError(str(error), code="too_many_pixels") from None
         except NotACoverImageError as error:
             raise serializers.ValidationError(str(error), code="invalid_image") from None
-        return image
 
 
 class CategorySerializer(StrictTextModelSerializer):

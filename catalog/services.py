@@ -5,16 +5,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.postgres.search import SearchVectorField
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Expression, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
-from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from bookstore.integrity import Unique, unique_violations
 from catalog.caching import catalog_changed
-from catalog.exceptions import InsufficientStockError, InUseError, Shortage
+from catalog.exceptions import CategoryCycleError, InsufficientStockError, InUseError, MissingReferenceError, Shortage
 from catalog.models import SEARCH_CONFIG, Author, Book, Category, Review, StockMovement
 
 # The unique values a client chooses, and the 400 `unique` a duplicate gets (bookstore.integrity).
@@ -215,10 +214,8 @@ def unique_book_slug(title: str) -> str:
     return slugify(title)[:320] or "book"
 
 
-def _missing(attr: str, what: str, ids: Iterable[int]) -> ValidationError:
-    return ValidationError(
-        {attr: [ErrorDetail(f"No {what} with id {', '.join(map(str, sorted(ids)))}.", code="does_not_exist")]}
-    )
+def _missing(attr: str, what: str, ids: Iterable[int]) -> MissingReferenceError:
+    return MissingReferenceError(f"No {what} with id {', '.join(map(str, sorted(ids)))}.", attr=attr)
 
 
 def _lock_book_references(*, authors: Iterable[Author] | None, category: Category | None) -> None:
@@ -353,8 +350,8 @@ def book_withdraw(*, book: Book) -> Book:
 COVER_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
-def book_set_cover(*, book: Book, image: UploadedFile, image_format: str) -> Book:
-    """Stores a (validated) cover through the default storage and drops the previous file."""
+def book_set_cover(*, book: Book, image: File, image_format: str) -> Book:
+    """Stores a (validated, re-encoded: `catalog.covers`) cover through the default storage; drops the previous file."""
     old_name = book.cover.name if book.cover else ""
     name = f"{book.pk}-{uuid.uuid4().hex[:12]}.{COVER_EXTENSIONS[image_format]}"
     image.seek(0)
@@ -417,15 +414,7 @@ def category_update(*, category: Category, **fields: Any) -> Category:
         if parent_id not in parents:
             raise _missing("parent_id", "category", [parent_id])
         if category.parent_would_cycle(parent_id, parents=parents):
-            raise ValidationError(
-                {
-                    "parent_id": [
-                        ErrorDetail(
-                            "A category cannot be placed under itself or one of its sub-categories.", code="cycle"
-                        )
-                    ]
-                }
-            )
+            raise CategoryCycleError()
     for name, value in fields.items():
         setattr(category, name, value)
     if fields:

@@ -1,7 +1,7 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +11,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
 from bookstore.serializers import Presenter
 from catalog import caching, services
@@ -50,7 +51,16 @@ def _is_staff(request) -> bool:
         summary="List books",
         description="Active books, newest first (ranked by relevance when searching without an ordering). "
         "Staff may pass `is_active=false` to list withdrawn books.",
-        parameters=[BookFilter.base_filters["ordering"].schema_parameter("ordering")],
+        parameters=[
+            BookFilter.base_filters["ordering"].schema_parameter("ordering"),
+            OpenApiParameter(
+                "min_rating",
+                {"type": "number", "minimum": 1, "maximum": 5},
+                description="Lowest average rating, 1-5.",
+            ),
+            OpenApiParameter("min_price", {"type": "number", "minimum": 0}, description="Lowest price, included."),
+            OpenApiParameter("max_price", {"type": "number", "minimum": 0}, description="Highest price, included."),
+        ],
     ),
     retrieve=extend_schema(summary="A book", description="A withdrawn book is 404 except to staff."),
     create=extend_schema(summary="Add a book (staff)", request=BookWriteSerializer, responses={201: BookSerializer}),
@@ -65,6 +75,7 @@ def _is_staff(request) -> bool:
 @extend_validation_errors(["does_not_exist"], field_name="author_ids", actions=["create", "update", "partial_update"])
 @extend_validation_errors(["does_not_exist"], field_name="category_id", actions=["create", "update", "partial_update"])
 @extend_validation_errors(["invalid_image"], field_name="image", actions=["cover"])
+@positive_path_id()
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     content_negotiation_class = FormatFilterContentNegotiation
@@ -168,6 +179,7 @@ class BookViewSet(viewsets.ModelViewSet):
     ),
 )
 @extend_validation_errors(["does_not_exist", "cycle"], field_name="parent_id", actions=["create", "partial_update"])
+@positive_path_id()
 class CategoryViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategorySerializer
@@ -200,6 +212,7 @@ class CategoryViewSet(viewsets.ModelViewSet):
         },
     ),
 )
+@positive_path_id()
 class AuthorViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = AuthorSerializer
@@ -224,6 +237,7 @@ class AuthorViewSet(viewsets.ModelViewSet):
     post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
 )
 @extend_validation_errors(["unique"], field_name="non_field_errors", methods=["post"])
+@positive_path_id("book_id")
 class BookReviewListView(generics.ListCreateAPIView):
     serializer_class = ReviewSerializer
     permission_classes = [IsAuthenticatedOrReadOnly]
@@ -264,6 +278,7 @@ class BookReviewListView(generics.ListCreateAPIView):
     partial_update=extend_schema(summary="Change a review (its author or staff)"),
     destroy=extend_schema(summary="Delete a review (its author or staff)"),
 )
+@positive_path_id()
 class ReviewViewSet(
     mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):

@@ -158,3 +158,7 @@ class OrderStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.order_id} → {self.status}"
+
+
+# The schema's enum name for an order's status (bookstore.settings ENUM_NAME_OVERRIDES).
+ORDER_STATUS_CHOICES = Order.Status.choices

@@ -9,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from bookstore.filters import positive_path_id
 from bookstore.openapi import conflict_response
 from bookstore.serializers import Presenter
 from orders import services
@@ -49,6 +50,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 @extend_validation_errors(["empty_cart"], actions=["create"])
 @extend_schema(tags=["orders"])
+@positive_path_id()
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
     permission_classes = [IsAuthenticated]
@@ -100,14 +102,22 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={201: OrderSerializer, 409: CHECKOUT_CONFLICT},
     )
     def create(self, request):
-        serializer = CheckoutSerializer(data=request.data)
+        serializer = self.checkout_serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = services.order_place(
+        order = self.perform_checkout(
+            serializer,
             user=request.user,
             address=dict(serializer.validated_data["shipping_address"]),
             idempotency_key=self._idempotency_key(),
         )
         return self.render_order(order, status.HTTP_201_CREATED)
+
+    # Checkout's extension points: `payments.views` adds the payment method and the order's payment.
+    checkout_serializer_class = CheckoutSerializer
+
+    def perform_checkout(self, serializer, **place) -> Order:
+        """Places the order from the validated checkout (`place`: `order_place`'s arguments)."""
+        return services.order_place(**place)
 
     @extend_schema(
         summary="Change an order's status (staff)",

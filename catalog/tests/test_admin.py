@@ -281,3 +281,31 @@ def test_admin_add_book_writes_the_opening_stock_to_the_ledger(admin_client):
     assert (book.title, book.stock, list(book.authors.all())) == ("Added", 6, [author])
     movement = StockMovement.objects.get(book=book)
     assert (movement.delta, movement.reason, movement.actor) == (6, "initial", admin_client.user)
+
+
+def test_admin_stores_a_cover_re_encoded_and_refuses_a_bomb(admin_client, settings, tmp_path):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from catalog.tests.test_api_covers import _png_claiming
+
+    settings.MEDIA_ROOT = tmp_path
+    book = BookFactory()
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 12), "green").save(buffer, format="JPEG")
+    upload = SimpleUploadedFile("c.jpg", buffer.getvalue() + b"appended secret", content_type="image/jpeg")
+    bomb = SimpleUploadedFile("b.png", _png_claiming(12000, 12000), content_type="image/png")
+    url = reverse("admin:catalog_book_change", args=[book.pk])
+
+    refused = admin_client.post(url, _book_form(book, cover=bomb))
+    stored = admin_client.post(url, _book_form(book, cover=upload))
+
+    assert refused.status_code == 200 and "40 megapixels" in refused.content.decode()
+    assert stored.status_code == 302
+    book.refresh_from_db()
+    content = (tmp_path / book.cover.name).read_bytes()
+    assert b"appended secret" not in content
+    with Image.open(io.BytesIO(content)) as kept:
+        assert (kept.format, kept.size) == ("JPEG", (10, 12))

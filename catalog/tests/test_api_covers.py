@@ -92,3 +92,62 @@ def test_customers_cannot_upload_covers(api_client, user_client):
 def test_json_body_for_a_cover_is_a_415(staff_client):
     response = staff_client.put(cover_url(BookFactory()), {"image": "x"}, format="json")
     assert response.status_code == 415
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims `width` × `height` pixels (what a decompression bomb looks like)."""
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr = data.index(b"IHDR")
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    crc_at = ihdr + 4 + 13
+    data[crc_at : crc_at + 4] = struct.pack(">I", zlib.crc32(bytes(data[ihdr : ihdr + 4 + 13])))
+    return bytes(data)
+
+
+@pytest.mark.parametrize(("width", "height"), [(12000, 12000), (8000, 5001), (1_000_000, 41)])
+def test_a_cover_of_more_than_40_megapixels_is_refused_before_decoding(staff_client, _media, width, height):
+    book = BookFactory()
+    bomb = SimpleUploadedFile("bomb.png", _png_claiming(width, height), content_type="image/png")
+
+    response = staff_client.put(cover_url(book), {"image": bomb}, format="multipart")
+
+    assert response.status_code == 400
+    assert [(e["code"], e["attr"]) for e in response.json()["errors"]] == [("too_many_pixels", "image")]
+    book.refresh_from_db()
+    assert not book.cover
+    assert not list(_media.rglob("*.png"))
+
+
+@pytest.mark.parametrize(("fmt", "ext"), [("PNG", "png"), ("JPEG", "jpg"), ("WEBP", "webp")])
+def test_a_stored_cover_is_re_encoded_without_its_metadata(staff_client, _media, fmt, ext):
+    book = BookFactory()
+    exif = Image.Exif()
+    exif[0x010E] = "secret location"  # ImageDescription
+    buffer = io.BytesIO()
+    picture = Image.new("RGB", (40, 60), "blue")
+    extra = {"exif": exif.tobytes()}
+    if fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_text("Comment", "secret location")
+        extra["pnginfo"] = info
+    picture.save(buffer, format=fmt, **extra)
+    buffer.write(b"trailing bytes after the image")
+    upload = SimpleUploadedFile(f"c.{ext}", buffer.getvalue(), content_type=f"image/{fmt.lower()}")
+
+    response = staff_client.put(cover_url(book), {"image": upload}, format="multipart")
+
+    assert response.status_code == 200, response.json()
+    book.refresh_from_db()
+    stored = (_media / book.cover.name).read_bytes()
+    assert b"secret location" not in stored
+    assert b"trailing bytes" not in stored
+    with Image.open(io.BytesIO(stored)) as kept:
+        assert (kept.format, kept.size) == (fmt, (40, 60))
+        assert not kept.getexif()

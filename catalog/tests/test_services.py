@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework.exceptions import ValidationError
 
+from bookstore.integrity import UniqueError
 from catalog import services
 from catalog.exceptions import InsufficientStockError, InUseError
 from catalog.isbn import InvalidISBNError, normalize_isbn
@@ -193,13 +193,13 @@ def test_a_duplicate_that_passed_the_checks_is_a_400_unique_from_the_service():
     review = ReviewFactory()
     book = BookFactory()
 
-    with pytest.raises(ValidationError) as duplicate_review:
+    with pytest.raises(UniqueError) as duplicate_review:
         services.review_create(book=review.book, user=review.user, rating=3)
-    with pytest.raises(ValidationError) as duplicate_isbn:
+    with pytest.raises(UniqueError) as duplicate_isbn:
         services.book_update(book=book, isbn=review.book.isbn)
-    with pytest.raises(ValidationError) as duplicate_slug:
+    with pytest.raises(UniqueError) as duplicate_slug:
         services.category_create(name="Any", slug=book.category.slug)
 
-    assert duplicate_review.value.get_codes() == {"non_field_errors": ["unique"]}
-    assert duplicate_isbn.value.get_codes() == {"isbn": ["unique"]}
-    assert duplicate_slug.value.get_codes() == {"slug": ["unique"]}
+    assert (duplicate_review.value.code, duplicate_review.value.attr) == ("unique", "non_field_errors")
+    assert (duplicate_isbn.value.code, duplicate_isbn.value.attr) == ("unique", "isbn")
+    assert (duplicate_slug.value.code, duplicate_slug.value.attr) == ("unique", "slug")

@@ -67,7 +67,7 @@ def test_checkout_turns_the_cart_into_a_pending_order(
     assert [(entry["status"], entry["note"]) for entry in body["status_history"]] == [("pending", "Order placed.")]
     assert set(body) == {
         "id", "number", "status", "items", "subtotal", "shipping_cost", "total", "currency",
-        "shipping_address", "status_history", "created_at", "updated_at",
+        "shipping_address", "status_history", "created_at", "updated_at", "payment", "refunds", "expires_at",
     }  # fmt: skip
 
     # stock taken and recorded, cart emptied, confirmation sent
@@ -360,12 +360,13 @@ def test_checkout_runs_a_constant_number_of_queries(user_client, user, queries_o
 
     assert len(ten_lines) == len(one_line)
     # cart lock (and touch); lines with their books locked; stock update, movements; order, lines, history;
-    # empty cart. The response is built from what was written.
-    assert len(ten_lines) == 8, ten_lines
+    # empty cart; the payment and its ledger line (payments). The response is built from what was written.
+    assert len(ten_lines) == 10, ten_lines
 
 
 def test_checkout_with_an_idempotency_key_adds_only_its_lookup(user_client, user, queries_of):
     queries = _checkout_queries(queries_of, user_client, user, 3, HTTP_IDEMPOTENCY_KEY="count-3")
 
-    assert len(queries) == 9
+    # The key's lookup, and the payments' check that the order found is not a replay with a payment already.
+    assert len(queries) == 12
     assert sum("idempotency_key" in sql and sql.startswith("SELECT") for sql in queries) == 1

@@ -1,0 +1,168 @@
+"""The orders API with its money (checkout's payment, staff refunds, cancel and PATCH through the
+payment), and Stripe's webhook."""
+
+import logging
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
+from bookstore.openapi import ErrorResponse503Serializer
+from bookstore.serializers import Presenter
+from orders import views as orders_views
+from orders.serializers import OrderStatusUpdateSerializer
+from payments import services
+from payments.exceptions import StripeDisabledError
+from payments.models import Refund
+from payments.serializers import (
+    CheckoutWithPaymentSerializer,
+    OrderWithPaymentSerializer,
+    RefundRequestSerializer,
+    RefundSerializer,
+)
+from payments.stripe_gateway import stripe_enabled
+
+logger = logging.getLogger(__name__)
+
+PROVIDER_DOWN = OpenApiResponse(
+    ErrorResponse503Serializer,
+    description="`payment_provider_unavailable`: Stripe did not answer; nothing changed. "
+    "Or `service_unavailable`: retry after `Retry-After` seconds.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Orders",
+        description="The caller's orders, newest first; staff see everyone's and may filter by `status` and `user`.",
+    ),
+    retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
+)
+@extend_schema(tags=["orders"])
+class OrderViewSet(orders_views.OrderViewSet):
+    serializer_class = OrderWithPaymentSerializer
+    checkout_serializer_class = CheckoutWithPaymentSerializer
+    present = Presenter(OrderWithPaymentSerializer)
+    present_list = Presenter(OrderWithPaymentSerializer, many=True)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        # The payment is joined; its refunds come in one more query for the whole page.
+        return queryset.select_related("payment").prefetch_related(
+            Prefetch("payment__refunds", queryset=Refund.objects.order_by("created_at", "id"))
+        )
+
+    def perform_checkout(self, serializer, **place):
+        return services.order_checkout(payment_method=serializer.validated_data.get("payment_method"), **place)
+
+    @extend_schema(
+        summary="Check out the cart",
+        description=(
+            "Turns the caller's cart into a pending order in one transaction: stock is taken, prices, "
+            "titles and ISBNs are copied, the cart is emptied and a confirmation email is sent. "
+            "`payment_method` `manual` answers with `payment.instructions`; `stripe` creates a card payment "
+            "whose `payment.client_secret` the shop's Stripe.js confirms. The order expires unpaid at "
+            "`expires_at`. An empty cart is a 400 `empty_cart`; a line beyond stock, or a withdrawn book, is "
+            "a 409 `insufficient_stock` naming each such book, and nothing changes; Stripe not answering is "
+            "a 503 `payment_provider_unavailable`, and nothing changes."
+        ),
+        parameters=[orders_views.IDEMPOTENCY_KEY],
+        request=CheckoutWithPaymentSerializer,
+        responses={201: OrderWithPaymentSerializer, 409: CONFLICT, 503: PROVIDER_DOWN},
+    )
+    def create(self, request):
+        return super().create(request)
+
+    @extend_schema(
+        summary="Change an order's status (staff)",
+        description=(
+            "Follows pending → paid → shipped → delivered, or pending/paid → cancelled (stock goes back, a "
+            "paid order is refunded in full first); any other move, the same status included, is a 409 "
+            "`invalid_transition`. `paid` records a manual payment: a card order becomes paid only by Stripe "
+            "(409 `invalid_transition`). Emails the customer. Customers get 403 for their own orders and "
+            "404 for others'."
+        ),
+        request=OrderStatusUpdateSerializer,
+        responses={200: OrderWithPaymentSerializer, 403: orders_views.STAFF_ONLY, 409: CONFLICT, 503: PROVIDER_DOWN},
+    )
+    def partial_update(self, request, pk=None):
+        order = self.get_object()
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff may change an order's status.")
+        serializer = OrderStatusUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.order_set_status(order=order, actor=request.user, **serializer.validated_data)
+        return self.render_order(self.get_object())
+
+    @extend_schema(
+        summary="Cancel an order",
+        description=(
+            "The owner or staff cancel a pending or paid order; a paid order is refunded in full first, "
+            "and its copies go back to stock. From any other status: 409 `invalid_transition`."
+        ),
+        request=None,
+        responses={200: OrderWithPaymentSerializer, 409: CONFLICT, 503: PROVIDER_DOWN},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        services.order_cancel(order=self.get_object(), actor=request.user)
+        return self.render_order(self.get_object())
+
+    @extend_schema(
+        summary="Refund an order (staff)",
+        description=(
+            "Refunds `amount`, or the named lines' total, of what was paid. Lines with `restock` go back "
+            "to stock (shipped or delivered orders). Card payments are refunded through Stripe; manual ones "
+            "record money paid back by hand. The customer is emailed. More than is left to refund is a "
+            "409 `refund_exceeds_paid`. The same `Idempotency-Key` again returns the same refund."
+        ),
+        parameters=[orders_views.IDEMPOTENCY_KEY],
+        request=RefundRequestSerializer,
+        responses={201: RefundSerializer, 403: orders_views.STAFF_ONLY, 409: CONFLICT, 503: PROVIDER_DOWN},
+    )
+    @action(detail=True, methods=["post"])
+    def refunds(self, request, pk=None):
+        order = self.get_object()
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff refund orders.")
+        serializer = RefundRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        refund = services.refund_create(
+            order=order, actor=request.user, idempotency_key=self._idempotency_key(), **serializer.validated_data
+        )
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
+
+
+class StripeWebhookView(APIView):
+    """Stripe's events, checked against `STRIPE_WEBHOOK_SECRET`; each event id takes effect once."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(
+        tags=["payments"],
+        summary="Stripe webhook",
+        description=(
+            "For Stripe alone. The body must carry a valid `Stripe-Signature` (5 minutes' tolerance), else "
+            "400 `invalid_signature` and nothing changes. Handles `payment_intent.succeeded`, "
+            "`payment_intent.payment_failed` and `charge.refunded`; a replayed event, or one about an unknown "
+            "payment, is a 200 that changes nothing."
+        ),
+        request={"application/json": dict},
+        responses={200: OpenApiResponse(description="Received."), 503: PROVIDER_DOWN},
+    )
+    def post(self, request):
+        if not stripe_enabled():
+            raise StripeDisabledError()
+        outcome = services.stripe_webhook_handle(
+            payload=request._request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+        logger.info("stripe webhook: %s", outcome)
+        return Response({"received": True})
