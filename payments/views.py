@@ -12,8 +12,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookstore.openapi import CONFLICT_RESPONSE as CONFLICT
-from bookstore.openapi import ErrorResponse503Serializer
+from bookstore.filters import positive_path_id
+from bookstore.openapi import ErrorResponse503Serializer, conflict_response
 from bookstore.serializers import Presenter
 from orders import views as orders_views
 from orders.serializers import OrderStatusUpdateSerializer
@@ -37,6 +37,11 @@ PROVIDER_DOWN = OpenApiResponse(
 )
 
 
+REFUND_CONFLICT = conflict_response(
+    "refund_exceeds_paid", "idempotency_key_reused", description="More than is left to refund, or a reused key."
+)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Orders",
@@ -44,6 +49,7 @@ PROVIDER_DOWN = OpenApiResponse(
     ),
     retrieve=extend_schema(summary="An order", description="The owner's or, for staff, anyone's; others get 404."),
 )
+@positive_path_id()
 @extend_schema(tags=["orders"])
 class OrderViewSet(orders_views.OrderViewSet):
     serializer_class = OrderWithPaymentSerializer
@@ -74,7 +80,7 @@ class OrderViewSet(orders_views.OrderViewSet):
         ),
         parameters=[orders_views.IDEMPOTENCY_KEY],
         request=CheckoutWithPaymentSerializer,
-        responses={201: OrderWithPaymentSerializer, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={201: OrderWithPaymentSerializer, 409: orders_views.CHECKOUT_CONFLICT, 503: PROVIDER_DOWN},
     )
     def create(self, request):
         return super().create(request)
@@ -89,7 +95,12 @@ class OrderViewSet(orders_views.OrderViewSet):
             "404 for others'."
         ),
         request=OrderStatusUpdateSerializer,
-        responses={200: OrderWithPaymentSerializer, 403: orders_views.STAFF_ONLY, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={
+            200: OrderWithPaymentSerializer,
+            403: orders_views.STAFF_ONLY,
+            409: orders_views.INVALID_TRANSITION,
+            503: PROVIDER_DOWN,
+        },
     )
     def partial_update(self, request, pk=None):
         order = self.get_object()
@@ -107,7 +118,7 @@ class OrderViewSet(orders_views.OrderViewSet):
             "and its copies go back to stock. From any other status: 409 `invalid_transition`."
         ),
         request=None,
-        responses={200: OrderWithPaymentSerializer, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={200: OrderWithPaymentSerializer, 409: orders_views.INVALID_TRANSITION, 503: PROVIDER_DOWN},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -124,7 +135,7 @@ class OrderViewSet(orders_views.OrderViewSet):
         ),
         parameters=[orders_views.IDEMPOTENCY_KEY],
         request=RefundRequestSerializer,
-        responses={201: RefundSerializer, 403: orders_views.STAFF_ONLY, 409: CONFLICT, 503: PROVIDER_DOWN},
+        responses={201: RefundSerializer, 403: orders_views.STAFF_ONLY, 409: REFUND_CONFLICT, 503: PROVIDER_DOWN},
     )
     @action(detail=True, methods=["post"])
     def refunds(self, request, pk=None):

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 BOOKS = "/api/v1/books"
 
 
-@pytest.mark.parametrize("page", ["2", "9999999999999999999", "1" + "0" * 40, "9" * 5000])
+@pytest.mark.parametrize("page", ["2", "9999999999999999999", "1" + "0" * 40, "9" * 3000])  # longer: a 414 (URL limit)
 def test_a_page_past_the_end_is_a_404_however_large(api_client, page):
     BookFactory()
 
@@ -19,7 +19,7 @@ def test_a_page_past_the_end_is_a_404_however_large(api_client, page):
     assert response.json()["errors"][0]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("page_size", ["101", "99999999999999999999", "9" * 5000])
+@pytest.mark.parametrize("page_size", ["101", "99999999999999999999", "9" * 3000])  # longer: a 414 (URL limit)
 def test_a_page_size_above_100_is_clamped_however_large(api_client, page_size):
     BookFactory()
 
