@@ -145,6 +145,11 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_validation_errors(
+    ["required", "blank", "null", "invalid", "max_length", "password_incorrect"],
+    field_name="password",
+    methods=["delete"],
+)
 class MeView(generics.RetrieveUpdateAPIView):
     serializer_class = ProfileSerializer
     permission_classes = [IsAuthenticated]

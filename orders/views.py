@@ -81,6 +81,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 @extend_validation_errors(["empty_cart"], actions=["create"])
 @extend_validation_errors(["shipping_unavailable"], field_name="shipping_method", actions=["create"])
+@extend_validation_errors(["does_not_exist"], field_name="shipping_address_id", actions=["create"])
 @extend_schema(tags=["orders"])
 @positive_path_id()
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -215,6 +216,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 
 @extend_validation_errors(["shipping_unavailable"], field_name="shipping_method", methods=["post"])
+@extend_validation_errors(["does_not_exist"], field_name="shipping_address_id", methods=["post"])
 class QuoteView(APIView):
     permission_classes = [AllowAny]
     present = Presenter(QuoteSerializer)

@@ -39,6 +39,11 @@ PROVIDER_DOWN = OpenApiResponse(
 )
 
 
+REFUND_CONFLICT = conflict_response(
+    "refund_exceeds_paid", "idempotency_key_reused", description="More than is left to refund, or a reused key."
+)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Orders",
@@ -50,6 +55,7 @@ PROVIDER_DOWN = OpenApiResponse(
         parameters=[orders_views.ORDER_TOKEN],
     ),
 )
+@positive_path_id()
 @extend_schema(tags=["orders"])
 @positive_path_id()  # again: the actions this class overrides carry their own schema
 class OrderViewSet(orders_views.OrderViewSet):
@@ -145,9 +151,7 @@ class OrderViewSet(orders_views.OrderViewSet):
         responses={
             201: RefundSerializer,
             403: orders_views.STAFF_ONLY,
-            409: conflict_response(
-                "refund_exceeds_paid", "idempotency_key_reused", description="More than is left to refund."
-            ),
+            409: REFUND_CONFLICT,
             503: PROVIDER_DOWN,
         },
     )

@@ -1,6 +1,7 @@
 """Which shipping methods deliver to a country."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -11,6 +12,19 @@ from shipping.models import ShippingMethod
 from shipping.serializers import ShippingMethodQuerySerializer, ShippingMethodSerializer
 
 
+@extend_validation_errors(
+    [
+        "required",
+        "blank",
+        "invalid",
+        "min_length",
+        "max_length",
+        "null_characters_not_allowed",
+        "surrogate_characters_not_allowed",
+    ],
+    field_name="country",
+    methods=["get"],
+)
 class ShippingMethodListView(APIView):
     permission_classes = [AllowAny]
     present = Presenter(ShippingMethodSerializer, many=True)
