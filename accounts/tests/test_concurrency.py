@@ -5,12 +5,10 @@ locks), committing for real (`transaction=True`). Every client has its own addre
 `auth` throttle does not decide the outcome.
 """
 
-import threading
 from collections import Counter
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
-from django.db import connection
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
@@ -19,35 +17,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.models import User
 from accounts.services import email_verification_token_generator
 from accounts.tests.factories import UserFactory
+from bookstore.tests.concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery-staple"
-
-
-def run_together(requests: list) -> list:
-    """Runs each `request()` in its own thread, all released at once; returns the responses in order."""
-    barrier = threading.Barrier(len(requests))
-    responses: list = [None] * len(requests)
-    errors: list[BaseException] = []
-
-    def worker(index, request):
-        try:
-            barrier.wait(timeout=30)
-            responses[index] = request()
-        except BaseException as error:  # surfaced below: a thread's exception is otherwise lost
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, request)) for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung (deadlock?)"
-    assert not errors, errors
-    return responses
 
 
 def client(n: int) -> APIClient:

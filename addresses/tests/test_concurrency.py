@@ -8,8 +8,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 from addresses.models import Address
+from bookstore.tests.concurrency import run_together
 from orders.tests.factories import ADDRESS
-from orders.tests.test_concurrency import run_together
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

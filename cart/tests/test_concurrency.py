@@ -41,7 +41,7 @@ def test_simultaneous_adds_of_one_book_sum_into_one_line():
 
 
 def test_a_cart_token_merges_once_when_sign_ins_race_with_it():
-    from orders.tests.test_concurrency import run_together
+    from bookstore.tests.concurrency import run_together
 
     password = "correct-horse-battery-staple"
     users = [UserFactory(password=password) for _ in range(2)]

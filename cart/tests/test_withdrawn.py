@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from bookstore.tests.concurrency import client_for, run_together
 from cart.models import CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
 from catalog.models import Book
-from catalog.tests.concurrency import client_for, run_together
 from catalog.tests.factories import BookFactory
 from catalog.tests.test_admin import _book_form
 from orders.tests.factories import ADDRESS
@@ -140,9 +140,9 @@ def test_simultaneous_reads_hand_a_notice_over_once(staff_client, user, carts_ho
 @pytest.mark.parametrize("round_", range(5))
 def test_an_add_racing_the_withdrawal_leaves_no_line_of_the_book(monkeypatch, round_):
     from accounts.tests.factories import UserFactory
+    from bookstore.tests.concurrency import meet_before
     from cart import services as cart_services
     from catalog import services as catalog_services
-    from catalog.tests.concurrency import meet_before
 
     book = BookFactory(stock=10)
     shopper, staff = UserFactory(), UserFactory(is_staff=True)

@@ -7,11 +7,9 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from bookstore.tests.concurrency import client_for, run_together
 from catalog.models import Book, StockMovement
 from catalog.tests.factories import BookFactory
 from orders.models import Order
@@ -20,37 +18,6 @@ from orders.tests.factories import ADDRESS, cart_with
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ORDERS = "/api/v1/orders"
-
-
-def _client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
-def run_together(requests: list) -> list:
-    """Runs each `request()` in its own thread, all released at once; returns the responses in order."""
-    barrier = threading.Barrier(len(requests))
-    responses: list = [None] * len(requests)
-    errors: list[BaseException] = []
-
-    def worker(index, request):
-        try:
-            barrier.wait(timeout=30)
-            responses[index] = request()
-        except BaseException as error:  # surfaced below: a thread's exception is otherwise lost
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, request)) for i, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a checkout hung (deadlock?)"
-    assert not errors, errors
-    return responses
 
 
 def checkout(client, **headers):
@@ -63,7 +30,7 @@ def test_twenty_buyers_racing_for_five_copies_make_exactly_five_orders():
     for buyer in buyers:
         cart_with(buyer, (book, 1))
 
-    responses = run_together([checkout(_client_for(buyer)) for buyer in buyers])
+    responses = run_together([checkout(client_for(buyer)) for buyer in buyers])
 
     statuses = Counter(response.status_code for response in responses)
     assert statuses == {201: 5, 409: 15}
@@ -85,7 +52,7 @@ def test_crossed_carts_do_not_deadlock():
     for i in range(6):  # three buyers with A then B, three with B then A
         buyer = UserFactory()
         cart_with(buyer, *([(book_a, 1), (book_b, 1)] if i % 2 == 0 else [(book_b, 1), (book_a, 1)]))
-        pairs.append(_client_for(buyer))
+        pairs.append(client_for(buyer))
 
     responses = run_together([checkout(client) for client in pairs])
 
@@ -100,7 +67,7 @@ def test_six_simultaneous_checkouts_with_one_idempotency_key_make_one_order():
     book = BookFactory(stock=10)
     buyer = UserFactory()
     cart_with(buyer, (book, 2))
-    clients = [_client_for(buyer) for _ in range(6)]
+    clients = [client_for(buyer) for _ in range(6)]
 
     responses = run_together([checkout(client, HTTP_IDEMPOTENCY_KEY="once-only") for client in clients])
 
@@ -115,10 +82,10 @@ def test_simultaneous_cancellations_restore_the_stock_once():
     book = BookFactory(stock=5)
     buyer = UserFactory()
     cart_with(buyer, (book, 3))
-    client = _client_for(buyer)
+    client = client_for(buyer)
     order_id = client.post(ORDERS, {"shipping_address": ADDRESS}).json()["id"]
 
-    responses = run_together([lambda: _client_for(buyer).post(f"{ORDERS}/{order_id}/cancel") for _ in range(5)])
+    responses = run_together([lambda: client_for(buyer).post(f"{ORDERS}/{order_id}/cancel") for _ in range(5)])
 
     assert Counter(response.status_code for response in responses) == {200: 1, 409: 4}
     assert Book.objects.get(pk=book.pk).stock == 5
@@ -140,7 +107,7 @@ def test_two_checkouts_drawing_one_order_number_both_succeed(monkeypatch):
     for buyer in buyers:
         cart_with(buyer, (book, 1))
 
-    responses = run_together([checkout(_client_for(buyer)) for buyer in buyers])
+    responses = run_together([checkout(client_for(buyer)) for buyer in buyers])
 
     assert [response.status_code for response in responses] == [201, 201]
     numbers = sorted(response.json()["number"] for response in responses)

@@ -6,13 +6,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from bookstore.tests.concurrency import client_for, run_together
 from catalog.models import Book, StockMovement
 from catalog.tests.factories import BookFactory
 from orders.models import Order
-from orders.tests.test_concurrency import run_together
 from payments import services
 from payments.models import Payment, PaymentEvent, Refund
 from payments.tests.conftest import WEBHOOK_SECRET
@@ -23,18 +22,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 WEBHOOK = "/api/v1/payments/stripe/webhook"
 
 
-def _client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
 def test_concurrent_refunds_never_exceed_what_was_paid():
     staff = UserFactory(is_staff=True)
     order = order_checked_out(
         user=UserFactory(), lines=[(BookFactory(price=Decimal("40.00")), 1)], paid=True, actor=staff
     )
-    clients = [_client_for(staff) for _ in range(6)]
+    clients = [client_for(staff) for _ in range(6)]
 
     responses = run_together(
         [
