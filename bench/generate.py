@@ -317,7 +317,7 @@ def generate(
 
 def refresh_search_vectors(log=print) -> None:
     """The project's own refresh (one UPDATE for every book); needs Django set up on the bench database."""
-    from catalog.services import book_search_vector_refresh
+    from catalog.search_index import book_search_vector_refresh
 
     started = time.monotonic()
     book_search_vector_refresh(book_ids=None)

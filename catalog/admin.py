@@ -6,7 +6,7 @@ from django.db.models import Count, Prefetch
 from django.utils.html import format_html
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
-from catalog import services
+from catalog import search_index, services, stock
 from catalog.covers import check_cover_image, cover_reencoded
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review, StockMovement
@@ -165,7 +165,7 @@ class BookAdmin(admin.ModelAdmin):
         if withdraw:
             services.book_withdraw(book=obj)
         if "stock" in form.changed_data and wanted_stock != obj.stock:
-            services.stock_set(
+            stock.stock_set(
                 book=obj,
                 stock=wanted_stock,
                 actor=request.user,
@@ -175,7 +175,7 @@ class BookAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        services.book_search_vector_refresh(book_ids=[form.instance.pk])
+        search_index.book_search_vector_refresh(book_ids=[form.instance.pk])
 
     @admin.action(description="Withdraw selected books from the catalog")
     def withdraw_books(self, request, queryset):
@@ -204,7 +204,7 @@ class AuthorAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and "name" in form.changed_data:
-            services.author_books_search_refresh(author_ids=[obj.pk])
+            search_index.author_books_search_refresh(author_ids=[obj.pk])
 
     def has_delete_permission(self, request, obj=None):
         # An author with books (even withdrawn ones) stays, as in the API (409 there).

@@ -10,14 +10,9 @@ from rest_framework import serializers
 
 from catalog.caching import catalog_changed
 from catalog.models import Author, Book, Category, StockMovement
+from catalog.search_index import book_search_values, book_search_vector_refresh, search_words_add
 from catalog.serializers import ISBNField
-from catalog.services import (
-    book_search_values,
-    book_search_vector_refresh,
-    search_words_add,
-    stock_record_opening,
-    stock_set_many,
-)
+from catalog.stock import stock_record_opening, stock_set_many
 
 COLUMNS = [
     "isbn",

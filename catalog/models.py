@@ -194,7 +194,7 @@ class Book(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Weighted accent-free words: title (A), authors (B), subtitle and publisher (C), description
-    # (D); kept in sync by catalog.services.book_search_vector_refresh, used on PostgreSQL only.
+    # (D); kept in sync by catalog.search_index.book_search_vector_refresh, used on PostgreSQL only.
     # Its GIN index is created by migration 0002 (PostgreSQL only), not declared here.
     search_vector = SearchVectorField(null=True, editable=False)
     # Copies sold in the last 90 days: raised by sales in the stock ledger, recomputed by
@@ -310,7 +310,7 @@ class StockMovement(models.Model):
 class SearchWord(models.Model):
     """A word of the catalog's search vectors (PostgreSQL): where a query word's typos are looked up.
 
-    Filled by `catalog.services.book_search_vector_refresh`; a word that no book uses any more
+    Filled by `catalog.search_index.book_search_vector_refresh`; a word that no book uses any more
     stays (it can only propose a correction that then matches nothing) until
     `manage.py rebuild_search` prunes it.
     """

@@ -16,7 +16,7 @@ from rest_framework.settings import api_settings
 from bookstore.filters import positive_path_id
 from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
 from bookstore.serializers import Presenter
-from catalog import caching, services
+from catalog import caching, search_index, services
 from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, CategoryFilter
 from catalog.models import Author, Book, Category, Review
 from catalog.pagination import BookPagination
@@ -272,7 +272,7 @@ class AuthorViewSet(viewsets.ModelViewSet):
         name_changed = "name" in serializer.validated_data
         author = serializer.save()
         if name_changed:
-            services.author_books_search_refresh(author_ids=[author.pk])
+            search_index.author_books_search_refresh(author_ids=[author.pk])
 
     def perform_destroy(self, instance):
         services.author_delete(author=instance)

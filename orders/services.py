@@ -14,7 +14,7 @@ from cart.exceptions import CartNotFoundError
 from cart.models import Cart, CartItem
 from cart.services import cart_empty, cart_lines, cart_lock
 from catalog.models import StockMovement
-from catalog.services import stock_apply
+from catalog.stock import stock_apply
 from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
 from orders.models import Order, OrderLine, OrderStatusChange, order_number_new, order_token_hash
 from orders.pricing import Pricing, price_order

@@ -24,7 +24,7 @@ from accounts.models import User
 from bookstore.exceptions import DomainError
 from bookstore.mail import email_enqueue
 from catalog.models import StockMovement
-from catalog.services import stock_apply
+from catalog.stock import stock_apply
 from orders import services as orders_services
 from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
 from orders.models import Order, OrderLine

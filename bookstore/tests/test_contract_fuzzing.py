@@ -25,7 +25,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
-from catalog.services import book_search_vector_refresh
+from catalog.search_index import book_search_vector_refresh
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory, ReviewFactory
 from orders.models import Order
 from orders.tests.factories import cart_with, order_placed

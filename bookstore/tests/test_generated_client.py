@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from accounts.tests.factories import UserFactory
-from catalog.services import book_search_vector_refresh
+from catalog.search_index import book_search_vector_refresh
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory
 
 PACKAGE = "bookstore_generated_client"

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from accounts.tests.factories import UserFactory
-from catalog.services import book_search_vector_refresh
+from catalog.search_index import book_search_vector_refresh
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory
 
 CLIENT_DIR = Path(__file__).resolve().parents[2] / "clients" / "typescript"

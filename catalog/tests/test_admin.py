@@ -23,7 +23,7 @@ def admin_client(client, db):
 def test_admin_changelists_and_search_render_for_staff(admin_client, model):
     book = BookFactory(title="Admin Book")
     ReviewFactory(book=book)
-    from catalog.services import stock_apply
+    from catalog.stock import stock_apply
 
     stock_apply(changes={book.pk: 1}, reason="restock")
     url = reverse(f"admin:catalog_{model}_changelist")
@@ -78,7 +78,7 @@ def test_other_changelists_have_no_n_plus_one(admin_client, django_assert_max_nu
 
 def test_book_change_form_renders_with_stock_ledger(admin_client):
     book = BookFactory(stock=0)
-    from catalog.services import stock_apply
+    from catalog.stock import stock_apply
 
     stock_apply(changes={book.pk: 5}, reason="restock", note="delivery 42")
 
@@ -139,7 +139,7 @@ def test_admin_stock_edit_goes_through_the_ledger(admin_client):
 
 
 def test_admin_edit_keeps_a_sale_made_while_the_form_was_open(admin_client):
-    from catalog.services import stock_apply
+    from catalog.stock import stock_apply
 
     book = BookFactory(stock=10)
     seen = _book_form(book, description="New blurb", **{"initial-stock": "10"})
@@ -154,7 +154,7 @@ def test_admin_edit_keeps_a_sale_made_while_the_form_was_open(admin_client):
 
 
 def test_admin_stock_edit_over_a_changed_level_is_refused(admin_client):
-    from catalog.services import stock_apply
+    from catalog.stock import stock_apply
 
     book = BookFactory(stock=10)
     seen = _book_form(book, stock="12", **{"initial-stock": "10"})

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from catalog import caching
-from catalog.services import stock_apply
+from catalog.stock import stock_apply
 from catalog.tests.factories import BookFactory, CategoryFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from catalog.models import Book, SearchWord, StockMovement
 from catalog.search import typo_distance
-from catalog.services import book_search_vector_refresh, books_popularity_refresh, stock_apply
+from catalog.search_index import book_search_vector_refresh
+from catalog.stock import books_popularity_refresh, stock_apply
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory, ReviewFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from bookstore.integrity import UniqueError
-from catalog import services
+from catalog import services, stock
 from catalog.exceptions import InsufficientStockError, InUseError
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Book, Category, Review, StockMovement
@@ -42,7 +42,7 @@ def test_normalize_isbn_rejects_bad_checksums_lengths_and_characters(raw):
 def test_stock_apply_writes_a_movement_per_book_in_one_go(user):
     a, b = BookFactory(stock=5), BookFactory(stock=1)
 
-    services.stock_apply(changes={a.pk: -2, b.pk: 3}, reason="sale", actor=user, order_reference="ORD1")
+    stock.stock_apply(changes={a.pk: -2, b.pk: 3}, reason="sale", actor=user, order_reference="ORD1")
 
     a.refresh_from_db()
     b.refresh_from_db()
@@ -59,7 +59,7 @@ def test_stock_apply_refuses_to_go_below_zero_and_writes_nothing():
     from django.db import transaction
 
     with pytest.raises(InsufficientStockError) as error, transaction.atomic():
-        services.stock_apply(changes={book.pk: -2}, reason="sale")
+        stock.stock_apply(changes={book.pk: -2}, reason="sale")
 
     assert error.value.shortages[0].available == 1
     book.refresh_from_db()
@@ -71,7 +71,7 @@ def test_stock_apply_refuses_to_go_below_zero_and_writes_nothing():
 def test_stock_set_many_records_only_real_changes():
     a, b = BookFactory(stock=5), BookFactory(stock=2)
 
-    changed = services.stock_set_many(levels={a.pk: 5, b.pk: 9}, reason="import")
+    changed = stock.stock_set_many(levels={a.pk: 5, b.pk: 9}, reason="import")
 
     assert changed == 1
     assert list(StockMovement.objects.values_list("book_id", "delta", "stock_after")) == [(b.pk, 7, 9)]
@@ -94,7 +94,7 @@ def test_book_create_writes_the_opening_stock_to_the_ledger(staff_user):
 def test_ledger_sums_to_the_stock_after_several_changes(staff_user):
     book = services.book_create(actor=staff_user, stock=10, isbn="9780306406157", title="Sum", price="1.00")
     services.book_update(book=book, actor=staff_user, stock=3)
-    services.stock_apply(changes={book.pk: 4}, reason="restock")
+    stock.stock_apply(changes={book.pk: 4}, reason="restock")
 
     book.refresh_from_db()
     assert sum(book.stock_movements.values_list("delta", flat=True)) == book.stock == 7

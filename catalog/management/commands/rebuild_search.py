@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from catalog.services import book_search_vector_refresh
+from catalog.search_index import book_search_vector_refresh
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from catalog.services import books_popularity_refresh
+from catalog.stock import books_popularity_refresh
 
 
 class Command(BaseCommand):

@@ -11,7 +11,8 @@ from django.utils.text import slugify
 
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, Category, Review, StockMovement
-from catalog.services import book_search_vector_refresh, stock_record_opening
+from catalog.search_index import book_search_vector_refresh
+from catalog.stock import stock_record_opening
 from shipping.demo import seed_shipping_and_tax
 
 STAFF = ("staff@bookstore.local", "staff-demo-pass-2026")

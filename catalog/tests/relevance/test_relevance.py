@@ -20,7 +20,7 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Book, StockMovement
-from catalog.services import books_popularity_refresh, stock_apply
+from catalog.stock import books_popularity_refresh, stock_apply
 from catalog.tests.factories import _isbn13
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]

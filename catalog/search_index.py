@@ -1,0 +1,137 @@
+"""Keeping the search columns of books current (the queries are in `catalog.search`).
+
+Every write path of books and authors (API, admin, import, seed) calls these, never signals.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.postgres.search import SearchVectorField
+from django.db import connections
+from django.db.models import Expression
+
+from catalog.caching import catalog_changed
+from catalog.models import Book
+
+# The search vector of a book (see catalog.search): accent-free words weighted by field.
+_SEARCH_VECTOR_SQL = """
+    setweight(to_tsvector('simple', catalog_search_words({title})), 'A')
+    || setweight(to_tsvector('simple', catalog_search_words({names})), 'B')
+    || setweight(to_tsvector('simple', catalog_search_words({subtitle} || ' ' || {publisher})), 'C')
+    || setweight(to_tsvector('simple', catalog_search_words({description})), 'D')
+"""
+# New words of the given vectors join the dictionary of typo candidates.
+_ADD_WORDS_SQL = """
+    INSERT INTO catalog_searchword (word)
+    SELECT DISTINCT w.lexeme FROM {source}, unnest(v.search_vector) AS w
+    WHERE length(w.lexeme) <= 100 AND w.lexeme !~ '^[0-9]+$'
+    ORDER BY 1
+    ON CONFLICT DO NOTHING
+"""
+
+
+def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: str = "default") -> None:
+    """Recomputes the search vectors of the given books (title, author names, subtitle,
+    publisher, description) and adds their new words to the dictionary of typo candidates.
+
+    Called by every write path of books and authors (API, admin, import, seed), never by
+    signals. One statement whatever the number of books; a no-op outside PostgreSQL.
+    `book_ids=None` refreshes every book.
+    """
+    catalog_changed()  # search results change with the search columns
+    if connections[using].vendor != "postgresql":
+        return
+    # Author names are aggregated once for the whole set (a join, not a subquery per book),
+    # so the plan stays linear even when table statistics are stale during a bulk import.
+    only = "" if book_ids is None else "WHERE ba.book_id = ANY(%(ids)s)"
+    where = "" if book_ids is None else "AND b.id = ANY(%(ids)s)"
+    vector = _SEARCH_VECTOR_SQL.format(
+        title="b.title",
+        names="coalesce(n.names, '')",
+        subtitle="b.subtitle",
+        publisher="b.publisher",
+        description="b.description",
+    )
+    sql = f"""
+        WITH names AS (
+            SELECT ba.book_id, string_agg(a.name, ' ' ORDER BY a.name) AS names
+            FROM catalog_book_authors ba JOIN catalog_author a ON a.id = ba.author_id
+            {only}
+            GROUP BY ba.book_id
+        ), v AS (
+            UPDATE catalog_book AS b SET search_vector = {vector}
+            FROM catalog_book AS b2 LEFT JOIN names AS n ON n.book_id = b2.id
+            WHERE b2.id = b.id {where}
+            RETURNING b.search_vector
+        )
+        {_ADD_WORDS_SQL.format(source="v")}
+    """  # noqa: S608 (only fixed fragments are interpolated; values are parameters)
+    params: dict[str, Any] = {}
+    if book_ids is not None:
+        ids = list(book_ids)
+        if not ids:
+            return
+        params["ids"] = ids
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def search_words_add(*, book_ids: Iterable[int], using: str = "default") -> None:
+    """Adds the words of these books' search vectors to the typo dictionary (after a bulk insert
+    that wrote the vectors itself); one statement, a no-op outside PostgreSQL."""
+    ids = list(book_ids)
+    if not ids or connections[using].vendor != "postgresql":
+        return
+    sql = _ADD_WORDS_SQL.format(source="catalog_book AS v") + " "
+    sql = sql.replace("WHERE length", "WHERE v.id = ANY(%s) AND length")
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [ids])
+
+
+class _BookSearchVectorSQL(Expression):
+    """The search vector of literal texts, as one leaf SQL expression.
+
+    One node instead of a tree of `SearchVector`s keeps Django's per-row cost low in bulk inserts.
+    """
+
+    output_field = SearchVectorField()
+
+    def __init__(self, **texts: str):
+        super().__init__()
+        self.texts = texts
+
+    def as_sql(self, compiler, connection):
+        names = ("title", "names", "subtitle", "publisher", "description")
+        sql = _SEARCH_VECTOR_SQL.format(**{name: "%s::text" for name in names})
+        return sql, [self.texts[name] for name in names]
+
+
+def book_search_values(
+    *,
+    title: str,
+    subtitle: str,
+    author_names: Iterable[str],
+    publisher: str = "",
+    description: str = "",
+    using: str = "default",
+) -> dict:
+    """The search vector of a book about to be inserted (bulk imports), so no UPDATE is needed
+    after; the same value `book_search_vector_refresh` computes; empty outside PostgreSQL.
+    Its words still have to join the dictionary: `search_words_add` once the rows exist."""
+    if connections[using].vendor != "postgresql":
+        return {}
+    return {
+        "search_vector": _BookSearchVectorSQL(
+            title=title or "",
+            names=" ".join(sorted(author_names)),
+            subtitle=subtitle or "",
+            publisher=publisher or "",
+            description=description or "",
+        )
+    }
+
+
+def author_books_search_refresh(*, author_ids: Iterable[int]) -> None:
+    """After an author's name changed: refresh the search vectors of their books."""
+    book_ids = Book.authors.through.objects.filter(author_id__in=list(author_ids)).values_list("book_id", flat=True)
+    book_search_vector_refresh(book_ids=set(book_ids))
