@@ -7,6 +7,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from bookstore.fields import MoneyField
 from orders.models import Order
 from orders.serializers import CheckoutSerializer, OrderSerializer
 from payments.models import Payment, Refund
@@ -125,7 +126,11 @@ class RefundLineRequestSerializer(serializers.Serializer):
 
 
 class RefundRequestSerializer(serializers.Serializer):
-    amount = _money(required=False, min_value=Decimal("0.01"), help_text="Defaults to the named lines' total.")
+    amount = MoneyField(
+        required=False,
+        min_value=Decimal("0.01"),
+        help_text='A decimal string such as `"12.50"`; defaults to the named lines\' total with their tax.',
+    )
     lines = RefundLineRequestSerializer(many=True, required=False, default=list)
     reason = serializers.CharField(max_length=500)
 

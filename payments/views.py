@@ -141,8 +141,8 @@ class OrderViewSet(orders_views.OrderViewSet):
     @extend_schema(
         summary="Refund an order (staff)",
         description=(
-            "Refunds `amount`, or the named lines' total, of what was paid. Lines with `restock` go back "
-            "to stock (shipped or delivered orders). Card payments are refunded through Stripe; manual ones "
+            "Refunds `amount`, or the named lines' total with their tax, of what was paid. Lines with `restock` "
+            "go back to stock (shipped or delivered orders). Card payments are refunded through Stripe; manual ones "
             "record money paid back by hand. The customer is emailed. More than is left to refund is a "
             "409 `refund_exceeds_paid`. The same `Idempotency-Key` again returns the same refund."
         ),

@@ -10,7 +10,8 @@ The rates on books in force in 2025-26, checked against these sources:
   2019, ebooks (UStG § 12 (2) no. 14): Mazars, "Introduction of the reduced VAT rate for books",
   https://eng.mazars.de/Home/Latest-news/News/Introduction-of-the-reduced-VAT-rate-for-books-etc .
 - FR: 5.5 % (taux réduit, CGI art. 278-0 bis) on printed books, on ebooks since 1 January 2013
-  and on audiobooks since 1 January 2020: https://www.legifiscal.fr/tva/tva-francaise/livres-e-book-livre-audio-taux-tva.html .
+  and on audiobooks since 1 January 2020:
+  https://www.legifiscal.fr/tva/tva-francaise/livres-e-book-livre-audio-taux-tva.html .
 - IE: 0 % on printed books, and on ebooks and audiobooks since 1 January 2024 (Budget 2024,
   Finance (No. 2) Act 2023; they were 9 % from 2019 to 2023): the Minister for Finance's written
   answer of 5 December 2023, https://www.kildarestreet.com/wrans/?id=2023-12-05a.405 .

@@ -9,6 +9,8 @@ from catalog.tests.factories import BookFactory
 from orders.models import Order
 from payments.models import Payment, Refund
 from payments.tests.factories import order_checked_out
+from shipping.models import TaxRate
+from shipping.tests.factories import TaxRateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +131,8 @@ def test_restock_before_shipping_is_refused(staff_client, paid_order):
         ({"amount": "-5", "reason": "x"}, "amount"),
         ({"amount": "1e12", "reason": "x"}, "amount"),
         ({"amount": "NaN", "reason": "x"}, "amount"),
-        ({"amount": 1.5, "reason": "x"}, None),  # a JSON float is accepted as 1.50 by DRF: see the next test
+        ({"amount": 1.5, "reason": "x"}, "amount"),  # money is a decimal string, never a JSON number
+        ({"amount": "1.505", "reason": "x"}, "amount"),
         ({"amount": "5.00"}, "reason"),
         ({"amount": "5.00", "reason": "x" * 501}, "reason"),
         ({"lines": [{"book_id": 999999, "quantity": 1}], "reason": "x"}, "lines.0.book_id"),
@@ -226,3 +229,33 @@ def test_cancelling_after_a_partial_refund_refunds_the_rest(staff_client, paid_o
 
     assert [r["amount"] for r in response.json()["refunds"]] == ["12.00", "28.00"]
     assert response.json()["payment"]["status"] == "refunded"
+
+
+@pytest.mark.parametrize(
+    "include_tax, gross", [(False, ("31.65", "10.55", "21.10")), (True, ("30.00", "10.00", "20.00"))]
+)
+def test_a_line_refund_gives_back_the_lines_gross_with_its_tax_and_the_parts_add_up(
+    staff_client, staff_user, user, settings, include_tax, gross
+):
+    """3 × 10.00 at 5.5 %: tax 1.65 on the line (exclusive), or inside its 30.00 (inclusive)."""
+    settings.PRICES_INCLUDE_TAX = include_tax
+    TaxRateFactory(country="GB", kind=TaxRate.Kind.PRINT, rate=Decimal("0.0550"))
+    TaxRateFactory(country="GB", kind=TaxRate.Kind.SHIPPING, rate=Decimal("0"))
+    book = BookFactory(price=Decimal("10.00"), stock=5, format="paperback")
+    order = order_checked_out(user=user, lines=[(book, 3)], paid=True, actor=staff_user)
+    line = order.items.get()
+    assert (line.line_total, line.tax_amount) == (Decimal("30.00"), Decimal("1.56" if include_tax else "1.65"))
+
+    amounts = []
+    for quantity in (1, 2):
+        response = staff_client.post(
+            refunds_url(order), {"lines": [{"book_id": book.pk, "quantity": quantity}], "reason": "x"}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        amounts.append(response.json()["amount"])
+
+    whole, first, rest = (Decimal(a) for a in gross)
+    assert [Decimal(a) for a in amounts] == [first, rest]
+    assert first + rest == whole == line.line_total + (line.tax_amount if not include_tax else 0)
+    payment = Payment.objects.get(order=order)
+    assert payment.amount_refunded == whole
