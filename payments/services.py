@@ -321,8 +321,9 @@ def refund_create(
 
     `amount` defaults to the lines' gross total, their tax included (`_line_gross`). Lines with
     `restock` go back to stock through the ledger (reason `return`), for shipped or delivered
-    orders (before shipping the copies never left: cancel the order instead). Raises `RefundExceedsPaidError` when the refunds would
-    exceed what was paid; Stripe orders are refunded through Stripe first.
+    orders (before shipping the copies never left: cancel the order instead). Raises
+    `RefundExceedsPaidError` when the refunds would exceed what was paid; Stripe orders are
+    refunded through Stripe first.
     """
     lines = lines or []
     order, payment = _lock(order_id=order.pk)
