@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from bookstore.fields import MoneyField
 from orders.models import Order
-from orders.serializers import CheckoutSerializer, OrderSerializer
+from orders.serializers import CheckoutSerializer, OrderSerializer, OrderTokenMixin, order_token_field
 from payments.models import Payment, Refund
 from payments.stripe_gateway import stripe_enabled
 
@@ -100,6 +100,15 @@ class OrderWithPaymentSerializer(OrderSerializer):
         if payment is None or payment.expires_at is None or order.status != Order.Status.PENDING:
             return None
         return serializers.DateTimeField().to_representation(payment.expires_at)
+
+
+@extend_schema_serializer(component_name="CheckedOutOrder")  # checkout's 201: the Order, and a guest's token
+class CheckedOutOrderWithPaymentSerializer(OrderTokenMixin, OrderWithPaymentSerializer):
+    order_token = order_token_field()
+
+    class Meta(OrderWithPaymentSerializer.Meta):
+        fields = [*OrderWithPaymentSerializer.Meta.fields, "order_token"]
+        read_only_fields = fields
 
 
 @extend_schema_serializer(component_name="Checkout")

@@ -21,6 +21,7 @@ from payments import services
 from payments.exceptions import StripeDisabledError
 from payments.models import Refund
 from payments.serializers import (
+    CheckedOutOrderWithPaymentSerializer,
     CheckoutWithPaymentSerializer,
     OrderWithPaymentSerializer,
     RefundRequestSerializer,
@@ -63,6 +64,7 @@ class OrderViewSet(orders_views.OrderViewSet):
     checkout_serializer_class = CheckoutWithPaymentSerializer
     present = Presenter(OrderWithPaymentSerializer)
     present_list = Presenter(OrderWithPaymentSerializer, many=True)
+    present_checkout = Presenter(CheckedOutOrderWithPaymentSerializer)
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -90,7 +92,11 @@ class OrderViewSet(orders_views.OrderViewSet):
         ),
         parameters=[orders_views.IDEMPOTENCY_KEY, orders_views.CART_TOKEN],
         request=CheckoutWithPaymentSerializer,
-        responses={201: OrderWithPaymentSerializer, 409: orders_views.CHECKOUT_CONFLICT, 503: PROVIDER_DOWN},
+        responses={
+            201: CheckedOutOrderWithPaymentSerializer,
+            409: orders_views.CHECKOUT_CONFLICT,
+            503: PROVIDER_DOWN,
+        },
     )
     def create(self, request):
         return super().create(request)

@@ -259,3 +259,25 @@ def test_a_line_refund_gives_back_the_lines_gross_with_its_tax_and_the_parts_add
     assert first + rest == whole == line.line_total + (line.tax_amount if not include_tax else 0)
     payment = Payment.objects.get(order=order)
     assert payment.amount_refunded == whole
+
+
+def test_a_guests_order_is_refunded_and_the_guest_emailed(
+    api_client, staff_client, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    from orders.tests.factories import ADDRESS
+    from payments import services
+
+    book = BookFactory(price=Decimal("40.00"), stock=2)
+    token = api_client.post("/api/v1/cart/items", {"book_id": book.pk}).json()["cart_token"]
+    placed = api_client.post(
+        ORDERS, {"shipping_address": ADDRESS, "email": "guest@example.com"}, format="json", HTTP_CART_TOKEN=token
+    ).json()
+    order = Order.objects.get(pk=placed["id"])
+    services.order_mark_paid(order=order, actor=staff_user)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(refunds_url(order), {"amount": "5.00", "reason": "Dented"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert [m.to for m in mailoutbox if "refund" in m.subject] == [["guest@example.com"]]
