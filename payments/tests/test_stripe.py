@@ -351,3 +351,16 @@ def test_the_webhook_reads_the_raw_body_not_a_parsed_one(api_client, card_order)
 
     assert response.status_code == 200
     assert Order.objects.get(pk=card_order.pk).status == "paid"
+
+
+def test_a_card_checkout_adds_one_query_to_keep_its_payment_intent(user_client, user, fake_stripe, queries_of):
+    cart_with(user, *[(BookFactory(), 1) for _ in range(3)])
+    user_client.get(ORDERS)  # the user's row is read once, then cached
+
+    queries = queries_of(
+        lambda: user_client.post(ORDERS, {"shipping_address": ADDRESS, "payment_method": "stripe"}, format="json")
+    )
+
+    statements = [sql for sql in queries if not sql.startswith(("BEGIN", "COMMIT"))]
+    assert len(statements) == 13, statements  # checkout's 12, then the UPDATE with the PaymentIntent
+    assert statements[-1].startswith('UPDATE "payments_payment"')
