@@ -86,9 +86,11 @@ class OrderViewSet(orders_views.OrderViewSet):
             "`expires_at`. An empty cart is a 400 `empty_cart`; a shipping method that does not deliver to the "
             "address's country, or an unknown one, is a 400 `shipping_unavailable`; a line beyond stock, or a "
             "withdrawn book, is a 409 `insufficient_stock` naming each such book, and nothing changes; Stripe "
-            "not answering is a 503 `payment_provider_unavailable`, and nothing changes. A guest checks out "
-            "with a `Cart-Token` and an `email`; the answer then carries `order_token`, which opens the order "
-            "(`Order-Token` header) and is in the confirmation email's link."
+            "not answering is a 503 `payment_provider_unavailable`: the checkout is undone (the order is kept "
+            "as `cancelled`, its copies go back to stock and to the cart, no email is sent) and may be retried. "
+            "A guest checks out with a `Cart-Token` and an `email`; the answer then carries `order_token`, which "
+            "opens the order (`Order-Token` header) and is in the confirmation email's link. `Idempotency-Key` "
+            "works for guests too, scoped to their cart: a retry gets the same order and `order_token`."
         ),
         parameters=[orders_views.IDEMPOTENCY_KEY, orders_views.CART_TOKEN],
         request=CheckoutWithPaymentSerializer,
