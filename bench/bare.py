@@ -417,14 +417,17 @@ def checkout(environ, user):
             f"""INSERT INTO orders_order (number, status, subtotal, shipping_cost, total, currency, shipping_full_name,
                    shipping_line1, shipping_line2, shipping_city, shipping_region, shipping_postal_code,
                    shipping_country, shipping_phone, idempotency_key, request_fingerprint, created_at, updated_at,
-                   user_id)
-               VALUES (%s, 'pending', %s, %s, %s, 'USD', %s, %s, %s, %s, %s, %s, %s, %s, '', '', now(), now(), %s)
+                   user_id, email, prices_include_tax, shipping_method_code, shipping_method_name,
+                   shipping_tax_amount, shipping_tax_rate, tax_total)
+               VALUES (%s, 'pending', %s, %s, %s, 'USD', %s, %s, %s, %s, %s, %s, %s, %s, '', '', now(), now(), %s,
+                       (SELECT email FROM accounts_user WHERE id = %s), false, 'standard', 'Standard', 0, 0, 0)
                RETURNING {ORDER_COLUMNS.replace("o.", "")}""",
-            (number, subtotal, shipping, subtotal + shipping, *address.values(), user),
+            (number, subtotal, shipping, subtotal + shipping, *address.values(), user, user),
         ).fetchone()
         q(
-            """INSERT INTO orders_orderline (book_id, title, isbn, unit_price, quantity, line_total, order_id)
-               SELECT *, %s
+            """INSERT INTO orders_orderline (book_id, title, isbn, unit_price, quantity, line_total, order_id,
+                                             tax_amount, tax_rate)
+               SELECT *, %s, 0, 0
                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[], %s::int[], %s::numeric[])""",
             (order[0], *[list(column) for column in zip(*order_lines, strict=True)]),
         )
