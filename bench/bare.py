@@ -26,11 +26,13 @@ CENT = Decimal("0.01")
 _local = threading.local()
 
 BOOK_COLUMNS = """b.id, b.isbn, b.title, b.subtitle, b.slug, b.publisher, b.published_date, b.language,
-    b.page_count, b.format, {description} b.price, b.stock, b.cover, b.created_at, b.updated_at,
+    b.page_count, b.format, {description} b.price, s.quantity, b.cover, b.created_at, b.updated_at,
     c.id, c.name, c.slug,
     (SELECT avg(r.rating) FROM catalog_review r WHERE r.book_id = b.id GROUP BY r.book_id LIMIT 1),
     coalesce((SELECT count(r.id) FROM catalog_review r WHERE r.book_id = b.id GROUP BY r.book_id LIMIT 1), 0)"""
-BOOK_FROM = "FROM catalog_book b LEFT JOIN catalog_category c ON c.id = b.category_id"
+BOOK_FROM = (
+    "FROM catalog_book b JOIN catalog_stock s ON s.book_id = b.id LEFT JOIN catalog_category c ON c.id = b.category_id"
+)
 # A simpler search than the store's (exact words only: no typo lookup, prefix or relaxing), so
 # the bare app is a lower bound for the searches, not their byte-for-byte twin.
 SEARCH_MATCH = "b.search_vector @@ plainto_tsquery('simple', catalog_search_words(%(q)s))"
@@ -220,8 +222,9 @@ def user_id(environ) -> int | None:
 
 def cart_json(cart_id, updated) -> dict:
     rows = q(
-        """SELECT i.id, i.quantity, b.id, b.title, b.price, b.cover, b.stock, b.is_active
-           FROM cart_cartitem i JOIN catalog_book b ON b.id = i.book_id WHERE i.cart_id = %s ORDER BY i.id""",
+        """SELECT i.id, i.quantity, b.id, b.title, b.price, b.cover, s.quantity, b.is_active
+           FROM cart_cartitem i JOIN catalog_book b ON b.id = i.book_id JOIN catalog_stock s ON s.book_id = b.id
+           WHERE i.cart_id = %s ORDER BY i.id""",
         (cart_id,),
     ).fetchall()
     items, total, subtotal = [], 0, Decimal("0.00")
@@ -262,9 +265,9 @@ def cart_add(environ, user):
     with db().transaction():
         cart_id, _ = q("SELECT id, updated_at FROM cart_cart WHERE user_id = %s FOR UPDATE", (user,)).fetchone()
         row = q(
-            """SELECT b.stock,
+            """SELECT s.quantity,
                       (SELECT i.quantity FROM cart_cartitem i WHERE i.cart_id = %s AND i.book_id = b.id LIMIT 1)
-               FROM catalog_book b WHERE b.is_active AND b.id = %s""",
+               FROM catalog_book b JOIN catalog_stock s ON s.book_id = b.id WHERE b.is_active AND b.id = %s""",
             (cart_id, book_id),
         ).fetchone()
         if row is None:
@@ -375,17 +378,18 @@ def checkout(environ, user):
         cart_id = q("SELECT id FROM cart_cart WHERE user_id = %s FOR UPDATE", (user,)).fetchone()[0]
         lines = q(
             """SELECT i.book_id, i.quantity, b.title, b.isbn, b.price FROM cart_cartitem i
-               JOIN catalog_book b ON b.id = i.book_id WHERE i.cart_id = %s AND b.is_active
-               ORDER BY i.book_id FOR UPDATE OF b""",
+               JOIN catalog_book b ON b.id = i.book_id JOIN catalog_stock s ON s.book_id = b.id
+               WHERE i.cart_id = %s AND b.is_active
+               ORDER BY i.book_id FOR UPDATE OF b, s""",
             (cart_id,),
         ).fetchall()
         if not lines:
             return 400, {"type": "client_error", "errors": [{"code": "empty_cart", "detail": "", "attr": None}]}
         number = "BK-" + secrets.token_hex(5).upper()
         moved = q(
-            """UPDATE catalog_book b SET stock = b.stock - v.qty, updated_at = now()
-               FROM unnest(%s::bigint[], %s::int[]) AS v(id, qty) WHERE b.id = v.id AND b.stock >= v.qty
-               RETURNING b.id, b.stock""",
+            """UPDATE catalog_stock s SET quantity = s.quantity - v.qty
+               FROM unnest(%s::bigint[], %s::int[]) AS v(id, qty) WHERE s.book_id = v.id AND s.quantity >= v.qty
+               RETURNING s.book_id, s.quantity""",
             ([line[0] for line in lines], [line[1] for line in lines]),
         ).fetchall()
         if len(moved) != len(lines):
@@ -413,14 +417,17 @@ def checkout(environ, user):
             f"""INSERT INTO orders_order (number, status, subtotal, shipping_cost, total, currency, shipping_full_name,
                    shipping_line1, shipping_line2, shipping_city, shipping_region, shipping_postal_code,
                    shipping_country, shipping_phone, idempotency_key, request_fingerprint, created_at, updated_at,
-                   user_id)
-               VALUES (%s, 'pending', %s, %s, %s, 'USD', %s, %s, %s, %s, %s, %s, %s, %s, '', '', now(), now(), %s)
+                   user_id, email, prices_include_tax, shipping_method_code, shipping_method_name,
+                   shipping_tax_amount, shipping_tax_rate, tax_total)
+               VALUES (%s, 'pending', %s, %s, %s, 'USD', %s, %s, %s, %s, %s, %s, %s, %s, '', '', now(), now(), %s,
+                       (SELECT email FROM accounts_user WHERE id = %s), false, 'standard', 'Standard', 0, 0, 0)
                RETURNING {ORDER_COLUMNS.replace("o.", "")}""",
-            (number, subtotal, shipping, subtotal + shipping, *address.values(), user),
+            (number, subtotal, shipping, subtotal + shipping, *address.values(), user, user),
         ).fetchone()
         q(
-            """INSERT INTO orders_orderline (book_id, title, isbn, unit_price, quantity, line_total, order_id)
-               SELECT *, %s
+            """INSERT INTO orders_orderline (book_id, title, isbn, unit_price, quantity, line_total, order_id,
+                                             tax_amount, tax_rate)
+               SELECT *, %s, 0, 0
                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[], %s::int[], %s::numeric[])""",
             (order[0], *[list(column) for column in zip(*order_lines, strict=True)]),
         )

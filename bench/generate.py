@@ -221,7 +221,7 @@ def generate(
         (
             "books",
             f"""INSERT INTO catalog_book (id, isbn, title, subtitle, slug, publisher, published_date, language,
-                                          page_count, format, description, price, stock, cover, is_active,
+                                          page_count, format, description, price, in_stock, cover, is_active,
                                           created_at, updated_at, category_id, popularity)
                 SELECT i, '978' || lpad(i::text, 10, '0'),
                        initcap(({words})[1 + floor(random() * {n_words})::int] || ' '
@@ -234,12 +234,17 @@ def generate(
                        ({_arr(FORMATS)})[1 + floor(random() * 4)::int],
                        repeat('A long description of the book. ', 20),
                        round((3 + random() * 60)::numeric, 2),
-                       CASE WHEN i % 10 = 0 THEN 0 ELSE 200 + (random() * 800)::int END,
+                       i % 10 <> 0,
                        '', i % 100 <> 55,
                        now() - ((({books} - i) * 3) || ' minutes')::interval, now(),
                        1 + floor(random() * {categories})::int,
                        floor(random() * random() * random() * 300)::int
                 FROM generate_series(1, {books}) i""",
+        ),
+        (
+            "stock",
+            """INSERT INTO catalog_stock (book_id, quantity)
+                SELECT id, CASE WHEN in_stock THEN 200 + (random() * 800)::int ELSE 0 END FROM catalog_book""",
         ),
         (
             "book authors",
@@ -266,17 +271,20 @@ def generate(
             f"""INSERT INTO orders_order (id, number, status, subtotal, shipping_cost, total, currency,
                     shipping_full_name, shipping_line1, shipping_line2, shipping_city, shipping_region,
                     shipping_postal_code, shipping_country, shipping_phone, idempotency_key, request_fingerprint,
-                    created_at, updated_at, user_id)
+                    created_at, updated_at, user_id, email, prices_include_tax, shipping_method_code,
+                    shipping_method_name, shipping_tax_amount, shipping_tax_rate, tax_total)
                 SELECT o, 'BK-B' || lpad(o::text, 9, '0'), 'delivered', 40.00, 0.00, 40.00, 'USD',
                        'Bench User', '1 Bench Street', '', 'Benchville', '', '12345', 'US', '', '', '',
-                       now() - (o || ' hours')::interval, now(), 1 + (o - 1) / 5
+                       now() - (o || ' hours')::interval, now(), 1 + (o - 1) / 5,
+                       'user' || (1 + (o - 1) / 5) || '@bench.local', false, 'standard', 'Standard', 0, 0, 0
                 FROM generate_series(1, {orders_users * 5}) o""",
         ),
         (
             "order lines",
-            f"""INSERT INTO orders_orderline (title, isbn, unit_price, quantity, line_total, book_id, order_id)
+            f"""INSERT INTO orders_orderline (title, isbn, unit_price, quantity, line_total, book_id, order_id,
+                                              tax_amount, tax_rate)
                 SELECT 'A book', '978' || lpad((1 + (o * 31 + k) % {books})::text, 10, '0'), 20.00, 1, 20.00,
-                       1 + (o * 31 + k) % {books}, o
+                       1 + (o * 31 + k) % {books}, o, 0, 0
                 FROM generate_series(1, {orders_users * 5}) o, generate_series(0, 1) k""",
         ),
         (
@@ -347,9 +355,15 @@ def fill_carts(dsn: str, *, first_user: int, last_user: int, books: int, lines: 
         )
         # Enough copies for every checkout the bench can make of them.
         conn.execute(
-            """UPDATE catalog_book SET stock = 100000, is_active = true
+            """UPDATE catalog_book SET in_stock = true, is_active = true
                WHERE id IN (SELECT book_id FROM cart_cartitem i JOIN cart_cart c ON c.id = i.cart_id
-                            WHERE c.user_id BETWEEN %s AND %s)""",
+                            WHERE c.user_id BETWEEN %s AND %s) AND NOT (in_stock AND is_active)""",
+            (first_user, last_user),
+        )
+        conn.execute(
+            """UPDATE catalog_stock SET quantity = 100000
+               WHERE book_id IN (SELECT book_id FROM cart_cartitem i JOIN cart_cart c ON c.id = i.cart_id
+                                 WHERE c.user_id BETWEEN %s AND %s)""",
             (first_user, last_user),
         )
         conn.execute("ANALYZE cart_cartitem")  # as autovacuum would: the planner sees carts of a few lines

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import generate as gen  # noqa: E402
+from bench import mixed as mixed_traffic  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
 SECRET = "bench-secret-key-not-for-production-0123456789-abcdefghijklmnop"
@@ -320,6 +321,10 @@ def main():
     parser.add_argument("--variants-only", action="store_true", help="only the worker-model comparison")
     parser.add_argument("--out", default=str(ROOT / "bench/results"))
     parser.add_argument(
+        "--no-mixed", action="store_true", help="skip the mixed-traffic run (browsing during checkouts)"
+    )
+    parser.add_argument("--mixed-only", action="store_true", help="only the mixed-traffic run")
+    parser.add_argument(
         "--explain",
         action="store_true",
         help="only EXPLAIN ANALYZE the searches (with --books 1000000: search at scale)",
@@ -362,6 +367,9 @@ def main():
 
     logdir = Path(tempfile.gettempdir()) / "bookstore-bench-logs"  # gunicorn output, kept out of the repository
     logdir.mkdir(parents=True, exist_ok=True)
+    if args.mixed_only:
+        run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir)
+        return
     if args.variants_only:
         report_variants(args, run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir), started)
         return
@@ -409,6 +417,32 @@ def main():
 
     variants = [] if args.no_variants else run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir)
     report(args, results, queries, bare_queries, same_bytes, variants, levels, list(plan_files), started)
+    if not args.no_mixed:
+        run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir)
+
+
+def run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir) -> None:
+    """Browsing while checkouts are placed at 0, 1, 5 and 20 per second (bench/mixed.py)."""
+    users = range(CHECKOUT_USERS[0], CHECKOUT_USERS[1] + 1)
+    plan = mixed_traffic.browse_plan(tmp, write_plan, args.books, users, "dragon")
+    load_before = mixed_traffic.uptime()
+    with (
+        Server("bookstore.wsgi", APP_PORT, server_env(args, db_url), logdir / "app.log"),
+        Server("bench.bare:app", BARE_PORT, server_env(args, db_url, BARE_DSN=dsn), logdir / "bare.log"),
+    ):
+        rows = mixed_traffic.run(
+            args, wrk=wrk, wrk_bin=wrk_bin, targets={"app": APP_PORT, "bare": BARE_PORT}, tokens=tokens, plan=plan,
+            dsn=dsn, fill_carts=lambda dsn, **kw: gen.fill_carts(dsn, books=args.books, **kw),
+            flush_cache=flush_cache, analyze=vacuum_analyze, users=users, log=log,
+        )  # fmt: skip
+    print("\n" + mixed_traffic.report(args, rows, machine(), load_before, mixed_traffic.uptime()))
+
+
+def vacuum_analyze(dsn: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 VARIANTS = (

@@ -44,7 +44,9 @@ class CartQuerySet(models.QuerySet):
 
     def with_lines(self):
         """The lines and their books in one extra query, whatever the number of lines."""
-        return self.prefetch_related(Prefetch("items", queryset=CartItem.objects.select_related("book").order_by("id")))
+        return self.prefetch_related(
+            Prefetch("items", queryset=CartItem.objects.select_related("book__stock_record").order_by("id"))
+        )
 
     def with_notice_flag(self):
         """Annotates `has_notices`, so that a cart without pending notices costs no query for them."""

@@ -17,13 +17,13 @@ def _money(**kwargs) -> serializers.DecimalField:
 class CartBookSerializer(serializers.ModelSerializer):
     cover_url = serializers.SerializerMethodField()
     price = _money()
+    stock = serializers.IntegerField(read_only=True, help_text="Copies in stock now.")
     in_stock = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Book
         fields = ["id", "title", "price", "cover_url", "stock", "in_stock"]
         read_only_fields = fields
-        extra_kwargs = {"stock": {"help_text": "Copies in stock now."}}
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_cover_url(self, book: Book) -> str | None:

@@ -22,7 +22,9 @@ logger = logging.getLogger(__name__)
 
 def _load_lines(cart: Cart) -> Cart:
     """Attaches the lines and their books to `cart` in one query (what the cart serializer reads)."""
-    prefetch_related_objects([cart], Prefetch("items", queryset=CartItem.objects.select_related("book").order_by("id")))
+    prefetch_related_objects(
+        [cart], Prefetch("items", queryset=CartItem.objects.select_related("book__stock_record").order_by("id"))
+    )
     return cart
 
 
@@ -132,11 +134,17 @@ def cart_create_anonymous() -> Cart:
 def cart_lines(*, cart: Cart, lock_books: bool = False) -> list[CartItem]:
     """The cart's lines with their books, oldest first, in one query.
 
-    `lock_books`: also locks the books' rows FOR UPDATE, taken in book id order (checkout's lock order).
+    `lock_books`: also locks the books' rows and their `Stock` rows FOR UPDATE, taken in book id order
+    (checkout's lock order; `catalog.stock.stock_apply` then takes no lock again).
     """
-    lines = CartItem.objects.filter(cart=cart).select_related("book")
+    lines = CartItem.objects.filter(cart=cart).select_related("book__stock_record")
     if lock_books:
-        lines = lines.select_for_update(of=("book",)).order_by("book_id")
+        # An inner join (every book has its Stock row): FOR UPDATE refuses the nullable side of an outer one.
+        lines = (
+            lines.filter(book__stock_record__isnull=False)
+            .select_for_update(of=("book", "book__stock_record"))
+            .order_by("book_id")
+        )
     return sorted(lines, key=lambda line: line.pk)
 
 
@@ -190,7 +198,8 @@ def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity
     # Each book with this cart's line of it, if any (a LEFT JOIN on the line's unique key).
     with_line = (
         Book.objects.order_by()
-        .only("id", "title", "price", "cover", "stock", "is_active")
+        .only("id", "title", "price", "cover", "is_active", "in_stock")
+        .annotate(stock=F("stock_record__quantity"))
         .annotate(line=FilteredRelation("cart_items", condition=Q(cart_items__cart=cart)))
         .annotate(line_id=F("line__id"), line_quantity=F("line__quantity"), line_created=F("line__created_at"))
     )
@@ -230,7 +239,7 @@ def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity
 def cart_update_item(*, user=None, token: str | None = None, item_id: int, quantity: int) -> Cart:
     """Sets a line's quantity (1-100, within stock). Another cart's line is a 404."""
     cart = cart_lock(user=user, token=token)
-    item = CartItem.objects.filter(cart=cart, pk=item_id).select_related("book").first()
+    item = CartItem.objects.filter(cart=cart, pk=item_id).select_related("book__stock_record").first()
     if item is None:
         raise CartLineNotFoundError()
     if not item.book.is_active or quantity > item.book.stock:
@@ -293,7 +302,7 @@ def _cart_merge(*, user, token: str) -> dict | None:
     current = {line.book_id: line for line in CartItem.objects.filter(cart=mine)}
     report: dict[str, list] = {"merged": [], "clamped": [], "dropped": []}
     new_lines, now = [], timezone.now()
-    for line in CartItem.objects.filter(cart=anonymous).select_related("book").order_by("id"):
+    for line in CartItem.objects.filter(cart=anonymous).select_related("book__stock_record").order_by("id"):
         book, existing = line.book, current.get(line.book_id)
         held = existing.quantity if existing else 0
         requested = held + line.quantity

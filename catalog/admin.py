@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.checks import ModelAdminChecks
 from django.db.models import Count, Prefetch
 from django.utils.html import format_html
 
@@ -12,15 +13,21 @@ from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review, StockMovement
 
 
-class SeenStockMixin:
+class SeenStockMixin(forms.ModelForm):
     """The stock level the staff member saw travels with the form (a hidden initial value).
 
     So a book whose stock they did not touch keeps what sales made of it meanwhile, and a
     stock edit made over a level that has since changed is refused instead of undoing those sales.
+    The stock is not a column of the book (it is its `Stock` row): the field is declared here,
+    and `BookAdmin.save_model` hands it to the ledger.
     """
+
+    stock = forms.IntegerField(min_value=0, max_value=Book.MAX_STOCK, initial=0)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("stock", self.instance.stock)
         self.fields["stock"].show_hidden_initial = True
 
     def clean_stock(self):
@@ -36,18 +43,18 @@ class SeenStockMixin:
         return stock
 
 
-class BookStockListForm(SeenStockMixin, forms.ModelForm):
+class BookStockListForm(SeenStockMixin):
     """The changelist's row form (price and stock are list_editable)."""
 
 
-class BookAdminForm(SeenStockMixin, forms.ModelForm):
+class BookAdminForm(SeenStockMixin):
     isbn = forms.CharField(max_length=20, label="ISBN", help_text="ISBN-13 or ISBN-10; stored as ISBN-13.")
 
     class Meta:
         model = Book
         fields = [
             "isbn", "title", "subtitle", "slug", "authors", "category", "publisher", "published_date", "language",
-            "page_count", "format", "description", "price", "stock", "is_active", "cover",
+            "page_count", "format", "description", "price", "is_active", "cover",
         ]  # fmt: skip
 
     def clean_cover(self):
@@ -77,11 +84,11 @@ class LowStockFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "out":
-            return queryset.filter(stock=0)
+            return queryset.filter(in_stock=False)
         if self.value() == "low":
-            return queryset.filter(stock__gt=0, stock__lte=Book.LOW_STOCK)
+            return queryset.filter(in_stock=True, stock_record__quantity__lte=Book.LOW_STOCK)
         if self.value() == "ok":
-            return queryset.filter(stock__gt=Book.LOW_STOCK)
+            return queryset.filter(stock_record__quantity__gt=Book.LOW_STOCK)
         return queryset
 
 
@@ -99,14 +106,23 @@ class StockMovementInline(ReadOnlyTabularInline):
         return super().get_queryset(request).select_related("actor")
 
 
+class BookAdminChecks(ModelAdminChecks):
+    """`stock` is list_editable although it is no column of the book: the changelist's form
+    (`BookStockListForm`) declares it, and Django's check asks for a model field."""
+
+    def _check_list_editable_item(self, obj, field_name, label):
+        return [] if field_name == "stock" else super()._check_list_editable_item(obj, field_name, label)
+
+
 @admin.register(Book)
 class BookAdmin(admin.ModelAdmin):
+    checks_class = BookAdminChecks
     form = BookAdminForm
     list_display = ["cover_thumbnail", "title", "isbn", "author_names", "category", "price", "stock", "is_active"]
     list_display_links = ["cover_thumbnail", "title"]
     list_editable = ["price", "stock"]
     list_filter = ["is_active", LowStockFilter, "format", "language", ("category", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["category"]
+    list_select_related = ["category", "stock_record"]
     list_per_page = 50
     search_fields = ["title", "isbn", "authors__name"]
     autocomplete_fields = ["authors", "category"]
@@ -153,11 +169,10 @@ class BookAdmin(admin.ModelAdmin):
         # Stock changes go through the ledger: save everything else, then record the difference.
         # A form whose stock field the staff member left alone keeps the current level.
         # A withdrawal (active unticked) goes through the service too: the book leaves every cart.
-        wanted_stock = obj.stock
+        # Saving the book never writes its stock (a new book's row opens at 0 here).
+        wanted_stock = form.cleaned_data["stock"]
         withdraw = change and "is_active" in form.changed_data and not obj.is_active
-        if change:
-            obj.stock = Book.objects.only("stock").get(pk=obj.pk).stock
-        else:
+        if not change:
             obj.stock = 0
         if withdraw:
             obj.is_active = True

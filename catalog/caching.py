@@ -2,11 +2,19 @@
 
 A cached response is stored with the catalog's *version* (a counter in the shared cache) at
 the time it was read, and counts only while that is still the current version; one round
-trip fetches both. Every write that can change what a catalog read returns (books, stock, authors,
-categories, reviews, search columns) calls `catalog_changed()`, which bumps the version once
-the transaction commits: the next read misses and goes to the database. Staff reads (they
-see withdrawn books) are never cached. When the cache does not answer, reads go to the
-database and the cache is left alone for a few seconds rather than slowing every request.
+trip fetches both. Every write that can change what a catalog read shows or selects (books,
+authors, categories, reviews, search columns, and a book's stock crossing zero, which moves it
+in and out of the `in_stock` lists) calls `catalog_changed()`, which bumps the version once the
+transaction commits: the next read misses and goes to the database.
+
+Stock figures are not part of what is cached: a sale changes a `catalog.Stock` row and bumps no
+version (unless the stock reaches or leaves zero), so cached pages survive sales. A cached
+answer is stored as its data, and each hit merges the current `stock` and `in_stock` of its
+books from one indexed query (`catalog_stock` by primary key) before it is rendered; its ETag is
+that of the merged body, so it changes with the stock.
+
+Staff reads (they see withdrawn books) are never cached. When the cache does not answer, reads
+go to the database and the cache is left alone for a few seconds rather than slowing every request.
 """
 
 import hashlib
@@ -16,6 +24,7 @@ import time
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
+from rest_framework.renderers import JSONRenderer
 
 from bookstore.cache import version_bump, version_start
 
@@ -116,7 +125,8 @@ def cached_response(request):
     request._catalog_cache_slot = (key, version)
     if stored is None or stored[0] != version:
         return None
-    _, etag, content = stored
+    content = _render(_with_current_stock(stored[1]))
+    etag = etag_for(content)
     if _not_modified(request, etag):
         response = HttpResponseNotModified()
     else:
@@ -135,11 +145,38 @@ def finish(request, response):
     slot = getattr(request, "_catalog_cache_slot", None)
     if slot is not None:
         key, version = slot
-        _store(key, version, etag, response.content)
+        _store(key, version, response.data)
     if _not_modified(request, etag):
         response = HttpResponseNotModified()
     response["ETag"] = etag
     return response
+
+
+def _books_in(data) -> list[dict]:
+    """The books of a stored answer: the list's results, or the detail itself."""
+    return data.get("results", [data])
+
+
+def _with_current_stock(data):
+    """`data` with each book's `stock` and `in_stock` as they are now: one query by primary key."""
+    from catalog.models import Stock
+
+    books = [book for book in _books_in(data) if "stock" in book]
+    if books:
+        levels = dict(
+            Stock.objects.filter(book_id__in=[book["id"] for book in books]).values_list("book_id", "quantity")
+        )
+        for book in books:
+            book["stock"] = levels.get(book["id"], 0)
+            book["in_stock"] = book["stock"] > 0
+    return data
+
+
+_renderer = JSONRenderer()
+
+
+def _render(data) -> bytes:
+    return _renderer.render(data)
 
 
 def model_changed(sender, **kwargs) -> None:

@@ -229,7 +229,7 @@ class BookFilter(django_filters.FilterSet):
         return queryset.filter(category_id__in=Category.objects.subtree_ids(id_or_slug))
 
     def filter_in_stock(self, queryset, name, value):
-        return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)
+        return queryset.filter(in_stock=value)
 
     def filter_is_active(self, queryset, name, value):
         if value is None or not self._caller_is_staff():

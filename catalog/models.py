@@ -130,7 +130,7 @@ class BookQuerySet(models.QuerySet):
     def with_listing_data(self):
         """Everything the book serializers read, in a constant number of queries (page + authors)."""
         return (
-            self.select_related("category")
+            self.select_related("category", "stock_record")
             .prefetch_related(Prefetch("authors", queryset=Author.objects.only("id", "name").order_by("name", "id")))
             .defer("search_vector")
             .with_ratings()
@@ -188,7 +188,11 @@ class Book(models.Model):
     format = models.CharField(max_length=10, choices=Format.choices, default=Format.PAPERBACK)
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=7, decimal_places=2)
-    stock = models.IntegerField(default=0, help_text="Change it through catalog.services.stock_apply only.")
+    # Copies on hand live in `Stock` (a narrow row of its own, written by the ledger only); this
+    # flag follows them across zero, so that the `in_stock` filter stays on this table's index.
+    in_stock = models.BooleanField(
+        default=False, editable=False, help_text="Stock above zero; set by the stock ledger (catalog.stock)."
+    )
     cover = models.ImageField(upload_to="covers/", blank=True)
     is_active = models.BooleanField(default=True, help_text="Unset to withdraw the book from the catalog.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -214,12 +218,11 @@ class Book(models.Model):
             models.Index(fields=["published_date"], name="catalog_book_published_idx"),
             models.Index(fields=["language"], name="catalog_book_language_idx"),
             models.Index(fields=["format"], name="catalog_book_format_idx"),
-            models.Index(fields=["stock"], name="catalog_book_stock_idx"),
+            models.Index(fields=["in_stock"], name="catalog_book_in_stock_idx"),
             models.Index(fields=["is_active"], name="catalog_book_is_active_idx"),
             models.Index(fields=["-popularity", "-id"], name="catalog_book_popularity_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(stock__gte=0), name="catalog_book_stock_not_negative"),
             models.CheckConstraint(condition=Q(price__gt=0), name="catalog_book_price_positive"),
             models.CheckConstraint(condition=Q(price__lte=Decimal("99999.99")), name="catalog_book_price_max"),
         ]
@@ -227,9 +230,63 @@ class Book(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        # A new book gets its `Stock` row at its opening level (bulk creators write the rows themselves).
+        adding = self._state.adding
+        if adding:
+            self.in_stock = self.stock > 0
+        super().save(*args, **kwargs)
+        if adding:
+            self.stock_record = Stock.objects.create(book=self, quantity=self.stock)
+            self.__dict__.pop("_stock", None)
+
+    def refresh_from_db(self, *args, **kwargs):
+        # The stock is read again too (from its row, when next asked for): what was set is forgotten.
+        self.__dict__.pop("_stock", None)
+        if Book.stock_record.related.is_cached(self):
+            Book.stock_record.related.delete_cached_value(self)
+        super().refresh_from_db(*args, **kwargs)
+
     @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
+    def stock(self) -> int:
+        """Copies on hand: the value set on this object (a read's annotation, the ledger's result,
+        a new book's opening level), else its `Stock` row (a query unless it was selected)."""
+        if "_stock" in self.__dict__:
+            return self._stock
+        try:
+            return self.stock_record.quantity
+        except Stock.DoesNotExist:
+            return 0
+
+    @stock.setter
+    def stock(self, value: int) -> None:
+        # In memory only: an existing book's stock changes through catalog.stock.stock_apply; a new
+        # book's opening level is its Stock row's, written by `save` (bulk creators write the rows).
+        self._stock = value
+        if self._state.adding:
+            self.in_stock = value > 0
+
+
+class Stock(models.Model):
+    """A book's copies on hand, in a narrow row of its own (the stock record of django-oscar and Saleor).
+
+    A sale rewrites this row only, never the wide, heavily indexed book row: the table has no
+    index but its primary key and a fillfactor below 100 (migration 0006), so updates are HOT.
+    Written by the ledger only (`catalog.stock.stock_apply` and the functions built on it), which
+    also flips `Book.in_stock` when the quantity crosses zero.
+    """
+
+    book = models.OneToOneField(Book, primary_key=True, on_delete=models.CASCADE, related_name="stock_record")
+    quantity = models.IntegerField(default=0, help_text="Change it through catalog.stock.stock_apply only.")
+
+    class Meta:
+        db_table = "catalog_stock"
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="catalog_stock_quantity_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} of {self.book_id}"
 
 
 class ReviewQuerySet(models.QuerySet):

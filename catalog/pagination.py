@@ -1,38 +1,88 @@
-"""The book list's pagination: the contract's envelope, and for a search the count in the page's query."""
+"""The book list's pagination: the contract's envelope, with counts that do not scan.
 
-from django.core.paginator import Page
+- A search's page carries its count (`COUNT(*) OVER ()`): the ranking already visits every
+  match, so a separate COUNT would only repeat the search.
+- A first page shorter than a page is the whole list: its length is the count.
+- Any other list's count is kept in the shared cache per filter signature (the filters given,
+  not the page, the page size, the ordering or unknown parameters), under the catalog's version
+  (`catalog.caching`): exact, and counted again only after a write that can change which books a
+  filter selects. Sales bump no version (a stock crossing zero does), so under traffic the count
+  of a list is taken once, not on every page of every shopper.
+"""
+
+import hashlib
+from functools import cached_property
+
+from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import Count, Window
 from rest_framework.exceptions import NotFound
 
 from bookstore.pagination import PageNumberPagination, _positive_int
+from catalog import caching
 
 TOTAL = "list_total"
 MAX_OFFSET = 2**62
+# Query parameters that do not change which books a list holds (nor their number).
+NOT_SELECTING = {"page", "page_size", "ordering", "facets"}
+
+
+class CountedPaginator(Paginator):
+    """A Paginator whose count is given (`known_count`), or else taken from the shared cache under
+    `count_key` (counted, then stored, when the cache has none for the current catalog)."""
+
+    def __init__(self, object_list, per_page, *, known_count: int | None = None, count_key: str | None = None):
+        super().__init__(object_list, per_page)
+        self.known_count, self.count_key = known_count, count_key
+
+    @cached_property
+    def count(self) -> int:
+        if self.known_count is not None:
+            return self.known_count
+        if self.count_key is None:
+            return self.object_list.count()
+        return caching.cached_value(self.count_key, self.object_list.count)
+
+
+def count_key(request, filter_names) -> str:
+    """The shared cache's name of a list's count: the filters given, whoever may see withdrawn books."""
+    params = request.query_params
+    signature = [(name, params.getlist(name)) for name in sorted(filter_names) if name in params]
+    staff = bool(request.user and request.user.is_staff)
+    digest = hashlib.blake2b(repr((staff, signature)).encode(), digest_size=16).hexdigest()
+    return f"book-count:{digest}"
 
 
 class BookPagination(PageNumberPagination):
-    """A search's page carries its count (`COUNT(*) OVER ()`): the ranking already visits every
-    match, so a separate COUNT would only repeat the search. Other lists paginate as usual.
-
-    The envelope of a search adds `search_relaxed` (see the view), and `facets` when asked for.
-    """
+    """The envelope of a search adds `search_relaxed` (see the view), and `facets` when asked for."""
 
     def paginate_queryset(self, queryset, request, view=None):
-        if not hasattr(queryset, "query") or "search_relaxed" not in queryset.query.annotations:
-            return super().paginate_queryset(queryset, request, view)
         self.request = request
         page_size = self.get_page_size(request)
         number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
         start = (number - 1) * page_size
         if start > MAX_OFFSET:  # no list is that long (and PostgreSQL's OFFSET is a bigint)
             raise NotFound("That page is past the end of the list.")
-        rows = list(queryset.annotate(**{TOTAL: Window(Count("pk"))})[start : start + page_size])
-        if not rows and number > 1:
-            raise NotFound("That page is past the end of the list.")
-        paginator = self.django_paginator_class(queryset, page_size)
-        paginator.count = getattr(rows[0], TOTAL) if rows else 0  # a cached_property: never queried
-        self.page = Page(rows, number, paginator)
-        return rows
+        if "search_relaxed" in queryset.query.annotations:
+            rows = list(queryset.annotate(**{TOTAL: Window(Count("pk"))})[start : start + page_size])
+            if not rows and number > 1:
+                raise NotFound("That page is past the end of the list.")
+            paginator = CountedPaginator(queryset, page_size, known_count=getattr(rows[0], TOTAL) if rows else 0)
+            self.page = Page(rows, number, paginator)
+            return rows
+        filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING if view is not None else set()
+        paginator = CountedPaginator(queryset, page_size, count_key=count_key(request, filter_names))
+        if number == 1:
+            # One row more than a page: a first page with room to spare is the whole list.
+            rows = list(queryset[: page_size + 1])
+            if len(rows) <= page_size:
+                paginator.known_count = len(rows)
+            self.page = Page(rows[:page_size], 1, paginator)
+            return self.page.object_list
+        try:
+            self.page = paginator.page(number)
+        except EmptyPage:
+            raise NotFound("That page is past the end of the list.") from None
+        return list(self.page)
 
     def get_paginated_response_schema(self, schema):
         envelope = super().get_paginated_response_schema(schema)

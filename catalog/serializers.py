@@ -58,6 +58,7 @@ class BookListSerializer(serializers.ModelSerializer):
     authors = AuthorBriefSerializer(many=True, read_only=True)
     category = CategoryBriefSerializer(read_only=True, allow_null=True)
     currency = serializers.SerializerMethodField()
+    stock = serializers.IntegerField(read_only=True, help_text="Copies in stock now.")
     in_stock = serializers.BooleanField(read_only=True)
     cover_url = serializers.SerializerMethodField()
     average_rating = serializers.DecimalField(
@@ -98,7 +99,6 @@ class BookListSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-        extra_kwargs = {"stock": {"help_text": "Copies in stock now."}}
 
     def get_currency(self, book) -> str:
         return settings.STORE_CURRENCY

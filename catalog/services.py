@@ -74,7 +74,8 @@ def book_create(*, actor=None, authors: Iterable[Author] = (), stock: int = 0, *
     if stock:
         stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor)
     book_search_vector_refresh(book_ids=[book.pk])
-    book.refresh_from_db(fields=["stock", "updated_at"])
+    book.refresh_from_db(fields=["in_stock", "updated_at"])
+    book.stock = stock
     return book
 
 

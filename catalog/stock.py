@@ -1,17 +1,18 @@
-"""The stock ledger: every change of a book's stock goes through `stock_apply`, which writes one
-`StockMovement` per book; popularity (copies sold lately) is computed from the same ledger."""
+"""The stock ledger: every change of a book's stock goes through `stock_apply`, which updates the
+book's narrow `Stock` row and writes one `StockMovement` per book; popularity (copies sold
+lately) is computed from the same ledger by `books_popularity_refresh`."""
 
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Sum, Value
+from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, Shortage
-from catalog.models import Book, StockMovement
+from catalog.models import Book, Stock, StockMovement
 
 
 @transaction.atomic(savepoint=False)
@@ -26,75 +27,100 @@ def stock_apply(
 ) -> dict[int, Book]:
     """Adds `delta` to each book's stock and writes one `StockMovement` per book, all or nothing.
 
-    The books' rows are locked FOR UPDATE in primary-key order, so concurrent callers
+    The books' `Stock` rows are locked FOR UPDATE in book-id order, so concurrent callers
     (checkouts with crossed carts) queue instead of deadlocking, and each sees the stock the
     previous one left. Raises `InsufficientStockError` naming every book that would go
     below zero, before writing anything; the enclosing transaction is then to be rolled back.
-    A constant number of queries whatever the number of books (lock, update, insert).
-    `locked_books`: the caller already read these books FOR UPDATE, in primary-key order, in
-    this transaction (checkout locks them with the cart's lines); their lock is not taken again.
+    Three queries whatever the number of books (lock, update of the stock rows, insert of the
+    ledger lines); the book rows are written only for the books whose stock crosses zero (their
+    `in_stock` flips, one UPDATE), and only then are the cached catalog reads invalidated: a
+    cached page shows stock figures merged in at read time (see `catalog.caching`).
+    `locked_books`: the caller already read these books with their `Stock` rows
+    (`stock_record`) FOR UPDATE, in book-id order, in this transaction (checkout locks them
+    with the cart's lines); their locks are not taken again.
     """
     changes = {book_id: delta for book_id, delta in changes.items() if delta}
     if not changes:
         return {}
     if locked_books is not None:
         books = sorted((book for book in locked_books if book.pk in changes), key=lambda book: book.pk)
+        records = [book.stock_record for book in books]
     else:
-        books = list(
-            Book.objects.select_for_update().filter(pk__in=changes).order_by("pk").only("id", "title", "stock")
-        )
+        records = _stock_lock(changes)
+        books = [record.book for record in records]
     if len(books) != len(changes):
         missing = sorted(set(changes) - {book.pk for book in books})
         raise Book.DoesNotExist(f"No book with id {missing}")
 
     shortages = [
-        Shortage(book_id=book.pk, title=book.title, requested=-changes[book.pk], available=book.stock)
-        for book in books
-        if book.stock + changes[book.pk] < 0
+        Shortage(book_id=book.pk, title=book.title, requested=-changes[book.pk], available=record.quantity)
+        for book, record in zip(books, records, strict=True)
+        if record.quantity + changes[book.pk] < 0
     ]
     if shortages:
         raise InsufficientStockError(shortages)
 
-    now = timezone.now()
-    fields = ["stock", "updated_at"]
-    for book in books:
-        book.stock += changes[book.pk]
-        book.updated_at = now
-    if reason in POPULARITY_REASONS:  # copies sold count towards popularity at once
-        fields.append("popularity")
-        for book in books:
-            book.popularity = Greatest(F("popularity") - changes[book.pk], Value(0))
-    Book.objects.bulk_update(books, fields)
-    if reason in POPULARITY_REASONS:
-        for book in books:
-            del book.popularity  # an expression, not a value: deferred again
-    catalog_changed()
+    flips: dict[bool, list[int]] = {True: [], False: []}
+    for book, record in zip(books, records, strict=True):
+        record.quantity += changes[book.pk]
+        book.stock = record.quantity
+        if book.in_stock != (record.quantity > 0):
+            book.in_stock = record.quantity > 0
+            flips[book.in_stock].append(book.pk)
+    Stock.objects.bulk_update(records, ["quantity"])
+    for in_stock, book_ids in flips.items():
+        if book_ids:
+            Book.objects.filter(pk__in=book_ids).update(in_stock=in_stock, updated_at=timezone.now())
+    if flips[True] or flips[False]:
+        catalog_changed()  # the `in_stock` filter's lists (and the flag) change only at zero
     StockMovement.objects.bulk_create(
         [
             StockMovement(
                 book=book,
                 delta=changes[book.pk],
-                stock_after=book.stock,
+                stock_after=record.quantity,
                 reason=reason,
                 actor=actor,
                 order_reference=order_reference,
                 note=note,
             )
-            for book in books
+            for book, record in zip(books, records, strict=True)
         ]
     )
     return {book.pk: book for book in books}
 
 
-# Sales count, cancelled orders and refunded returns count back.
+def _stock_lock(book_ids: Iterable[int]) -> list[Stock]:
+    """The books' `Stock` rows (with `book.title`, `book.in_stock`) locked FOR UPDATE in book-id order;
+    the book rows are not locked. A book without a row (made by a bulk insert that wrote none) gets one."""
+    book_ids = list(book_ids)
+    query = (
+        Stock.objects.select_for_update(of=("self",))
+        .select_related("book")
+        .only("quantity", "book__id", "book__title", "book__in_stock")
+        .filter(book_id__in=book_ids)
+        .order_by("book_id")
+    )
+    records = list(query)
+    if len(records) < len(book_ids):
+        without = Book.objects.filter(pk__in=book_ids).exclude(stock_record__isnull=False).values_list("pk", flat=True)
+        Stock.objects.bulk_create([Stock(book_id=pk, quantity=0) for pk in without], ignore_conflicts=True)
+        records = list(query.all())
+    return records
+
+
+# Sales count, cancelled orders and refunded returns count back. A sale does not touch the book
+# row (its popularity index among the sixteen would make every sale a non-HOT update of the
+# widest row): the figure follows the ledger at the next `books_popularity_refresh`.
 POPULARITY_REASONS = {StockMovement.Reason.SALE, StockMovement.Reason.CANCELLATION, StockMovement.Reason.RETURN}
 POPULARITY_DAYS = 90
 
 
 def books_popularity_refresh(*, now=None) -> int:
     """Sets every book's `popularity` to its copies sold (sales less cancellations) in the last
-    90 days, from the stock ledger, so that old sales age out. Two UPDATEs; returns the number
-    of books whose figure was recomputed. Run it daily (`manage.py refresh_popularity`)."""
+        90 days, from the stock ledger, so that old sales age out. Two UPDATEs; returns the number
+        of books whose figure was recomputed. Sales count in at the next run: run it hourly
+    (`manage.py refresh_popularity`)."""
     since = (now or timezone.now()) - timedelta(days=POPULARITY_DAYS)
     recent = StockMovement.objects.filter(reason__in=POPULARITY_REASONS, created_at__gte=since)
     sold = recent.filter(book_id=OuterRef("pk")).order_by().values("book_id").annotate(n=-Sum("delta")).values("n")
@@ -111,23 +137,26 @@ def books_popularity_refresh(*, now=None) -> int:
 def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: str = "") -> int:
     """Sets many books' stock to absolute levels (imports), one ledger row per book that changes.
 
-    Locks the rows in primary-key order like `stock_apply`; a constant number of queries.
+    Locks the stock rows in book-id order like `stock_apply`; a constant number of queries.
     Returns how many books changed.
     """
-    books = list(
-        Book.objects.select_for_update().filter(pk__in=list(levels)).order_by("pk").only("id", "title", "stock")
-    )
-    changes = {book.pk: levels[book.pk] - book.stock for book in books if levels[book.pk] != book.stock}
+    records = _stock_lock(levels)
+    changes = {r.book_id: levels[r.book_id] - r.quantity for r in records if levels[r.book_id] != r.quantity}
     if changes:
+        books = [record.book for record in records if record.book_id in changes]
         stock_apply(changes=changes, reason=reason, actor=actor, note=note, locked_books=books)
     return len(changes)
 
 
 def stock_record_opening(*, books: Iterable[Book], reason: str, actor=None, note: str = "") -> int:
-    """Writes the ledger rows of books just created with a stock level (bulk imports, demo seed).
+    """Writes the `Stock` rows and ledger lines of books just bulk-created with a stock level
+    (`book.stock`: imports, demo seed); `Book.save` writes a single new book's row itself.
 
     To be called in the transaction that created the books, so the ledger always sums to the stock.
+    Returns how many ledger lines were written (books with an opening stock).
     """
+    books = list(books)
+    Stock.objects.bulk_create([Stock(book_id=book.pk, quantity=book.stock) for book in books], batch_size=2000)
     movements = [
         StockMovement(book_id=book.pk, delta=book.stock, stock_after=book.stock, reason=reason, actor=actor, note=note)
         for book in books
@@ -142,11 +171,15 @@ def stock_set(
     *, book: Book, stock: int, actor=None, reason: str = StockMovement.Reason.ADJUSTMENT, note: str = ""
 ) -> Book:
     """Sets a book's stock to an absolute level (staff edits, imports), recording the difference."""
-    locked = Book.objects.select_for_update().only("id", "title", "stock").get(pk=book.pk)
-    if stock != locked.stock:
+    (record,) = _stock_lock([book.pk])
+    if stock != record.quantity:
         stock_apply(
-            changes={book.pk: stock - locked.stock}, reason=reason, actor=actor, note=note, locked_books=[locked]
+            changes={book.pk: stock - record.quantity},
+            reason=reason,
+            actor=actor,
+            note=note,
+            locked_books=[record.book],
         )
-        book.updated_at = locked.updated_at  # set by stock_apply
-    book.stock = locked.stock
+        book.in_stock = record.book.in_stock
+    book.stock = record.quantity
     return book

@@ -97,7 +97,7 @@ def order_quote(
         if cart is None:
             raise CartNotFoundError()
         lines = CartItem.objects.filter(cart=cart)
-    lines = lines.select_related("book").order_by("id")
+    lines = lines.select_related("book__stock_record").order_by("id")
     return price_order(cart_lines=lines, country=address["country"], method=method)
 
 

@@ -21,8 +21,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from cart.models import CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
-from catalog.models import Book, StockMovement
-from catalog.tests.factories import BookFactory
+from catalog.models import StockMovement
+from catalog.tests.factories import BookFactory, stock_force
 from orders import services as order_services
 from orders.models import Order
 from orders.tests.factories import ADDRESS
@@ -166,7 +166,7 @@ def connection_killed_during(target: str):
 @pytest.mark.parametrize("target", ["stock_apply", "cart_empty"])
 def test_connection_cut_mid_checkout_is_a_503_and_the_retry_places_the_order_once(target, user):
     book = BookFactory(stock=5)
-    Book.objects.filter(pk=book.pk).update(stock=5)
+    stock_force(book.pk, 5)
     StockMovement.objects.create(book=book, delta=5, stock_after=5, reason=StockMovement.Reason.INITIAL)
     cart = CartFactory(user=user)
     CartItemFactory(cart=cart, book=book, quantity=2)

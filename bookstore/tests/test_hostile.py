@@ -273,7 +273,11 @@ def _staff_routes():
 
 def _catalog_state():
     return (
-        list(Book.objects.order_by("pk").values_list("pk", "title", "price", "stock", "is_active", "cover")),
+        list(
+            Book.objects.order_by("pk").values_list(
+                "pk", "title", "price", "stock_record__quantity", "is_active", "cover"
+            )
+        ),
         list(Category.objects.order_by("pk").values_list("pk", "name")),
         list(Author.objects.order_by("pk").values_list("pk", "name")),
         StockMovement.objects.count(),

@@ -13,7 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from cart.models import Cart, CartItem, cart_token_hash
 from cart.tests.factories import CartFactory, CartItemFactory
 from catalog.models import Book
-from catalog.tests.factories import BookFactory
+from catalog.tests.factories import BookFactory, stock_force
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,7 @@ def test_signing_in_with_a_cart_token_merges_it_and_reports_what_changed(api_cli
     CartItemFactory(cart=mine, book=scarce, quantity=2)
     token = _anonymous_cart(api_client, (plenty, 3), (scarce, 2), (gone, 1), (sold_out, 1), (new, 4))
     Book.objects.filter(pk=gone.pk).update(is_active=False)
-    Book.objects.filter(pk=sold_out.pk).update(stock=0)
+    stock_force(sold_out.pk, 0)
 
     response = api_client.post("/api/v1/auth/token", {"email": user.email, "password": password, "cart_token": token})
 

@@ -5,7 +5,7 @@ import pytest
 from cart.models import Cart, CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
 from catalog.models import Book
-from catalog.tests.factories import BookFactory
+from catalog.tests.factories import BookFactory, stock_force
 
 pytestmark = pytest.mark.django_db
 
@@ -329,7 +329,7 @@ def test_a_withdrawn_books_line_is_unavailable_and_left_out_of_the_totals(user_c
 
 def test_a_line_beyond_the_current_stock_is_unavailable_but_still_counted(user_client, user):
     line = CartItemFactory(cart=CartFactory(user=user), book=BookFactory(price=Decimal("5.00"), stock=10), quantity=3)
-    Book.objects.filter(pk=line.book_id).update(stock=2)
+    stock_force(line.book_id, 2)
 
     body = user_client.get(CART).json()
 

@@ -61,3 +61,12 @@ class ReviewFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Review
+
+
+def stock_force(book_id: int, quantity: int) -> None:
+    """Sets a book's stock behind the ledger's back (as a sale in another session would), its
+    `in_stock` flag with it."""
+    from catalog.models import Stock
+
+    Stock.objects.filter(book_id=book_id).update(quantity=quantity)
+    Book.objects.filter(pk=book_id).update(in_stock=quantity > 0)

@@ -4,7 +4,7 @@ import pytest
 from django.test.utils import override_settings
 
 from catalog.models import Book, StockMovement
-from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory, ReviewFactory
+from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory, ReviewFactory, stock_force
 
 pytestmark = pytest.mark.django_db
 
@@ -240,7 +240,7 @@ def test_negative_stock_is_refused_by_the_database_too():
 
     book = BookFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Book.objects.filter(pk=book.pk).update(stock=-1)
+        stock_force(book.pk, -1)
 
 
 # Filters

@@ -177,10 +177,10 @@ def test_seed_demo_fills_an_empty_store_and_prints_credentials():
 
 def test_seed_demo_is_idempotent_and_deterministic():
     call_command("seed_demo", stdout=io.StringIO())
-    first = list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock"))
+    first = list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock_record__quantity"))
 
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
 
     assert "already" in out.getvalue()
-    assert list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock")) == first
+    assert list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock_record__quantity")) == first

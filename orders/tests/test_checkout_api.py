@@ -8,7 +8,7 @@ from rest_framework.settings import api_settings
 
 from cart.models import CartItem
 from catalog.models import Book, StockMovement
-from catalog.tests.factories import BookFactory
+from catalog.tests.factories import BookFactory, stock_force
 from orders.models import Order, OrderLine, OrderStatusChange
 from orders.tests.factories import ADDRESS, cart_with
 from shipping.models import ShippingMethod
@@ -185,8 +185,8 @@ def test_stock_gone_between_adding_and_checkout_is_409_naming_each_book_and_chan
     short_a = BookFactory(stock=5, title="Short A")
     short_b = BookFactory(stock=5, title="Short B")
     cart_with(user, (fine, 1), (short_a, 3), (short_b, 2))
-    Book.objects.filter(pk=short_a.pk).update(stock=2)
-    Book.objects.filter(pk=short_b.pk).update(stock=0)
+    stock_force(short_a.pk, 2)
+    stock_force(short_b.pk, 0)
 
     response = checkout(user_client)
 
@@ -200,7 +200,9 @@ def test_stock_gone_between_adding_and_checkout_is_409_naming_each_book_and_chan
     ]
     assert not Order.objects.exists()
     assert not OrderLine.objects.exists()
-    assert dict(Book.objects.filter(pk__in=[fine.pk, short_a.pk, short_b.pk]).values_list("pk", "stock")) == {
+    assert dict(
+        Book.objects.filter(pk__in=[fine.pk, short_a.pk, short_b.pk]).values_list("pk", "stock_record__quantity")
+    ) == {
         fine.pk: 5,
         short_a.pk: 2,
         short_b.pk: 0,
@@ -336,9 +338,9 @@ def test_an_idempotency_key_longer_than_255_characters_is_400(user_client, user)
 def test_a_failed_checkout_does_not_burn_its_idempotency_key(user_client, user):
     book = BookFactory(stock=1)
     cart_with(user, (book, 1))
-    Book.objects.filter(pk=book.pk).update(stock=0)
+    stock_force(book.pk, 0)
     assert checkout(user_client, HTTP_IDEMPOTENCY_KEY="retry-me").status_code == 409
-    Book.objects.filter(pk=book.pk).update(stock=1)
+    stock_force(book.pk, 1)
 
     response = checkout(user_client, HTTP_IDEMPOTENCY_KEY="retry-me")
 

@@ -57,7 +57,7 @@ def test_crossed_carts_do_not_deadlock():
     responses = run_together([checkout(client) for client in pairs])
 
     assert [response.status_code for response in responses] == [201] * 6
-    assert dict(Book.objects.filter(pk__in=[book_a.pk, book_b.pk]).values_list("pk", "stock")) == {
+    assert dict(Book.objects.filter(pk__in=[book_a.pk, book_b.pk]).values_list("pk", "stock_record__quantity")) == {
         book_a.pk: 44,
         book_b.pk: 44,
     }

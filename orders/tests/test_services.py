@@ -5,7 +5,7 @@ import pytest
 from cart.models import CartItem
 from catalog.exceptions import InsufficientStockError
 from catalog.models import Book, StockMovement
-from catalog.tests.factories import BookFactory
+from catalog.tests.factories import BookFactory, stock_force
 from orders import services
 from orders.exceptions import EmptyCartError, IdempotencyKeyReusedError, InvalidTransitionError
 from orders.models import Order
@@ -46,7 +46,7 @@ def test_order_place_rejects_an_empty_cart(user):
 def test_order_place_with_a_short_line_writes_nothing(user):
     plenty, scarce = BookFactory(stock=9), BookFactory(stock=9)
     cart_with(user, (plenty, 1), (scarce, 5))
-    Book.objects.filter(pk=scarce.pk).update(stock=4)
+    stock_force(scarce.pk, 4)
 
     with pytest.raises(InsufficientStockError) as raised:
         services.order_place(user=user, address=ADDRESS)
@@ -61,7 +61,7 @@ def test_order_place_names_withdrawn_and_short_books_together(user):
     withdrawn, short, fine = BookFactory(stock=9), BookFactory(stock=9), BookFactory(stock=9)
     cart_with(user, (withdrawn, 1), (short, 3), (fine, 1))
     Book.objects.filter(pk=withdrawn.pk).update(is_active=False)
-    Book.objects.filter(pk=short.pk).update(stock=2)
+    stock_force(short.pk, 2)
 
     with pytest.raises(InsufficientStockError) as raised:
         services.order_place(user=user, address=ADDRESS)

@@ -271,7 +271,7 @@ class StoreMachine(RuleBasedStateMachine):
 
     @invariant()
     def stock_is_conserved_and_never_negative(self):
-        stocks = dict(Book.objects.filter(pk__in=self.book_ids).values_list("pk", "stock"))
+        stocks = dict(Book.objects.filter(pk__in=self.book_ids).values_list("pk", "stock_record__quantity"))
         assert stocks == self.stock
         active = dict(
             OrderLine.objects.filter(order__status__in=ACTIVE)

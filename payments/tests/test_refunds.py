@@ -207,7 +207,9 @@ def test_cancelling_a_paid_order_refunds_in_full_then_restocks(
     assert body["status"] == "cancelled"
     assert body["payment"]["status"] == "refunded"
     assert [r["amount"] for r in body["refunds"]] == ["40.00"]
-    assert sorted(Book.objects.filter(order_lines__order=paid_order).values_list("stock", flat=True)) == [5, 5]
+    assert sorted(
+        Book.objects.filter(order_lines__order=paid_order).values_list("stock_record__quantity", flat=True)
+    ) == [5, 5]
     assert StockMovement.objects.filter(reason="cancellation", order_reference=paid_order.number).count() == 2
     assert [m.subject for m in mailoutbox] == [
         f"A refund on your Bookstore order {paid_order.number}",
