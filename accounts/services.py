@@ -9,7 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
@@ -17,7 +17,8 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
 
-from accounts.access import access_token_revoke
+from accounts import user_cache
+from accounts.denylist import access_token_revoke
 from accounts.exceptions import EmailTakenError, LinkTokenInvalidError, TokenInvalidError
 from accounts.models import AccessTokenDenial, RefreshTokenLineage, User
 from accounts.tokens import AccessToken, RefreshToken, RefreshTokenAnyStatus, claim_user_id
@@ -100,6 +101,22 @@ def user_verify_email(*, uid: str, token: str) -> User:
     user.is_email_verified = True
     user.save(update_fields=["is_email_verified"])
     return user
+
+
+# Bulk changes
+
+
+@transaction.atomic
+def users_update(*, users: QuerySet[User], **fields) -> int:
+    """`users.update(**fields)` whose every changed user counts on their next request (`accounts.user_cache`).
+
+    A bulk update sends no save signals: the rows are locked and updated by id, so every row
+    updated is one whose cached row stops counting. Returns how many rows were updated.
+    """
+    pks = list(users.select_for_update().values_list("pk", flat=True))
+    rows = User._base_manager.filter(pk__in=pks).update(**fields)
+    user_cache.users_changed(pks)
+    return rows
 
 
 # Passwords
@@ -250,7 +267,7 @@ def access_token_deny(*, token: Token) -> None:
 
     Under the user's lock, the row joins the user's denials and the user's row records until
     when they have some; saving it drops the user's cached row, and the next request reads
-    the denials with the row and caches them together (`accounts.access`).
+    the denials with the row and caches them together (`accounts.denylist`, `accounts.user_cache`).
     """
     expires_at = datetime.fromtimestamp(token["exp"], tz=UTC)
     user = _user_locked(claim_user_id(token.payload))

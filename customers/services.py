@@ -76,7 +76,7 @@ def customer_erase(*, user: User) -> None:
     refresh_tokens_revoke_all(user=user)
     user.email = f"erased-{user.pk}@erased.invalid"
     user.first_name = user.last_name = ""
-    user.is_active = False  # refused at once, whatever access token it still holds (accounts.access)
+    user.is_active = False  # refused at once, whatever access token it still holds (accounts.user_cache)
     user.is_email_verified = False
     user.set_unusable_password()
     user.save()

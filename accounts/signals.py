@@ -1,0 +1,22 @@
+"""What accounts tells the apps above it, which it does not import (cart, orders).
+
+- `signed_in` (sender: `User`; `user`, `cart_token`), sent by each sign-in (register, token
+  login, cookie login) before the response is built. A receiver returns a dict of fields for the
+  sign-in's response (the cart's: `{"cart_merge": ...}`), or None; `signed_in_fields` collects
+  them. A receiver must not raise: the sign-in has happened.
+- `email_verified` (sender: `User`; `user`), sent once a user's address is verified (orders
+  claim the guest orders placed with it).
+"""
+
+from django.dispatch import Signal
+
+signed_in = Signal()
+email_verified = Signal()
+
+
+def signed_in_fields(*, user, cart_token: str | None) -> dict:
+    """Sends `signed_in`; the fields its receivers return for the response (`cart_merge` is null without one)."""
+    fields: dict = {"cart_merge": None}
+    for _receiver, returned in signed_in.send(sender=type(user), user=user, cart_token=cart_token):
+        fields |= returned or {}
+    return fields
