@@ -21,6 +21,7 @@ from accounts import user_cache
 from accounts.denylist import access_token_revoke
 from accounts.exceptions import EmailTakenError, LinkTokenInvalidError, TokenInvalidError
 from accounts.models import AccessTokenDenial, RefreshTokenLineage, User
+from accounts.signals import account_closing
 from accounts.tokens import AccessToken, RefreshToken, RefreshTokenAnyStatus, claim_user_id
 from bookstore.mail import email_enqueue
 
@@ -117,6 +118,25 @@ def users_update(*, users: QuerySet[User], **fields) -> int:
     rows = User._base_manager.filter(pk__in=pks).update(**fields)
     user_cache.users_changed(pks)
     return rows
+
+
+@transaction.atomic
+def user_close(*, user: User) -> None:
+    """Closes the account at once; every app erases what it holds of the user (`account_closing`), then the row.
+
+    The row stays (orders and reviews point at it), closed and emptied: no name, an address at
+    the reserved `.invalid` domain, no usable password, every refresh token revoked; inactive,
+    so every access token it still holds is refused on its next request (`accounts.user_cache`).
+    """
+    user = User._base_manager.select_for_update().get(pk=user.pk)
+    account_closing.send(sender=User, user=user)
+    refresh_tokens_revoke_all(user=user)
+    user.email = f"erased-{user.pk}@erased.invalid"
+    user.first_name = user.last_name = ""
+    user.is_active = False
+    user.is_email_verified = False
+    user.set_unusable_password()
+    user.save()
 
 
 # Passwords

@@ -16,6 +16,7 @@ from accounts.authentication import enforce_csrf
 from accounts.models import User
 from accounts.permissions import IsFromAllowedOrigin
 from accounts.serializers import (
+    AccountCloseSerializer,
     LoginSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
@@ -31,8 +32,6 @@ from accounts.serializers import (
 )
 from accounts.signals import email_verified, signed_in_fields
 from bookstore.openapi import UNAUTHORIZED_RESPONSE
-from customers.serializers import AccountCloseSerializer
-from customers.views import account_close
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 CSRF_REFUSED = OpenApiResponse(
@@ -167,7 +166,10 @@ class MeView(generics.RetrieveUpdateAPIView):
         tags=["auth"],
     )
     def delete(self, request, *args, **kwargs):
-        return account_close(request)
+        serializer = AccountCloseSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.user_close(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Your profile", tags=["auth"])
     def get(self, request, *args, **kwargs):

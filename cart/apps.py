@@ -6,6 +6,6 @@ class CartConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import signed_in
-        from cart.services import cart_merge_on_sign_in
+        from cart.receivers import cart_merge_on_sign_in
 
         signed_in.connect(cart_merge_on_sign_in, dispatch_uid="cart_merge_on_sign_in")

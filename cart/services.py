@@ -269,11 +269,6 @@ def cart_merge(*, user, token: str | None) -> dict | None:
         return None
 
 
-def cart_merge_on_sign_in(sender, *, user, cart_token: str | None, **kwargs) -> dict:
-    """Receiver of `accounts.signals.signed_in`: the sign-in's response reports the merge."""
-    return {"cart_merge": cart_merge(user=user, token=cart_token)}
-
-
 def _cart_merge(*, user, token: str) -> dict | None:
     # Lock order: the anonymous cart, then the user's. Two sign-ins racing with one token queue
     # on the anonymous cart's row; the second finds it deleted (PostgreSQL re-checks a locked row
