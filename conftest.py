@@ -81,29 +81,18 @@ def api_client():
 
 
 @pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Runs what would run at commit (tests roll back instead): e.g. a new user's cache bookkeeping."""
-
-    def create(factory, **fields):
-        with django_capture_on_commit_callbacks(execute=True):
-            return factory(**fields)
-
-    return create
+def user(db):
+    return UserFactory(password=PASSWORD)
 
 
 @pytest.fixture
-def user(db, committed):
-    return committed(UserFactory, password=PASSWORD)
+def other_user(db):
+    return UserFactory(password=PASSWORD)
 
 
 @pytest.fixture
-def other_user(db, committed):
-    return committed(UserFactory, password=PASSWORD)
-
-
-@pytest.fixture
-def staff_user(db, committed):
-    return committed(UserFactory, password=PASSWORD, is_staff=True)
+def staff_user(db):
+    return UserFactory(password=PASSWORD, is_staff=True)
 
 
 def _client_for(user) -> APIClient:
@@ -132,7 +121,7 @@ def queries_of():
     """`queries_of(lambda: client.get(...))`: the SQL the request ran, without the test transaction's savepoints.
 
     A signed-in client's first request also reads the user's row, which is then cached
-    (accounts.access): warm it up with one request before counting a budget.
+    (accounts.user_cache): warm it up with one request before counting a budget.
     """
 
     def run(request) -> list[str]:

@@ -6,10 +6,14 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import CSRFCheck
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import Token
 
-from accounts import access
+from accounts import denylist, user_cache
 from accounts.exceptions import TokenInvalidError
+from accounts.models import User
+from accounts.tokens import claim_user_id
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +31,35 @@ def enforce_csrf(request) -> None:
         raise exceptions.PermissionDenied(f"CSRF check failed ({reason}): send the csrftoken cookie in X-CSRFToken.")
 
 
+def token_user(token: Token) -> User:
+    """The active user a validated access token speaks for; 401 when revoked, deleted or deactivated.
+
+    One round trip to the shared cache reads the denylist's key for the token and the user's
+    cached row (with their denied `jti`s, read from the database with the row).
+    """
+    try:
+        pk, jti = claim_user_id(token.payload), token[jwt_settings.JTI_CLAIM]
+    except (KeyError, TokenError):
+        raise TokenInvalidError("Token contained no recognizable user identification.") from None
+    revoked = denylist.revoked_key(jti)
+
+    def refuse_revoked(found: dict) -> None:
+        if found.get(revoked):
+            raise TokenInvalidError("Token has been revoked.")
+
+    user, denied = user_cache.user_for_token(
+        pk, load_extra=denylist.denied_jtis, also_read=[revoked], check=refuse_revoked
+    )
+    denylist.refuse_denied(jti, denied)
+    return user
+
+
 class JWTCookieAuthentication(JWTAuthentication):
     """simplejwt's access-token check, plus the cookie flow, the logout denylist and a cached user row.
 
     A token from the cookie makes unsafe requests pass Django's CSRF check; a token whose
     `jti` was revoked at logout is refused until it would have expired anyway; the user is
-    checked as simplejwt does (exists, active), from the shared cache (`accounts.access`).
+    checked as simplejwt does (exists, active), from the shared cache (`accounts.user_cache`).
     """
 
     def authenticate(self, request):
@@ -49,7 +76,7 @@ class JWTCookieAuthentication(JWTAuthentication):
             validated_token = self.get_validated_token(raw_token)
         except InvalidToken:  # simplejwt's nested detail, flattened to one error
             raise TokenInvalidError("Token is invalid or expired.") from None
-        user = access.token_user(validated_token)  # the logout denylist and the user's row, one cache round trip
+        user = token_user(validated_token)
         if from_cookie:
             enforce_csrf(request)
         return user, validated_token

@@ -1,28 +1,15 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.email_addresses import EmailAddressError, email_normalize, email_normalize_lenient
 
 
-class UserQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        """A bulk update sends no save signals: the changed users' cached rows (accounts.access) are dropped here.
+class UserManager(BaseUserManager):
+    """Bulk changes of users' rows go through `accounts.services.users_update` (their cached rows stop counting)."""
 
-        The rows are locked and updated by id, so every row updated is one whose cache entry is dropped.
-        """
-        from accounts.access import users_changed
-
-        with transaction.atomic(using=self.db):
-            pks = list(self.select_for_update().values_list("pk", flat=True))
-            rows = self.model._base_manager.using(self.db).filter(pk__in=pks).update(**kwargs)
-            users_changed(pks)
-        return rows
-
-
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     @classmethod
@@ -131,7 +118,7 @@ class AccessTokenDenial(models.Model):
     """An access token ended by a logout, kept until it would have expired anyway (`flushexpireddenials`).
 
     The shared cache holds the same denials as a fast path; this row is what a cache restart
-    cannot lose (`accounts.access` reads it with the user's row).
+    cannot lose (`accounts.denylist` reads it with the user's row).
     """
 
     jti = models.CharField(max_length=255, unique=True)

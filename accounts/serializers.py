@@ -1,12 +1,12 @@
 from django.contrib.auth import password_validation
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from accounts.email_addresses import EmailAddressError, email_normalize
 from accounts.exceptions import EmailTakenError
 from accounts.models import User
-from bookstore.fields import StrictTextModelSerializer
-from cart.serializers import CartMergeSerializer, CartTokenField
+from bookstore.fields import StrictTextModelSerializer, StrictTextSerializer
 
 
 class NormalizedEmailField(serializers.EmailField):
@@ -35,6 +35,47 @@ class ProfileSerializer(StrictTextModelSerializer):
         model = User
         fields = ["id", "email", "first_name", "last_name", "is_email_verified", "is_staff", "date_joined"]
         read_only_fields = ["id", "email", "is_email_verified", "is_staff", "date_joined"]
+
+
+# The sign-in's cart fields: a body's `cart_token`, and the response's `cart_merge` report, which
+# the cart fills in (`accounts.signals.signed_in`).
+
+
+@extend_schema_field({"type": "string", "nullable": True, "description": "An anonymous cart's token to merge."})
+class CartTokenField(serializers.Field):
+    """Sign-in's optional `cart_token`: never an error (a bad one merges nothing), whatever was sent."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault(
+            "help_text", "An anonymous cart's token: its lines join the account's cart (see `cart_merge`)."
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return data  # as sent: the cart makes sense of it (`cart.serializers.clean_cart_token`)
+
+
+class CartMergeLineSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField()
+    quantity = serializers.IntegerField(help_text="The line's quantity after the merge.")
+
+
+class CartMergeClampedSerializer(CartMergeLineSerializer):
+    requested = serializers.IntegerField(help_text="What the two lines added up to.")
+
+
+class CartMergeDroppedSerializer(serializers.Serializer):
+    book_id = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=[("withdrawn", "withdrawn"), ("out_of_stock", "out_of_stock")])
+
+
+class CartMergeSerializer(serializers.Serializer):
+    merged = CartMergeLineSerializer(many=True)
+    clamped = CartMergeClampedSerializer(many=True)
+    dropped = CartMergeDroppedSerializer(many=True)
 
 
 class RegisterSerializer(StrictTextModelSerializer):
@@ -117,3 +158,12 @@ class UidTokenSerializer(serializers.Serializer):
 
 class PasswordResetConfirmSerializer(UidTokenSerializer):
     new_password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+
+class AccountCloseSerializer(StrictTextSerializer):
+    password = serializers.CharField(max_length=128, write_only=True, style={"input_type": "password"})
+
+    def validate_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("Your password is not correct.", code="password_incorrect")
+        return value

@@ -9,7 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt.exceptions import TokenError
@@ -17,9 +17,11 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
 
-from accounts.access import access_token_revoke
+from accounts import user_cache
+from accounts.denylist import access_token_revoke
 from accounts.exceptions import EmailTakenError, LinkTokenInvalidError, TokenInvalidError
 from accounts.models import AccessTokenDenial, RefreshTokenLineage, User
+from accounts.signals import account_closing
 from accounts.tokens import AccessToken, RefreshToken, RefreshTokenAnyStatus, claim_user_id
 from bookstore.mail import email_enqueue
 
@@ -100,6 +102,41 @@ def user_verify_email(*, uid: str, token: str) -> User:
     user.is_email_verified = True
     user.save(update_fields=["is_email_verified"])
     return user
+
+
+# Bulk changes
+
+
+@transaction.atomic
+def users_update(*, users: QuerySet[User], **fields) -> int:
+    """`users.update(**fields)` whose every changed user counts on their next request (`accounts.user_cache`).
+
+    A bulk update sends no save signals: the rows are locked and updated by id, so every row
+    updated is one whose cached row stops counting. Returns how many rows were updated.
+    """
+    pks = list(users.select_for_update().values_list("pk", flat=True))
+    rows = User._base_manager.filter(pk__in=pks).update(**fields)
+    user_cache.users_changed(pks)
+    return rows
+
+
+@transaction.atomic
+def user_close(*, user: User) -> None:
+    """Closes the account at once; every app erases what it holds of the user (`account_closing`), then the row.
+
+    The row stays (orders and reviews point at it), closed and emptied: no name, an address at
+    the reserved `.invalid` domain, no usable password, every refresh token revoked; inactive,
+    so every access token it still holds is refused on its next request (`accounts.user_cache`).
+    """
+    user = User._base_manager.select_for_update().get(pk=user.pk)
+    account_closing.send(sender=User, user=user)
+    refresh_tokens_revoke_all(user=user)
+    user.email = f"erased-{user.pk}@erased.invalid"
+    user.first_name = user.last_name = ""
+    user.is_active = False
+    user.is_email_verified = False
+    user.set_unusable_password()
+    user.save()
 
 
 # Passwords
@@ -250,7 +287,7 @@ def access_token_deny(*, token: Token) -> None:
 
     Under the user's lock, the row joins the user's denials and the user's row records until
     when they have some; saving it drops the user's cached row, and the next request reads
-    the denials with the row and caches them together (`accounts.access`).
+    the denials with the row and caches them together (`accounts.denylist`, `accounts.user_cache`).
     """
     expires_at = datetime.fromtimestamp(token["exp"], tz=UTC)
     user = _user_locked(claim_user_id(token.payload))

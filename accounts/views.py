@@ -16,6 +16,7 @@ from accounts.authentication import enforce_csrf
 from accounts.models import User
 from accounts.permissions import IsFromAllowedOrigin
 from accounts.serializers import (
+    AccountCloseSerializer,
     LoginSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
@@ -29,11 +30,8 @@ from accounts.serializers import (
     UidTokenSerializer,
     validate_new_password,
 )
+from accounts.signals import email_verified, signed_in_fields
 from bookstore.openapi import UNAUTHORIZED_RESPONSE
-from cart.services import cart_merge
-from customers.serializers import AccountCloseSerializer
-from customers.views import account_close
-from orders.services import guest_orders_claim
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 CSRF_REFUSED = OpenApiResponse(
@@ -90,7 +88,7 @@ class RegisterView(PublicAuthView):
         serializer.is_valid(raise_exception=True)
         cart_token = serializer.validated_data.pop("cart_token", None)
         user = services.user_register(**serializer.validated_data)
-        body = ProfileSerializer(user).data | {"cart_merge": cart_merge(user=user, token=cart_token)}
+        body = ProfileSerializer(user).data | signed_in_fields(user=user, cart_token=cart_token)
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -108,7 +106,7 @@ class TokenObtainView(PublicAuthView):
     def post(self, request):
         user, cart_token = _authenticate_credentials(request)
         body = _token_pair_body(services.token_pair_for_user(user=user))
-        return Response(body | {"cart_merge": cart_merge(user=user, token=cart_token)})
+        return Response(body | signed_in_fields(user=user, cart_token=cart_token))
 
 
 class TokenRefreshView(AnonymousAPIView):
@@ -168,7 +166,10 @@ class MeView(generics.RetrieveUpdateAPIView):
         tags=["auth"],
     )
     def delete(self, request, *args, **kwargs):
-        return account_close(request)
+        serializer = AccountCloseSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.user_close(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(summary="Your profile", tags=["auth"])
     def get(self, request, *args, **kwargs):
@@ -249,7 +250,7 @@ class EmailVerifyView(PublicAuthView):
         serializer = UidTokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_verify_email(**serializer.validated_data)
-        guest_orders_claim(user=user)  # the guest orders placed with this address join the account
+        email_verified.send(sender=User, user=user)  # the guest orders placed with this address join the account
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -299,7 +300,7 @@ class CookieLoginView(PublicAuthView):
     )
     def post(self, request):
         user, cart_token = _authenticate_credentials(request)
-        response = Response(ProfileSerializer(user).data | {"cart_merge": cart_merge(user=user, token=cart_token)})
+        response = Response(ProfileSerializer(user).data | signed_in_fields(user=user, cart_token=cart_token))
         _set_token_cookies(response, services.token_pair_for_user(user=user))
         get_token(request)  # the CSRF middleware sets the csrftoken cookie on the way out
         return response

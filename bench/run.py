@@ -254,7 +254,7 @@ def count_django_queries(plan_files: dict, dsn: str, books: int, redis_url: str)
         lines = [line.rstrip("\n").split("\t") for line in lines if line] * 2
         for i, (method, url, token, body) in enumerate(lines[:2]):
             # The first request warms the caches; the second (another URL when the plan has one) is counted,
-            # its user's row already cached (accounts.access) as after any earlier request of that user.
+            # its user's row already cached (accounts.user_cache) as after any earlier request of that user.
             if token != "-" and not token.startswith("etag:"):
                 client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {token}")
             if token.startswith("etag:"):

@@ -342,6 +342,10 @@ SIMPLE_JWT = {
 }
 JWT_AUTH_COOKIE_ACCESS = "access_token"
 JWT_AUTH_COOKIE_REFRESH = "refresh_token"
+# Signed-in users' rows in the shared cache (accounts.user_cache); off, every request reads the row.
+AUTH_USER_CACHE = env_bool("AUTH_USER_CACHE", True)
+# This deploy's name (e.g. the git commit): part of the user cache's keys, so no deploy reads another's pickles.
+RELEASE_ID = env_str("RELEASE_ID", "")
 JWT_AUTH_COOKIE_SECURE = env_bool("JWT_AUTH_COOKIE_SECURE", not DEBUG)
 
 # OpenAPI

@@ -108,43 +108,6 @@ def request_cart_token(request) -> str | None:
     return clean_cart_token(raw) or "-"  # "-" is no token's value: unknown, so 404
 
 
-@extend_schema_field({"type": "string", "nullable": True, "description": "An anonymous cart's token to merge."})
-class CartTokenField(serializers.Field):
-    """Sign-in's optional `cart_token`: never an error (a bad one merges nothing), whatever was sent."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("write_only", True)
-        kwargs.setdefault(
-            "help_text", "An anonymous cart's token: its lines join the account's cart (see `cart_merge`)."
-        )
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        return clean_cart_token(data)
-
-
-class CartMergeLineSerializer(serializers.Serializer):
-    book_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(help_text="The line's quantity after the merge.")
-
-
-class CartMergeClampedSerializer(CartMergeLineSerializer):
-    requested = serializers.IntegerField(help_text="What the two lines added up to.")
-
-
-class CartMergeDroppedSerializer(serializers.Serializer):
-    book_id = serializers.IntegerField()
-    reason = serializers.ChoiceField(choices=[("withdrawn", "withdrawn"), ("out_of_stock", "out_of_stock")])
-
-
-class CartMergeSerializer(serializers.Serializer):
-    merged = CartMergeLineSerializer(many=True)
-    clamped = CartMergeClampedSerializer(many=True)
-    dropped = CartMergeDroppedSerializer(many=True)
-
-
 class CartItemCreateSerializer(StrictTextSerializer):
     book_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     quantity = serializers.IntegerField(

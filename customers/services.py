@@ -2,16 +2,14 @@
 
 Erasure keeps the shop's books balanced: orders, their lines, stock movements and payments
 stay, with every personal field of the order (name, address lines, city, postal code, phone,
-email) replaced by `ERASED`; the country stays for the tax records. The user row stays too
-(orders and reviews point at it), closed and emptied: no name, an address at the reserved
-`.invalid` domain, no usable password. Addresses and carts are deleted; reviews stay, under the
-"Reader N" name a user without a first name shows.
+email) replaced by `ERASED`; the country stays for the tax records. Addresses and carts are
+deleted; reviews stay, under the "Reader N" name a user without a first name shows. The user
+row stays too (orders and reviews point at it), closed and emptied by
+`accounts.services.user_close`, which sends the signal this module's `customer_data_erase`
+receives.
 """
 
-from django.db import transaction
-
 from accounts.models import User
-from accounts.services import refresh_tokens_revoke_all
 from addresses.models import Address
 from cart.models import Cart
 from catalog.models import Review
@@ -66,17 +64,8 @@ def customer_export(*, user: User) -> dict:
     }
 
 
-@transaction.atomic
-def customer_erase(*, user: User) -> None:
-    """Closes the account at once and erases its personal data (see the module's docstring)."""
-    user = User._base_manager.select_for_update().get(pk=user.pk)
+def customer_data_erase(sender, *, user: User, **kwargs) -> None:
+    """`accounts.signals.account_closing`: the orders' personal fields, the addresses and the carts (see above)."""
     Order.objects.filter(user=user).update(**dict.fromkeys(ORDER_PERSONAL_FIELDS, ERASED))
     Address.objects.filter(user=user).delete()
     Cart.objects.filter(user=user).delete()
-    refresh_tokens_revoke_all(user=user)
-    user.email = f"erased-{user.pk}@erased.invalid"
-    user.first_name = user.last_name = ""
-    user.is_active = False  # refused at once, whatever access token it still holds (accounts.access)
-    user.is_email_verified = False
-    user.set_unusable_password()
-    user.save()

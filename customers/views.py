@@ -1,13 +1,12 @@
-"""The caller's own data: export it, or close the account (the DELETE of `auth/me`, see accounts.views)."""
+"""The caller's own data, exported (closing the account, the DELETE of `auth/me`, is accounts'; see its signals)."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from customers import services
-from customers.serializers import AccountCloseSerializer, ExportSerializer
+from customers.serializers import ExportSerializer
 
 
 class ExportView(APIView):
@@ -21,11 +20,3 @@ class ExportView(APIView):
     )
     def get(self, request):
         return Response(services.customer_export(user=request.user))
-
-
-def account_close(request) -> Response:
-    """`DELETE auth/me` {password}: 204, the account closed and erased; a wrong password is a 400."""
-    serializer = AccountCloseSerializer(data=request.data, context={"request": request})
-    serializer.is_valid(raise_exception=True)
-    services.customer_erase(user=request.user)
-    return Response(status=status.HTTP_204_NO_CONTENT)

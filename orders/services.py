@@ -243,6 +243,11 @@ def guest_orders_claim(*, user) -> int:
     return Order.objects.filter(user__isnull=True, email=User.objects.normalize_email(user.email)).update(user=user)
 
 
+def guest_orders_claim_on_verification(sender, *, user, **kwargs) -> None:
+    """Receiver of `accounts.signals.email_verified`."""
+    guest_orders_claim(user=user)
+
+
 def _pricing_fields(pricing: Pricing) -> dict:
     return {
         "subtotal": pricing.subtotal,

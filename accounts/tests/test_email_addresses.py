@@ -41,8 +41,8 @@ def codes(response) -> list[str]:
 
 
 @pytest.fixture
-def alice(committed):
-    return committed(UserFactory, email="alice@hb.local", password=PASSWORD)
+def alice(db):
+    return UserFactory(email="alice@hb.local", password=PASSWORD)
 
 
 @pytest.mark.parametrize("email", SAME_MAILBOX)

@@ -29,10 +29,8 @@ PERSONAL = ["zebulon", "quixotic", "xylophone", "qwerty", "plumtree", "wyreshire
 
 
 @pytest.fixture
-def customer(committed, password):
-    return committed(
-        UserFactory, email="zq@mail.example", first_name="Zebulon", last_name="Quixotic", password=password
-    )
+def customer(db, password):
+    return UserFactory(email="zq@mail.example", first_name="Zebulon", last_name="Quixotic", password=password)
 
 
 @pytest.fixture
