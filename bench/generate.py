@@ -266,17 +266,20 @@ def generate(
             f"""INSERT INTO orders_order (id, number, status, subtotal, shipping_cost, total, currency,
                     shipping_full_name, shipping_line1, shipping_line2, shipping_city, shipping_region,
                     shipping_postal_code, shipping_country, shipping_phone, idempotency_key, request_fingerprint,
-                    created_at, updated_at, user_id)
+                    created_at, updated_at, user_id, email, prices_include_tax, shipping_method_code,
+                    shipping_method_name, shipping_tax_amount, shipping_tax_rate, tax_total)
                 SELECT o, 'BK-B' || lpad(o::text, 9, '0'), 'delivered', 40.00, 0.00, 40.00, 'USD',
                        'Bench User', '1 Bench Street', '', 'Benchville', '', '12345', 'US', '', '', '',
-                       now() - (o || ' hours')::interval, now(), 1 + (o - 1) / 5
+                       now() - (o || ' hours')::interval, now(), 1 + (o - 1) / 5,
+                       'bench' || (1 + (o - 1) / 5) || '@example.com', FALSE, '', '', 0, 0, 0
                 FROM generate_series(1, {orders_users * 5}) o""",
         ),
         (
             "order lines",
-            f"""INSERT INTO orders_orderline (title, isbn, unit_price, quantity, line_total, book_id, order_id)
+            f"""INSERT INTO orders_orderline (title, isbn, unit_price, quantity, line_total, book_id, order_id,
+                    tax_amount, tax_rate)
                 SELECT 'A book', '978' || lpad((1 + (o * 31 + k) % {books})::text, 10, '0'), 20.00, 1, 20.00,
-                       1 + (o * 31 + k) % {books}, o
+                       1 + (o * 31 + k) % {books}, o, 0, 0
                 FROM generate_series(1, {orders_users * 5}) o, generate_series(0, 1) k""",
         ),
         (

@@ -4,7 +4,7 @@
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -123,18 +123,39 @@ def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: 
     return len(changes)
 
 
-def stock_record_opening(*, books: Iterable[Book], reason: str, actor=None, note: str = "") -> int:
-    """Writes the ledger rows of books just created with a stock level (bulk imports, demo seed).
+def stock_record_opening(*, levels: Mapping[int, int], reason: str, actor=None, note: str = "") -> int:
+    """Writes the ledger rows of books just created with a stock level (bulk imports, demo seed):
+    `levels` maps each new book's id to the stock it was created with; zero levels write nothing.
 
     To be called in the transaction that created the books, so the ledger always sums to the stock.
+    One statement on PostgreSQL whatever the number of books (no model instances); returns the
+    number of ledger rows written.
     """
-    movements = [
-        StockMovement(book_id=book.pk, delta=book.stock, stock_after=book.stock, reason=reason, actor=actor, note=note)
-        for book in books
-        if book.stock
-    ]
-    StockMovement.objects.bulk_create(movements, batch_size=2000)
-    return len(movements)
+    opened = {book_id: stock for book_id, stock in levels.items() if stock}
+    if not opened:
+        return 0
+    connection = connections[StockMovement.objects.db]
+    if connection.vendor != "postgresql":
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(book_id=book_id, delta=stock, stock_after=stock, reason=reason, actor=actor, note=note)
+                for book_id, stock in opened.items()
+            ],
+            batch_size=2000,
+        )
+        return len(opened)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO catalog_stockmovement
+                (book_id, delta, stock_after, reason, actor_id, order_reference, note, created_at)
+            SELECT l.book_id, l.stock, l.stock, %s, %s, '', %s, %s
+            FROM unnest(%s::bigint[], %s::int[]) AS l(book_id, stock)
+            ORDER BY l.book_id
+            """,
+            [reason, getattr(actor, "pk", None), note, timezone.now(), list(opened), list(opened.values())],
+        )
+    return len(opened)
 
 
 @transaction.atomic
