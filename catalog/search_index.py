@@ -6,9 +6,7 @@ Every write path of books and authors (API, admin, import, seed) calls these, ne
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.postgres.search import SearchVectorField
 from django.db import connections
-from django.db.models import Expression
 
 from catalog.caching import catalog_changed
 from catalog.models import Book
@@ -76,59 +74,23 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
         cursor.execute(sql, params)
 
 
+def search_vector_sql(*, title: str, names: str, subtitle: str, publisher: str, description: str) -> str:
+    """The SQL expression of a book's search vector from these SQL expressions of its texts (the
+    same value `book_search_vector_refresh` computes), for statements that write books in bulk."""
+    return _SEARCH_VECTOR_SQL.format(
+        title=title, names=names, subtitle=subtitle, publisher=publisher, description=description
+    )
+
+
 def search_words_add(*, book_ids: Iterable[int], using: str = "default") -> None:
     """Adds the words of these books' search vectors to the typo dictionary (after a bulk insert
     that wrote the vectors itself); one statement, a no-op outside PostgreSQL."""
     ids = list(book_ids)
     if not ids or connections[using].vendor != "postgresql":
         return
-    sql = _ADD_WORDS_SQL.format(source="catalog_book AS v") + " "
-    sql = sql.replace("WHERE length", "WHERE v.id = ANY(%s) AND length")
+    sql = _ADD_WORDS_SQL.format(source="catalog_book AS v").replace("WHERE length", "WHERE v.id = ANY(%s) AND length")
     with connections[using].cursor() as cursor:
         cursor.execute(sql, [ids])
-
-
-class _BookSearchVectorSQL(Expression):
-    """The search vector of literal texts, as one leaf SQL expression.
-
-    One node instead of a tree of `SearchVector`s keeps Django's per-row cost low in bulk inserts.
-    """
-
-    output_field = SearchVectorField()
-
-    def __init__(self, **texts: str):
-        super().__init__()
-        self.texts = texts
-
-    def as_sql(self, compiler, connection):
-        names = ("title", "names", "subtitle", "publisher", "description")
-        sql = _SEARCH_VECTOR_SQL.format(**{name: "%s::text" for name in names})
-        return sql, [self.texts[name] for name in names]
-
-
-def book_search_values(
-    *,
-    title: str,
-    subtitle: str,
-    author_names: Iterable[str],
-    publisher: str = "",
-    description: str = "",
-    using: str = "default",
-) -> dict:
-    """The search vector of a book about to be inserted (bulk imports), so no UPDATE is needed
-    after; the same value `book_search_vector_refresh` computes; empty outside PostgreSQL.
-    Its words still have to join the dictionary: `search_words_add` once the rows exist."""
-    if connections[using].vendor != "postgresql":
-        return {}
-    return {
-        "search_vector": _BookSearchVectorSQL(
-            title=title or "",
-            names=" ".join(sorted(author_names)),
-            subtitle=subtitle or "",
-            publisher=publisher or "",
-            description=description or "",
-        )
-    }
 
 
 def author_books_search_refresh(*, author_ids: Iterable[int]) -> None:

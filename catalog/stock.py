@@ -5,7 +5,7 @@ lately) is computed from the same ledger by `books_popularity_refresh`."""
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -148,22 +148,48 @@ def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: 
     return len(changes)
 
 
-def stock_record_opening(*, books: Iterable[Book], reason: str, actor=None, note: str = "") -> int:
-    """Writes the `Stock` rows and ledger lines of books just bulk-created with a stock level
-    (`book.stock`: imports, demo seed); `Book.save` writes a single new book's row itself.
+def stock_record_opening(*, levels: Mapping[int, int], reason: str, actor=None, note: str = "") -> int:
+    """Writes the `Stock` rows and ledger lines of books just bulk-created (imports, demo seed):
+    `levels` maps each new book's id to the stock it was created with. Every book gets its stock
+    row; zero levels write no ledger line. (`Book.save` writes a single new book's row itself.)
 
     To be called in the transaction that created the books, so the ledger always sums to the stock.
-    Returns how many ledger lines were written (books with an opening stock).
+    Two statements on PostgreSQL whatever the number of books (no model instances); returns the
+    number of ledger lines written.
     """
-    books = list(books)
-    Stock.objects.bulk_create([Stock(book_id=book.pk, quantity=book.stock) for book in books], batch_size=2000)
-    movements = [
-        StockMovement(book_id=book.pk, delta=book.stock, stock_after=book.stock, reason=reason, actor=actor, note=note)
-        for book in books
-        if book.stock
-    ]
-    StockMovement.objects.bulk_create(movements, batch_size=2000)
-    return len(movements)
+    if not levels:
+        return 0
+    opened = {book_id: stock for book_id, stock in levels.items() if stock}
+    connection = connections[StockMovement.objects.db]
+    if connection.vendor != "postgresql":
+        Stock.objects.bulk_create(
+            [Stock(book_id=book_id, quantity=stock) for book_id, stock in levels.items()], batch_size=2000
+        )
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(book_id=book_id, delta=stock, stock_after=stock, reason=reason, actor=actor, note=note)
+                for book_id, stock in opened.items()
+            ],
+            batch_size=2000,
+        )
+        return len(opened)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO catalog_stock (book_id, quantity) SELECT * FROM unnest(%s::bigint[], %s::int[])",
+            [list(levels), list(levels.values())],
+        )
+        if opened:
+            cursor.execute(
+                """
+                INSERT INTO catalog_stockmovement
+                    (book_id, delta, stock_after, reason, actor_id, order_reference, note, created_at)
+                SELECT l.book_id, l.stock, l.stock, %s, %s, '', %s, %s
+                FROM unnest(%s::bigint[], %s::int[]) AS l(book_id, stock)
+                ORDER BY l.book_id
+                """,
+                [reason, getattr(actor, "pk", None), note, timezone.now(), list(opened), list(opened.values())],
+            )
+    return len(opened)
 
 
 @transaction.atomic

@@ -152,6 +152,114 @@ def test_import_queries_do_not_grow_with_the_number_of_rows(tmp_path, django_ass
     assert Book.objects.count() == 200
 
 
+# The fast row check agrees with the serializer: same data when it accepts, the serializer decides otherwise.
+
+VALID_ROW = {
+    "isbn": "978-0-306-40615-7",
+    "title": "The Good Book",
+    "subtitle": "Sub",
+    "authors": "Ann Author; Bob Writer;Ann Author",
+    "category": "Fiction / Fantasy",
+    "publisher": "Pub",
+    "published_date": "2020-01-02",
+    "language": "fr",
+    "page_count": "300",
+    "format": "hardcover",
+    "price": "12.5",
+    "stock": "007",
+    "description": "Nice",
+}
+
+
+WELL_FORMED = [
+    {},
+    {"isbn": "0-8044-2957-X"},
+    {"price": "99999.99", "stock": "1000000", "page_count": "100000"},
+    {"price": "0.01", "stock": "0", "page_count": "1"},
+    {"price": "10"},
+    {"authors": "", "category": ""},
+    {"title": "x" * 300, "publisher": "p" * 200, "description": "d" * 20_000},
+    {"title": "Ünïcode — ťitle 書"},
+]
+UNUSUAL = [  # unusual or bad values: the serializer decides (the fast check must not accept a bad one)
+    {"isbn": "978-0-306-40615-8"},
+    {"isbn": "12345"},
+    {"title": "x" * 301},
+    {"publisher": "p" * 201},
+    {"title": "nul\x00inside"},
+    {"description": "surrogate \ud800"},
+    {"price": "0.00"},
+    {"price": "100000"},
+    {"price": "1.005"},
+    {"price": "1e3"},
+    {"price": "-1"},
+    {"price": "NaN"},
+    {"stock": "1000001"},
+    {"stock": "-1"},
+    {"stock": "1.0"},
+    {"page_count": "0"},
+    {"page_count": "100001"},
+    {"published_date": "2020-02-30"},
+    {"published_date": "2020-1-2"},
+    {"published_date": "02/01/2020"},
+    {"language": "xx"},
+    {"language": "EN"},
+    {"format": "scroll"},
+    {"authors": "a" * 201},
+    {"category": "c" * 121},
+    {"category": "/".join(["c" * 100] * 7)},
+]
+
+
+def _checked(change):
+    from catalog.importing import BookImportRowSerializer, FastRowCheck
+
+    validator = BookImportRowSerializer()
+    row = {**VALID_ROW, **change}
+    data = {key: value.strip() for key, value in row.items() if value.strip()}
+    data.setdefault("authors", "")
+    data.setdefault("category", "")
+    return validator, row, data, FastRowCheck.of(validator).clean(data)
+
+
+@pytest.mark.parametrize("change", WELL_FORMED)
+def test_the_fast_row_check_gives_what_the_serializer_gives(change):
+    validator, _, data, fast = _checked(change)
+
+    expected = dict(validator.run_validation(data))
+    assert fast == expected
+    assert {name: type(value) for name, value in fast.items()} == {
+        name: type(value) for name, value in expected.items()
+    }
+
+
+@pytest.mark.parametrize("change", UNUSUAL)
+def test_the_serializer_decides_the_rows_the_fast_check_cannot(change):
+    from rest_framework import serializers
+
+    from catalog.importing import clean_row
+
+    validator, row, data, fast = _checked(change)
+    try:
+        expected = dict(validator.run_validation(data))
+    except serializers.ValidationError as error:
+        assert fast is None
+        with pytest.raises(serializers.ValidationError) as raised:
+            clean_row(row, validator)
+        assert raised.value.detail == error.detail
+    else:  # e.g. "1e3" as a price, "1.0" as a stock
+        assert fast is None or fast == expected
+        assert clean_row(row, validator) == expected
+
+
+def test_the_fast_row_check_takes_rows_without_optional_columns():
+    from catalog.importing import BookImportRowSerializer, FastRowCheck
+
+    validator = BookImportRowSerializer()
+    data = {"isbn": "9780306406157", "title": "T", "price": "1.00"}
+    assert FastRowCheck.of(validator).clean(data) == dict(validator.run_validation(data))
+
+
 # seed_demo
 
 

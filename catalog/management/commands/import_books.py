@@ -163,6 +163,7 @@ class Command(BaseCommand):
                 flush()
                 bar.update(done)
         flush()
+        importer.finish()
         bar.update(done)
         bar.finish()
         return counts, errors

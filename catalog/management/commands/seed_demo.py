@@ -223,7 +223,9 @@ class Command(BaseCommand):
                 )
             )
         books = Book.objects.bulk_create(books)
-        stock_record_opening(books=books, reason=StockMovement.Reason.INITIAL, note="demo seed")
+        stock_record_opening(
+            levels={book.pk: book.stock for book in books}, reason=StockMovement.Reason.INITIAL, note="demo seed"
+        )
 
         through = Book.authors.through
         through.objects.bulk_create(
