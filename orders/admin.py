@@ -1,6 +1,7 @@
 """The orders back office. Status moves go through `orders.services`, exactly as in the API."""
 
 from django.contrib import admin, messages
+from unfold.admin import ModelAdmin
 
 from bookstore.admin_mixins import ReadOnlyTabularInline
 from orders import services
@@ -22,7 +23,7 @@ class OrderStatusChangeInline(ReadOnlyTabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ModelAdmin):
     list_display = ["number", "user", "status", "total", "currency", "created_at"]
     list_filter = ["status"]
     list_select_related = ["user"]

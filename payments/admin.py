@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin, StackedInline
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from bookstore.exceptions import DomainError
@@ -23,7 +24,7 @@ from payments import services
 from payments.models import Payment, PaymentEvent, Refund
 
 
-class PaymentInline(ReadOnlyAdminMixin, admin.StackedInline):
+class PaymentInline(ReadOnlyAdminMixin, StackedInline):
     model = Payment
     fields = [
         "method",
@@ -151,7 +152,7 @@ class PaymentEventInline(ReadOnlyTabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["order", "method", "status", "amount", "amount_paid", "amount_refunded", "currency", "created_at"]
     list_filter = ["method", "status"]
     list_select_related = ["order"]
