@@ -36,3 +36,22 @@ class GroupAdmin(DjangoGroupAdmin, ModelAdmin):
 
 
 _retheme_third_party()
+
+
+# The dashboard is the admin's home page (its figures come from UNFOLD["DASHBOARD_CALLBACK"]), and the
+# reports live under /admin/reports/ (UnfoldAdminSite adds `extra_urls()` to its own).
+admin.site.index_template = "backoffice/dashboard.html"
+
+
+def _report_urls():
+    from django.urls import path
+
+    from backoffice import reports
+
+    return [
+        path("reports/sales/", admin.site.admin_view(reports.sales_view), name="backoffice_sales"),
+        path("reports/bestsellers/", admin.site.admin_view(reports.bestsellers_view), name="backoffice_bestsellers"),
+    ]
+
+
+admin.site.extra_urls = _report_urls
