@@ -276,6 +276,11 @@ FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "35.00")
 # PRICES_INCLUDE_TAX=1: catalog prices include tax (EU style); 0: tax is added on top (US style).
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
 
+# The seller on invoices and packing slips (orders/documents.py); SHOP_ADDRESS's lines are split on "\n".
+SHOP_NAME = env_str("SHOP_NAME", "Bookstore Ltd")
+SHOP_ADDRESS = env_str("SHOP_ADDRESS", "1 Market Street\nLondon EC1A 1AA\nUnited Kingdom").replace("\\n", "\n")
+SHOP_TAX_NUMBER = env_str("SHOP_TAX_NUMBER")
+
 # Carts
 ANONYMOUS_CART_DAYS = env_int("ANONYMOUS_CART_DAYS", 30)
 
