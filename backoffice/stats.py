@@ -26,6 +26,11 @@ def _money(expression, **filter_):
     return Coalesce(Sum(expression, filter=Q(**filter_) if filter_ else None), Value(ZERO), output_field=MONEY)
 
 
+def cents(value) -> Decimal:
+    """A sum as money: SQLite's sums come back as floats' decimals (57.9800000000000), PostgreSQL's exact."""
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
 def day_start(day: date) -> datetime:
     """Midnight of `day` in the shop's time zone, as an aware datetime."""
     return timezone.make_aware(datetime.combine(day, time.min))
@@ -54,6 +59,8 @@ def overview(*, today: date | None = None) -> Overview:
         awaiting_payment=Count("pk", filter=Q(status=Order.Status.PENDING)),
         awaiting_shipping=Count("pk", filter=Q(status=Order.Status.PAID)),
     )
+    for key in ("today_revenue", "week_revenue"):
+        figures[key] = cents(figures[key])
     return Overview(**figures)
 
 
@@ -62,7 +69,7 @@ def revenue_by_day(*, days: int = 30, today: date | None = None) -> list[tuple[d
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
     rows = {
-        row["day"].date() if isinstance(row["day"], datetime) else row["day"]: (row["revenue"], row["orders"])
+        row["day"].date() if isinstance(row["day"], datetime) else row["day"]: (cents(row["revenue"]), row["orders"])
         for row in Order.objects.filter(created_at__gte=day_start(first), status__in=REVENUE_STATUSES)
         .annotate(day=TruncDay("created_at"))
         .values("day")
@@ -128,8 +135,8 @@ def sales(*, period: str, start: date, end: date) -> list[SalesRow]:
         SalesRow(
             period=row["period"].date() if isinstance(row["period"], datetime) else row["period"],
             orders=row["orders"],
-            revenue=row["revenue"],
-            refunded=row["refunded"],
+            revenue=cents(row["revenue"]),
+            refunded=cents(row["refunded"]),
         )
         for row in rows
     ]
@@ -156,4 +163,4 @@ def bestsellers(*, start: date, end: date, limit: int = 20) -> list[BestsellerRo
         .annotate(title=F("book__title"), isbn=F("book__isbn"), copies=Sum("quantity"), revenue=_money("line_total"))
         .order_by("-copies", "-revenue", "book_id")[:limit]
     )
-    return [BestsellerRow(**row) for row in rows]
+    return [BestsellerRow(**{**row, "revenue": cents(row["revenue"])}) for row in rows]
