@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, ReadOnlyPasswordHashField, UserChangeForm
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm
 
 from accounts.models import User
 
@@ -29,10 +31,11 @@ class UserCreationAdminForm(AdminUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(DjangoUserAdmin, ModelAdmin):
     """Users by email; the password hash is never shown, only a link to set a new password."""
 
     form = UserChangeAdminForm
+    change_password_form = AdminPasswordChangeForm
     add_form = UserCreationAdminForm
     ordering = ["-date_joined"]
     list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "is_email_verified", "date_joined"]

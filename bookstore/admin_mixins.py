@@ -1,6 +1,6 @@
 """Back-office building blocks shared by the apps' admins."""
 
-from django.contrib import admin
+from unfold.admin import TabularInline
 
 
 class ReadOnlyAdminMixin:
@@ -16,7 +16,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyTabularInline(ReadOnlyAdminMixin, TabularInline):
     """Rows shown under their parent exactly as recorded (order lines, status history, stock movements)."""
 
     extra = 0

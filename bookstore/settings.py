@@ -83,6 +83,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Apps
 DJANGO_APPS = [
+    # The back office's theme: before django.contrib.admin, whose templates it overrides.
+    "unfold",
+    "unfold.contrib.filters",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -105,6 +108,7 @@ THIRD_PARTY_APPS = [
     "django_tasks_db",
 ]
 LOCAL_APPS = [
+    "backoffice",
     "accounts",
     "catalog",
     "cart",
@@ -272,6 +276,11 @@ FREE_SHIPPING_THRESHOLD = env_decimal("FREE_SHIPPING_THRESHOLD", "35.00")
 # PRICES_INCLUDE_TAX=1: catalog prices include tax (EU style); 0: tax is added on top (US style).
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
 
+# The seller on invoices and packing slips (orders/documents.py); SHOP_ADDRESS's lines are split on "\n".
+SHOP_NAME = env_str("SHOP_NAME", "Bookstore Ltd")
+SHOP_ADDRESS = env_str("SHOP_ADDRESS", "1 Market Street\nLondon EC1A 1AA\nUnited Kingdom").replace("\\n", "\n")
+SHOP_TAX_NUMBER = env_str("SHOP_TAX_NUMBER")
+
 # Carts
 ANONYMOUS_CART_DAYS = env_int("ANONYMOUS_CART_DAYS", 30)
 
@@ -423,6 +432,37 @@ CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_EXPOSE_HEADERS = ["Cart-Token", "Retry-After", "X-Request-ID"]
 CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "cart-token", "order-token")
+
+# The back office (django-unfold): the shop's models grouped for staff, the developers' models apart
+# (superusers only), and the dashboard as the admin's home page (backoffice/).
+UNFOLD = {
+    "SITE_TITLE": "Bookstore back office",
+    "SITE_HEADER": "Bookstore",
+    "SITE_SUBHEADER": "Back office",
+    "SITE_SYMBOL": "menu_book",
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "backoffice.dashboard.dashboard_callback",
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.9% .021 166.113)",
+            "100": "oklch(95% .052 163.051)",
+            "200": "oklch(90.5% .093 164.15)",
+            "300": "oklch(84.5% .143 164.978)",
+            "400": "oklch(76.5% .177 163.223)",
+            "500": "oklch(69.6% .17 162.48)",
+            "600": "oklch(59.6% .145 163.225)",
+            "700": "oklch(50.8% .118 165.612)",
+            "800": "oklch(43.2% .095 166.913)",
+            "900": "oklch(37.8% .077 168.94)",
+            "950": "oklch(26.2% .051 172.552)",
+        },
+    },
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "backoffice.navigation.sidebar",
+    },
+}
 
 # Logging
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

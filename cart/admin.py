@@ -1,4 +1,5 @@
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from cart.models import Cart, CartItem
@@ -11,7 +12,7 @@ class CartItemInline(ReadOnlyTabularInline):
 
 
 @admin.register(Cart)
-class CartAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CartAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Carts are visible to staff, read-only: customers own them."""
 
     list_display = ["user", "updated_at"]

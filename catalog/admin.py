@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.checks import ModelAdminChecks
 from django.db.models import Count, Prefetch
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from catalog import search_index, services, stock
@@ -115,7 +116,7 @@ class BookAdminChecks(ModelAdminChecks):
 
 
 @admin.register(Book)
-class BookAdmin(admin.ModelAdmin):
+class BookAdmin(ModelAdmin):
     checks_class = BookAdminChecks
     form = BookAdminForm
     list_display = ["cover_thumbnail", "title", "isbn", "author_names", "category", "price", "stock", "is_active"]
@@ -204,7 +205,7 @@ class BookAdmin(admin.ModelAdmin):
 
 
 @admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
+class AuthorAdmin(ModelAdmin):
     list_display = ["name", "book_count", "updated_at"]
     search_fields = ["name"]
     ordering = ["name", "id"]
@@ -235,7 +236,7 @@ class AuthorAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ["name", "slug", "parent", "book_count"]
     ordering = ["name", "id"]
     list_select_related = ["parent"]
@@ -267,7 +268,7 @@ class RatingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ModelAdmin):
     list_display = ["book", "user", "rating", "title", "created_at"]
     list_filter = ["rating", RatingFilter, "created_at"]
     list_select_related = ["book", "user"]
@@ -285,7 +286,7 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """The whole stock ledger, read-only."""
 
     list_display = ["created_at", "book", "delta", "stock_after", "reason", "actor", "order_reference"]

@@ -1,6 +1,7 @@
 """A customer's page in the back office: their saved addresses and their orders, read-only."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from addresses.models import Address
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
@@ -24,7 +25,7 @@ class OrderInline(ReadOnlyTabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CustomerAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["email", "first_name", "last_name", "is_active", "is_email_verified", "date_joined"]
     list_filter = ["is_active", "is_email_verified"]
     search_fields = ["email", "first_name", "last_name"]

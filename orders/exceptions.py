@@ -21,3 +21,13 @@ class InvalidTransitionError(ConflictError):
 class IdempotencyKeyReusedError(ConflictError):
     code = "idempotency_key_reused"
     default_detail = "This Idempotency-Key was already used with a different request body."
+
+
+class InvoiceNotIssuableError(ConflictError):
+    code = "invoice_not_issuable"
+    default_detail = "An invoice is issued only for a paid order."
+
+    def __init__(self, *, current: str):
+        super().__init__(
+            f"An order that is “{current}” gets no invoice: only paid orders do.", meta={"current": current}
+        )

@@ -86,6 +86,11 @@ class Order(models.Model):
     shipping_country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
     shipping_phone = models.CharField(max_length=32, blank=True)
 
+    # Filled in when staff ship the order (`orders.services.order_ship`); shown to the customer.
+    carrier = models.CharField(max_length=64, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True, db_index=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+
     # Checkout retries: the client's Idempotency-Key, and a hash of the body it came with.
     idempotency_key = models.CharField(max_length=255, blank=True, editable=False)
     request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
@@ -195,6 +200,39 @@ class OrderStatusChange(models.Model):
 
     def __str__(self):
         return f"{self.order_id} → {self.status}"
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number given: one row, locked while the next number is allotted (`invoice_issue`)."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """An order's invoice: numbered 1, 2, 3… without gaps, in the order they were issued, once per order."""
+
+    PREFIX = "INV-"
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self):
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"{self.PREFIX}{self.number:06d}"
 
 
 # The schema's enum name for an order's status (bookstore.settings ENUM_NAME_OVERRIDES).

@@ -122,6 +122,13 @@ class OrderSerializer(serializers.ModelSerializer):
     shipping_method = ShippingMethodRefSerializer(read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
     status_history = OrderStatusChangeSerializer(source="history", many=True, read_only=True)
+    carrier = serializers.CharField(read_only=True, help_text="Who carries the parcel, once shipped; empty before.")
+    tracking_number = serializers.CharField(
+        read_only=True, help_text="The parcel's tracking number, once shipped; empty before or when there is none."
+    )
+    tracking_url = serializers.CharField(
+        read_only=True, help_text="Where to follow the parcel, once shipped; empty before or when there is none."
+    )
 
     class Meta:
         model = Order
@@ -138,6 +145,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "currency",
             "shipping_method",
             "shipping_address",
+            "carrier",
+            "tracking_number",
+            "tracking_url",
             "status_history",
             "created_at",
             "updated_at",

@@ -17,8 +17,16 @@ from cart.models import Cart, CartItem, cart_token_hash
 from cart.services import cart_empty, cart_lines, cart_lock, cart_restore_lines
 from catalog.models import StockMovement
 from catalog.stock import stock_apply
-from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
-from orders.models import Order, OrderLine, OrderStatusChange, order_number_new, order_token_hash
+from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError, InvoiceNotIssuableError
+from orders.models import (
+    Invoice,
+    InvoiceCounter,
+    Order,
+    OrderLine,
+    OrderStatusChange,
+    order_number_new,
+    order_token_hash,
+)
 from orders.pricing import Pricing, price_order
 from shipping.models import shipping_method_for
 
@@ -288,17 +296,53 @@ def _order_lock(*, order: Order) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("user").get(pk=order.pk)
 
 
-def _order_record_move(*, order: Order, status: str, actor, note: str) -> Order:
+def _order_record_move(*, order: Order, status: str, actor, note: str, also_saved: tuple[str, ...] = ()) -> Order:
     order.status = status
-    order.save(update_fields=["status", "updated_at"])
+    order.save(update_fields=["status", "updated_at", *also_saved])
     OrderStatusChange.objects.create(order=order, status=status, actor=actor, note=note)
     email_enqueue(
         to=order.email or order.user.email,
         subject=f"Your Bookstore order {order.number} is {order.get_status_display().lower()}",
         body=f"Your order {order.number} is now {order.get_status_display().lower()}.\n"
-        + (f"\n{note}\n" if note else ""),
+        + (f"\n{note}\n" if note else "")
+        + (_tracking_text(order) if status == Order.Status.SHIPPED else ""),
     )
     return order
+
+
+def _tracking_text(order: Order) -> str:
+    if not (order.tracking_number or order.carrier or order.tracking_url):
+        return ""
+    lines = [
+        f"Carrier: {order.carrier}" if order.carrier else "",
+        f"Tracking number: {order.tracking_number}" if order.tracking_number else "",
+    ]
+    if order.tracking_url:
+        lines.append(f"Follow the parcel: {order.tracking_url}")
+    return "\n" + "\n".join(line for line in lines if line) + "\n"
+
+
+@transaction.atomic
+def order_ship(
+    *, order: Order, actor, note: str = "", carrier: str = "", tracking_number: str = "", tracking_url: str = ""
+) -> Order:
+    """Marks a paid order shipped with the parcel's carrier, tracking number and link (all optional: a letter
+    has none); the customer's email carries them, and so does the order in the API."""
+    order = _order_lock(order=order)
+    if not order.can_move_to(Order.Status.SHIPPED):
+        raise InvalidTransitionError(current=order.status, target=Order.Status.SHIPPED)
+    order.carrier, order.tracking_number, order.tracking_url = (
+        carrier.strip(),
+        tracking_number.strip(),
+        tracking_url.strip(),
+    )
+    return _order_record_move(
+        order=order,
+        status=Order.Status.SHIPPED,
+        actor=actor,
+        note=note,
+        also_saved=("carrier", "tracking_number", "tracking_url"),
+    )
 
 
 @transaction.atomic
@@ -326,7 +370,34 @@ def order_set_status(*, order: Order, status: str, actor, note: str = "") -> Ord
     """Moves an order along pending → paid → shipped → delivered (or cancels it); anything else is refused."""
     if status == Order.Status.CANCELLED:
         return order_cancel(order=order, actor=actor, note=note)
+    if status == Order.Status.SHIPPED:
+        return order_ship(order=order, actor=actor, note=note)
     order = _order_lock(order=order)
     if not order.can_move_to(status):
         raise InvalidTransitionError(current=order.status, target=status)
     return _order_record_move(order=order, status=status, actor=actor, note=note)
+
+
+INVOICE_STATUSES = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED)
+
+
+@transaction.atomic
+def invoice_issue(*, order: Order, actor=None) -> Invoice:
+    """The order's invoice, issued with the next number the first time it is asked for, the same one after.
+
+    Numbers have no gaps: the counter's row is locked, moved on and the invoice written in one
+    transaction, so two staff issuing at once get consecutive numbers, and a failure rolls the
+    number back with the invoice. The order's row is locked first, so one order never gets two.
+    Raises `InvoiceNotIssuableError` for an order not paid (pending or cancelled).
+    """
+    order = _order_lock(order=order)
+    existing = Invoice.objects.filter(order=order).first()
+    if existing is not None:
+        return existing
+    if order.status not in INVOICE_STATUSES:
+        raise InvoiceNotIssuableError(current=order.status)
+    InvoiceCounter.objects.bulk_create([InvoiceCounter(name="invoice")], ignore_conflicts=True)
+    counter = InvoiceCounter.objects.select_for_update().get(name="invoice")
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return Invoice.objects.create(order=order, number=counter.last_number, issued_by=actor)

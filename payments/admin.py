@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin, StackedInline
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from bookstore.exceptions import DomainError
@@ -23,7 +24,7 @@ from payments import services
 from payments.models import Payment, PaymentEvent, Refund
 
 
-class PaymentInline(ReadOnlyAdminMixin, admin.StackedInline):
+class PaymentInline(ReadOnlyAdminMixin, StackedInline):
     model = Payment
     fields = [
         "method",
@@ -71,11 +72,11 @@ admin.site.unregister(Order)
 @admin.register(Order)
 class OrderAdmin(orders_admin.OrderAdmin):
     list_display = [*orders_admin.OrderAdmin.list_display, "payment_method", "payment_status"]
-    list_filter = ["status", "payment__status", "payment__method"]
+    list_filter = ["status", "payment__status", "payment__method", *orders_admin.OrderAdmin.list_filter[1:]]
     list_select_related = ["user", "payment"]
     inlines = [*orders_admin.OrderAdmin.inlines, PaymentInline, RefundInline]
     actions = [*orders_admin.OrderAdmin.actions, "refund_in_full"]
-    change_form_template = "admin/payments/order_change_form.html"
+    export_related = ("payment",)
 
     @admin.display(description="payment", ordering="payment__method")
     def payment_method(self, order: Order):
@@ -85,17 +86,21 @@ class OrderAdmin(orders_admin.OrderAdmin):
     def payment_status(self, order: Order):
         return getattr(getattr(order, "payment", None), "status", "—")
 
-    def _move(self, request, queryset, status: str) -> None:
-        moved = 0
-        for order in queryset.order_by("pk"):
-            try:
-                services.order_set_status(order=order, status=status, actor=request.user, note="Back office.")
-            except DomainError as error:
-                self.message_user(request, f"{order.number}: {error.detail}", messages.ERROR)
-            else:
-                moved += 1
-        if moved:
-            self.message_user(request, f"{moved} order(s) now {status}.", messages.SUCCESS)
+    def set_status(self, *, order: Order, status: str, actor, note: str) -> Order:
+        # Paid and cancelled involve the money: payments' services record the payment or refund first.
+        return services.order_set_status(order=order, status=status, actor=actor, note=note)
+
+    def export_header(self) -> list[str]:
+        return [*super().export_header(), "payment_method", "payment_status", "amount_paid", "amount_refunded"]
+
+    def export_row(self, order: Order) -> list:
+        payment = getattr(order, "payment", None)
+        money = (
+            [payment.method, payment.status, payment.amount_paid, payment.amount_refunded]
+            if payment
+            else ["", "", "", ""]
+        )
+        return [*super().export_row(order), *money]
 
     @admin.action(description="Refund what is left of the selected orders' payments")
     def refund_in_full(self, request, queryset):
@@ -151,7 +156,7 @@ class PaymentEventInline(ReadOnlyTabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["order", "method", "status", "amount", "amount_paid", "amount_refunded", "currency", "created_at"]
     list_filter = ["method", "status"]
     list_select_related = ["order"]

@@ -1,17 +1,18 @@
 """Shipping methods with the countries they serve, and tax rates: staff keep them here."""
 
 from django.contrib import admin
+from unfold.admin import ModelAdmin, TabularInline
 
 from shipping.models import ShippingMethod, ShippingMethodCountry, TaxRate
 
 
-class ShippingMethodCountryInline(admin.TabularInline):
+class ShippingMethodCountryInline(TabularInline):
     model = ShippingMethodCountry
     extra = 3
 
 
 @admin.register(ShippingMethod)
-class ShippingMethodAdmin(admin.ModelAdmin):
+class ShippingMethodAdmin(ModelAdmin):
     list_display = ["code", "name", "price", "free_over", "min_days", "max_days", "everywhere", "served", "is_active"]
     list_filter = ["is_active", "everywhere"]
     search_fields = ["code", "name"]
@@ -28,7 +29,7 @@ class ShippingMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(admin.ModelAdmin):
+class TaxRateAdmin(ModelAdmin):
     list_display = ["country", "kind", "rate"]
     list_editable = ["rate"]
     list_filter = ["kind", "country"]

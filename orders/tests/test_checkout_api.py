@@ -75,7 +75,7 @@ def test_checkout_turns_the_cart_into_a_pending_order(
     assert set(body) == {
         "id", "number", "status", "email", "items", "subtotal", "shipping_cost", "tax_total", "total", "currency",
         "shipping_method", "shipping_address", "status_history", "created_at", "updated_at", "payment", "refunds",
-        "expires_at",
+        "expires_at", "carrier", "tracking_number", "tracking_url",
     }  # fmt: skip
 
     # stock taken and recorded, cart emptied, confirmation sent
