@@ -5,13 +5,14 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from catalog import services
 from catalog.covers import check_cover_image, cover_reencoded
 from catalog.exceptions import InUseError, StockChangedError
-from catalog.isbn import InvalidISBNError, normalize_isbn
+from catalog.isbn import InvalidISBNError, looks_like_isbn, normalize_isbn
 from catalog.models import Author, Book, Category, Review, ReviewReport, StockMovement
 
 
@@ -159,6 +160,39 @@ class BookAdmin(admin.ModelAdmin):
 
     def get_changelist_form(self, request, **kwargs):
         return super().get_changelist_form(request, form=BookStockListForm, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        # An ISBN as staff type it (hyphens, spaces, ISBN-10) finds the book, as the API's search does.
+        isbn = looks_like_isbn(search_term.strip())
+        if isbn:
+            return queryset.filter(isbn=isbn), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_actions(self, request):
+        # A sold or stocked book stays on record (orders and the stock ledger refer to it): it is
+        # withdrawn, not deleted. Books without history are deleted from their own page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        book = self.get_object(request, object_id)
+        if book is not None and services.book_has_history(book=book):
+            self.message_user(
+                request,
+                f"“{book.title}” has orders or stock history, so it stays on record and was not deleted. "
+                "Withdraw it instead (untick “Is active” or use the “Withdraw” action): it leaves the "
+                "catalog and every cart, and its orders keep it.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:catalog_book_change", args=[book.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.book_delete(book=obj)
+
+    def delete_queryset(self, request, queryset):
+        _delete_each(self, request, queryset, services.book_delete, "book", "have orders or stock history")
 
     # Written through the catalog's services, as the API writes (one path per entity): fields and
     # authors by `book_create`/`book_update`, the stock through the ledger with the level the staff

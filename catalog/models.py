@@ -261,7 +261,8 @@ class ReviewQuerySet(models.QuerySet):
 
     def awaiting_moderation(self):
         """Reviews with reports staff have not decided on yet."""
-        return self.filter(reports__resolved_at__isnull=True).distinct()
+        open_reports = ReviewReport.objects.filter(review=OuterRef("pk"), resolved_at__isnull=True)
+        return self.filter(Exists(open_reports))
 
 
 class Review(models.Model):

@@ -186,6 +186,23 @@ def book_withdraw(*, book: Book) -> Book:
     return book
 
 
+def book_has_history(*, book: Book) -> bool:
+    """Orders or stock movements refer to the book: it can be withdrawn, never deleted."""
+    return book.stock_movements.exists() or book.order_lines.exists()
+
+
+@transaction.atomic
+def book_delete(*, book: Book) -> None:
+    """Deletes a book entered by mistake (never sold nor stocked); one with history raises `InUseError`."""
+    locked = Book.objects.select_for_update().filter(pk=book.pk).first()
+    if locked is None:
+        return
+    if book_has_history(book=locked):
+        raise InUseError("This book has orders or stock history; withdraw it instead.")
+    catalog_changed()
+    locked.delete()
+
+
 COVER_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 

@@ -10,10 +10,12 @@ email) replaced by `ERASED`; the country stays for the tax records. The user row
 
 from django.db import transaction
 
+from accounts.access import users_changed
 from accounts.models import User
 from accounts.services import refresh_tokens_revoke_all
 from addresses.models import Address
 from cart.models import Cart
+from catalog.exceptions import InUseError
 from catalog.models import Review
 from orders.models import Order
 
@@ -80,3 +82,38 @@ def customer_erase(*, user: User) -> None:
     user.is_email_verified = False
     user.set_unusable_password()
     user.save()
+
+
+def customer_has_orders(*, user: User) -> bool:
+    return Order.objects.filter(user=user).exists()
+
+
+@transaction.atomic
+def customer_deactivate(*, user: User) -> bool:
+    """Closes the account (the back office's "Deactivate"): refused at once, whatever tokens it holds;
+    its orders, addresses and reviews stay. Returns whether it was active."""
+    changed = User.objects.filter(pk=user.pk, is_active=True).update(is_active=False)
+    if changed:
+        users_changed([user.pk])  # refused at once: the cached user (accounts.access) is dropped
+        refresh_tokens_revoke_all(user=user)
+    user.is_active = False
+    return bool(changed)
+
+
+def customer_reactivate(*, user: User) -> bool:
+    changed = User.objects.filter(pk=user.pk, is_active=False).update(is_active=True)
+    if changed:
+        users_changed([user.pk])
+    user.is_active = True
+    return bool(changed)
+
+
+@transaction.atomic
+def customer_delete(*, user: User) -> None:
+    """Deletes an account without orders (made by mistake, or a test); one with orders raises `InUseError`."""
+    locked = User._base_manager.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        return
+    if customer_has_orders(user=locked):
+        raise InUseError("This customer has orders; deactivate the account instead.")
+    locked.delete()
