@@ -284,6 +284,9 @@ SHOP_TAX_NUMBER = env_str("SHOP_TAX_NUMBER")
 # Carts
 ANONYMOUS_CART_DAYS = env_int("ANONYMOUS_CART_DAYS", 30)
 
+# Reviews: a review reported by this many different customers is hidden until staff decide.
+REVIEW_REPORTS_TO_HIDE = env_int("REVIEW_REPORTS_TO_HIDE", 3)
+
 # Payments. Manual payments (bank transfer) need no account anywhere; card payments by Stripe are
 # on only when both Stripe secrets are set. Unpaid orders expire: cards after
 # PAYMENT_TIMEOUT_MINUTES, manual ones after MANUAL_PAYMENT_DAYS (`manage.py expire_unpaid_orders`).

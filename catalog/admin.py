@@ -2,16 +2,20 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.checks import ModelAdminChecks
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
-from catalog import search_index, services, stock
+from catalog import services
 from catalog.covers import check_cover_image, cover_reencoded
-from catalog.isbn import InvalidISBNError, normalize_isbn
-from catalog.models import Author, Book, Category, Review, StockMovement
+from catalog.exceptions import InUseError, StockChangedError
+from catalog.isbn import InvalidISBNError, looks_like_isbn, normalize_isbn
+from catalog.models import Author, Book, Category, Review, ReviewReport, StockMovement
 
 
 class SeenStockMixin(forms.ModelForm):
@@ -31,10 +35,15 @@ class SeenStockMixin(forms.ModelForm):
             self.initial.setdefault("stock", self.instance.stock)
         self.fields["stock"].show_hidden_initial = True
 
+    seen_stock: int | None = None
+
     def clean_stock(self):
+        # The rule itself is the service's (`expected_stock`, checked under the row lock); this
+        # early check only keeps the staff member's edits on the form when it already fails here.
         stock = self.cleaned_data["stock"]
         if self.instance.pk and "stock" in self.changed_data:
             seen = self.fields["stock"].to_python(self.data.get(self.add_initial_prefix("stock")))
+            self.seen_stock = seen
             if seen is not None and seen != self.instance.stock:
                 raise forms.ValidationError(
                     f"The stock changed from {seen} to {self.instance.stock} while you were editing "
@@ -58,6 +67,8 @@ class BookAdminForm(SeenStockMixin):
             "page_count", "format", "description", "price", "is_active", "cover",
         ]  # fmt: skip
 
+    cover_format: str | None = None
+
     def clean_cover(self):
         cover = self.cleaned_data.get("cover")
         if cover and hasattr(cover, "content_type"):  # a new upload, not the stored file
@@ -67,6 +78,7 @@ class BookAdminForm(SeenStockMixin):
             except ValueError as error:
                 raise forms.ValidationError(str(error), code="invalid_image") from None
             cover.name = f"cover.{services.COVER_EXTENSIONS[image_format]}"
+            self.cover_format = image_format
         return cover
 
     def clean_isbn(self):
@@ -166,32 +178,100 @@ class BookAdmin(ModelAdmin):
     def get_changelist_form(self, request, **kwargs):
         return super().get_changelist_form(request, form=BookStockListForm, **kwargs)
 
-    def save_model(self, request, obj, form, change):
-        # Stock changes go through the ledger: save everything else, then record the difference.
-        # A form whose stock field the staff member left alone keeps the current level.
-        # A withdrawal (active unticked) goes through the service too: the book leaves every cart.
-        # Saving the book never writes its stock (a new book's row opens at 0 here).
-        wanted_stock = form.cleaned_data["stock"]
-        withdraw = change and "is_active" in form.changed_data and not obj.is_active
-        if not change:
-            obj.stock = 0
-        if withdraw:
-            obj.is_active = True
-        super().save_model(request, obj, form, change)
-        if withdraw:
-            services.book_withdraw(book=obj)
-        if "stock" in form.changed_data and wanted_stock != obj.stock:
-            stock.stock_set(
-                book=obj,
-                stock=wanted_stock,
-                actor=request.user,
-                reason=StockMovement.Reason.ADJUSTMENT if change else StockMovement.Reason.INITIAL,
-                note="admin",
+    def get_search_results(self, request, queryset, search_term):
+        # An ISBN as staff type it (hyphens, spaces, ISBN-10) finds the book, as the API's search does.
+        isbn = looks_like_isbn(search_term.strip())
+        if isbn:
+            return queryset.filter(isbn=isbn), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_actions(self, request):
+        # A sold or stocked book stays on record (orders and the stock ledger refer to it): it is
+        # withdrawn, not deleted. Books without history are deleted from their own page.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        book = self.get_object(request, object_id)
+        if book is not None and services.book_has_history(book=book):
+            self.message_user(
+                request,
+                f"“{book.title}” has orders or stock history, so it stays on record and was not deleted. "
+                "Withdraw it instead (untick “Is active” or use the “Withdraw” action): it leaves the "
+                "catalog and every cart, and its orders keep it.",
+                messages.WARNING,
             )
+            return HttpResponseRedirect(reverse("admin:catalog_book_change", args=[book.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.book_delete(book=obj)
+
+    def delete_queryset(self, request, queryset):
+        _delete_each(self, request, queryset, services.book_delete, "book", "have orders or stock history")
+
+    # Written through the catalog's services, as the API writes (one path per entity): fields and
+    # authors by `book_create`/`book_update`, the stock through the ledger with the level the staff
+    # member saw (`expected_stock`), a withdrawal by `book_withdraw` (the book leaves every cart).
+    SERVICE_MANAGED = {"authors", "stock", "is_active", "cover"}
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            fields = {
+                name: data[name] for name in form._meta.fields if name in data and name not in self.SERVICE_MANAGED
+            }
+            book = services.book_create(
+                actor=request.user,
+                authors=data.get("authors", ()),
+                stock=data.get("stock") or 0,
+                stock_note="admin",
+                is_active=data.get("is_active", True),
+                **fields,
+            )
+            _adopt(obj, book)
+        else:
+            changed = set(form.changed_data)
+            fields = {name: data[name] for name in changed - self.SERVICE_MANAGED if name in data}
+            if "cover" in changed and not data["cover"]:
+                fields["cover"] = None  # "clear" ticked
+            stock_kwargs = {}
+            if "stock" in changed:
+                stock_kwargs = {"stock": data["stock"], "expected_stock": form.seen_stock, "stock_note": "admin"}
+            services.book_update(
+                book=obj,
+                actor=request.user,
+                authors=data["authors"] if "authors" in changed else None,
+                **stock_kwargs,
+                **fields,
+            )
+            if "is_active" in changed:
+                if data["is_active"]:
+                    services.books_restore(books=Book.objects.filter(pk=obj.pk))
+                else:
+                    services.book_withdraw(book=obj)
+        if getattr(form, "cover_format", None):
+            services.book_set_cover(book=obj, image=data["cover"], image_format=form.cover_format)
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        search_index.book_search_vector_refresh(book_ids=[form.instance.pk])
+        # The authors were set by the service (no `form.save_m2m()`); the inlines are read-only.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StockChangedError as error:  # a sale came in after the form's own check; nothing was saved
+            self.message_user(request, error.detail, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except StockChangedError as error:
+            self.message_user(request, error.detail, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description="Withdraw selected books from the catalog")
     def withdraw_books(self, request, queryset):
@@ -218,9 +298,11 @@ class AuthorAdmin(ModelAdmin):
         return author.book_count
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "name" in form.changed_data:
-            search_index.author_books_search_refresh(author_ids=[obj.pk])
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        if change:
+            services.author_update(author=obj, **fields)
+        else:
+            _adopt(obj, services.author_create(**fields))
 
     def has_delete_permission(self, request, obj=None):
         # An author with books (even withdrawn ones) stays, as in the API (409 there).
@@ -228,11 +310,11 @@ class AuthorAdmin(ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def delete_model(self, request, obj):
+        services.author_delete(author=obj)
+
     def delete_queryset(self, request, queryset):
-        kept = queryset.filter(books__isnull=False).distinct().count()
-        queryset.filter(books__isnull=True).delete()
-        if kept:
-            self.message_user(request, f"{kept} author(s) still have books and were kept.", messages.WARNING)
+        _delete_each(self, request, queryset, services.author_delete, "author", "still have books")
 
 
 @admin.register(Category)
@@ -251,33 +333,158 @@ class CategoryAdmin(ModelAdmin):
     def book_count(self, category):
         return category.book_count
 
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            fields = {name: data[name] for name in form.changed_data if name != "parent"}
+            if "parent" in form.changed_data:
+                fields["parent_id"] = data["parent"].pk if data["parent"] else None
+            services.category_update(category=obj, **fields)
+        else:
+            category = services.category_create(
+                name=data["name"],
+                slug=data.get("slug", ""),
+                parent_id=data["parent"].pk if data.get("parent") else None,
+                description=data.get("description", ""),
+            )
+            _adopt(obj, category)
+
+    def has_delete_permission(self, request, obj=None):
+        # A category with books or sub-categories stays, as in the API (409 there).
+        if obj is not None and (obj.books.exists() or obj.children.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.category_delete(category=obj)
+
+    def delete_queryset(self, request, queryset):
+        _delete_each(
+            self, request, queryset, services.category_delete, "category", "still have books or sub-categories"
+        )
+
+
+def _adopt(obj, created) -> None:
+    """The admin goes on with the form's instance (log entry, redirect): make it the row the service created."""
+    obj.pk, obj._state.adding, obj._state.db = created.pk, False, created._state.db
+
+
+def _delete_each(model_admin, request, queryset, delete, what: str, why: str) -> None:
+    """Deletes through the service one by one; the ones it protects stay, and the staff member is told."""
+    kept = 0
+    for obj in queryset:
+        try:
+            delete(**{what: obj})
+        except InUseError:
+            kept += 1
+    if kept:
+        model_admin.message_user(request, f"{kept} {what}(s) {why} and were kept.", messages.WARNING)
+
 
 class RatingFilter(admin.SimpleListFilter):
+    """One rating filter: exact stars or a band (the field's own filter was a second "By rating")."""
+
     title = "rating"
     parameter_name = "rating_band"
+    BANDS = {"low": (1, 2), "mid": (3, 3), "high": (4, 5), **{str(n): (n, n) for n in range(1, 6)}}
 
     def lookups(self, request, model_admin):
-        return [("low", "1-2 stars"), ("mid", "3 stars"), ("high", "4-5 stars")]
+        return [
+            ("low", "1-2 stars"),
+            ("mid", "3 stars"),
+            ("high", "4-5 stars"),
+            *((str(n), "★" * n + "☆" * (5 - n)) for n in range(5, 0, -1)),
+        ]
 
     def queryset(self, request, queryset):
-        bands = {"low": (1, 2), "mid": (3, 3), "high": (4, 5)}
-        if self.value() in bands:
-            low, high = bands[self.value()]
+        if self.value() in self.BANDS:
+            low, high = self.BANDS[self.value()]
             return queryset.filter(rating__gte=low, rating__lte=high)
         return queryset
 
 
+class ModerationFilter(admin.SimpleListFilter):
+    """The moderation queue: reviews customers reported that staff have not decided on."""
+
+    title = "moderation"
+    parameter_name = "moderation"
+
+    def lookups(self, request, model_admin):
+        return [("reported", "Reported, waiting for a decision"), ("hidden", "Hidden"), ("published", "Published")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "reported":
+            return queryset.filter(pk__in=Review.objects.awaiting_moderation().values("pk"))
+        if self.value() in {"hidden", "published"}:
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class ReviewActionForm(helpers.ActionForm):
+    reason = forms.CharField(required=False, max_length=300, label="Reason (to hide)")
+
+
+class ReviewReportInline(ReadOnlyTabularInline):
+    model = ReviewReport
+    fields = ["created_at", "user", "reason", "resolved_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+
 @admin.register(Review)
 class ReviewAdmin(ModelAdmin):
-    list_display = ["book", "user", "rating", "title", "created_at"]
-    list_filter = ["rating", RatingFilter, "created_at"]
+    list_display = ["__str__", "status", "open_reports", "hidden_reason", "created_at"]
+    list_filter = [ModerationFilter, RatingFilter, "created_at"]
     list_select_related = ["book", "user"]
     search_fields = ["title", "body", "book__title", "user__email"]
     autocomplete_fields = ["book", "user"]
-    actions = ["remove_abusive"]
+    readonly_fields = ["status", "hidden_reason"]
+    actions = ["hide_reviews", "restore_reviews", "remove_abusive"]
+    action_form = ReviewActionForm
+    inlines = [ReviewReportInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("book__search_vector", "book__description")
+        open_reports = Count("reports", filter=Q(reports__resolved_at__isnull=True))
+        return (
+            super()
+            .get_queryset(request)
+            .defer("book__search_vector", "book__description")
+            .annotate(open_report_count=open_reports)
+        )
+
+    @admin.display(description="Open reports", ordering="open_report_count")
+    def open_reports(self, review):
+        return review.open_report_count
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.review_update(review=obj, **{name: data[name] for name in form.changed_data})
+        else:
+            review = services.review_create(
+                book=data["book"], user=data["user"], rating=data["rating"], title=data["title"], body=data["body"]
+            )
+            _adopt(obj, review)
+
+    def delete_model(self, request, obj):
+        services.review_delete(review=obj)
+
+    def delete_queryset(self, request, queryset):
+        services.reviews_remove(reviews=queryset)
+
+    @admin.action(description="Hide selected reviews (give a reason)")
+    def hide_reviews(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "Give a reason to hide reviews (the box beside the action).", messages.ERROR)
+            return
+        count = services.reviews_hide(reviews=queryset, reason=reason)
+        self.message_user(request, f"{count} review(s) hidden.", messages.SUCCESS)
+
+    @admin.action(description="Publish selected reviews again")
+    def restore_reviews(self, request, queryset):
+        count = services.reviews_restore(reviews=queryset)
+        self.message_user(request, f"{count} review(s) published.", messages.SUCCESS)
 
     @admin.action(description="Remove selected reviews as abusive")
     def remove_abusive(self, request, queryset):

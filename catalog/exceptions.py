@@ -76,3 +76,28 @@ class CategoryCycleError(DomainError):
 
     def __init__(self):
         super().__init__(attr="parent_id")
+
+
+class StockChangedError(ConflictError):
+    """409 `stock_changed`: a stock level set over one that has changed since the caller read it.
+
+    `meta` {book_id, expected, current}: a sale or another edit moved it meanwhile; read it and try again.
+    """
+
+    code = "stock_changed"
+    default_detail = "The stock changed while you were editing."
+
+    def __init__(self, *, book_id: int, expected: int, current: int):
+        super().__init__(
+            f"The stock changed from {expected} to {current} while you were editing "
+            "(a sale or another edit). Check it and save again.",
+            attr="stock",
+            meta={"book_id": book_id, "expected": expected, "current": current},
+        )
+
+
+class AlreadyReportedError(ConflictError):
+    """409 `already_reported`: a user reports a review once."""
+
+    code = "already_reported"
+    default_detail = "You have already reported this review."

@@ -114,7 +114,7 @@ class BookQuerySet(models.QuerySet):
         Subqueries rather than a JOIN + GROUP BY so that joins made by filters (authors) never
         multiply the reviews, and the count query stays simple.
         """
-        reviews = Review.objects.filter(book=OuterRef("pk")).order_by().values("book")
+        reviews = Review.objects.filter(book=OuterRef("pk"), status=Review.Status.PUBLISHED).order_by().values("book")
         return self.annotate(
             average_rating=Subquery(reviews.annotate(avg=Avg("rating")).values("avg")[:1]),
             review_count=Coalesce(Subquery(reviews.annotate(n=Count("pk")).values("n")[:1]), Value(0)),
@@ -307,13 +307,34 @@ class ReviewQuerySet(models.QuerySet):
     def with_listing_data(self):
         return self.select_related("user").with_verified_purchase()
 
+    def published(self):
+        return self.filter(status=Review.Status.PUBLISHED)
+
+    def visible_to(self, user):
+        """Published reviews, plus the hidden ones for staff and for their own author."""
+        if user is not None and user.is_authenticated:
+            return self if user.is_staff else self.filter(Q(status=Review.Status.PUBLISHED) | Q(user=user))
+        return self.published()
+
+    def awaiting_moderation(self):
+        """Reviews with reports staff have not decided on yet."""
+        open_reports = ReviewReport.objects.filter(review=OuterRef("pk"), resolved_at__isnull=True)
+        return self.filter(Exists(open_reports))
+
 
 class Review(models.Model):
+    class Status(models.TextChoices):
+        PUBLISHED = "published"
+        HIDDEN = "hidden"
+
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="reviews")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
     rating = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, max_length=10000)
+    # Hidden reviews are seen by staff and their author only, and count in no rating (catalog.services).
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    hidden_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -328,7 +349,28 @@ class Review(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.rating}/5 for {self.book_id} by {self.user_id}"
+        stars = "★" * self.rating + "☆" * (5 - self.rating)
+        title = f"“{self.title}”" if self.title else "(no title)"
+        return f"{stars} {title} on {self.book.title} by {self.user.display_name}"
+
+
+class ReviewReport(models.Model):
+    """A customer's report of a review (once per user and review); staff's decision resolves it."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "user"], name="catalog_review_report_once_per_user"),
+        ]
+
+    def __str__(self):
+        return f"Report on review {self.review_id}: {self.reason[:60]}"
 
 
 class StockMovement(models.Model):

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
-from bookstore.fields import MoneyField, StrictCharField, StrictTextModelSerializer
+from bookstore.fields import MoneyField, StrictCharField, StrictTextModelSerializer, StrictTextSerializer
 from bookstore.filters import MAX_ID
 from catalog.covers import (
     CoverTooLargeError,
@@ -259,14 +259,23 @@ class ReviewSerializer(StrictTextModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["id", "book_id", "user", "rating", "title", "body", "verified_purchase", "created_at", "updated_at"]
-        read_only_fields = ["id", "book_id", "created_at", "updated_at"]
+        fields = [
+            "id", "book_id", "user", "rating", "title", "body", "verified_purchase", "status",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "book_id", "status", "created_at", "updated_at"]
 
     def validate(self, attrs):
         book, user = self.context.get("book"), self.context["request"].user
         if self.instance is None and book is not None and Review.objects.filter(book=book, user=user).exists():
             raise serializers.ValidationError("You have already reviewed this book.", code="unique")
         return attrs
+
+
+class ReviewReportSerializer(StrictTextSerializer):
+    """Why a customer reports a review."""
+
+    reason = serializers.CharField(max_length=500, help_text="What is wrong with the review, in a few words.")
 
 
 class BookSuggestionSerializer(serializers.ModelSerializer):

@@ -7,17 +7,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
+from bookstore.exceptions import DomainError
 from bookstore.integrity import Unique, unique_violations
 from catalog.caching import catalog_changed
-from catalog.exceptions import CategoryCycleError, InUseError, MissingReferenceError
-from catalog.models import Author, Book, Category, Review, StockMovement
-from catalog.search_index import book_search_vector_refresh
+from catalog.exceptions import AlreadyReportedError, CategoryCycleError, InUseError, MissingReferenceError
+from catalog.models import Author, Book, Category, Review, ReviewReport, StockMovement
+from catalog.search_index import author_books_search_refresh, book_search_vector_refresh
 from catalog.stock import stock_apply, stock_set
 
 # The unique values a client chooses, and the 400 `unique` a duplicate gets (bookstore.integrity).
@@ -62,7 +64,9 @@ def _lock_category(*, pk: int, attr: str) -> None:
 
 
 @transaction.atomic
-def book_create(*, actor=None, authors: Iterable[Author] = (), stock: int = 0, **fields: Any) -> Book:
+def book_create(
+    *, actor=None, authors: Iterable[Author] = (), stock: int = 0, stock_note: str = "", **fields: Any
+) -> Book:
     """Creates a book with its authors; its opening stock is written to the ledger (reason `initial`)."""
     authors = list(authors)
     _lock_book_references(authors=authors, category=fields.get("category"))
@@ -72,7 +76,7 @@ def book_create(*, actor=None, authors: Iterable[Author] = (), stock: int = 0, *
         book = Book.objects.create(stock=0, **fields)
     book.authors.set(authors)
     if stock:
-        stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor)
+        stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor, note=stock_note)
     book_search_vector_refresh(book_ids=[book.pk])
     book.refresh_from_db(fields=["in_stock", "updated_at"])
     book.stock = stock
@@ -81,9 +85,21 @@ def book_create(*, actor=None, authors: Iterable[Author] = (), stock: int = 0, *
 
 @transaction.atomic
 def book_update(
-    *, book: Book, actor=None, authors: Iterable[Author] | None = None, stock: int | None = None, **fields: Any
+    *,
+    book: Book,
+    actor=None,
+    authors: Iterable[Author] | None = None,
+    stock: int | None = None,
+    expected_stock: int | None = None,
+    stock_note: str = "",
+    **fields: Any,
 ) -> Book:
-    """Updates a book's fields and authors; a new stock level goes through the ledger (`adjustment`)."""
+    """Updates a book's fields and authors; a new stock level goes through the ledger (`adjustment`).
+
+    `expected_stock`: the level the caller saw when it chose `stock`; if sales or another edit
+    moved it meanwhile, nothing is written and `StockChangedError` (409 `stock_changed`) is raised.
+    The check is made under the book's row lock; the whole update is then rolled back.
+    """
     authors = None if authors is None else list(authors)
     _lock_book_references(authors=authors, category=fields.get("category"))
     if "title" in fields and "slug" not in fields and not book.slug:
@@ -98,7 +114,14 @@ def book_update(
     if authors is not None:
         book.authors.set(authors)
     if stock is not None:
-        stock_set(book=book, stock=stock, actor=actor, reason=StockMovement.Reason.ADJUSTMENT)
+        stock_set(
+            book=book,
+            stock=stock,
+            actor=actor,
+            reason=StockMovement.Reason.ADJUSTMENT,
+            note=stock_note,
+            expected_stock=expected_stock,
+        )
     if authors is not None or {"title", "subtitle", "publisher", "description"} & set(fields):
         book_search_vector_refresh(book_ids=[book.pk])
     return book
@@ -162,6 +185,23 @@ def book_withdraw(*, book: Book) -> Book:
     books_withdraw(books=Book.objects.filter(pk=book.pk))
     book.refresh_from_db(fields=["is_active", "updated_at"])
     return book
+
+
+def book_has_history(*, book: Book) -> bool:
+    """Orders or stock movements refer to the book: it can be withdrawn, never deleted."""
+    return book.stock_movements.exists() or book.order_lines.exists()
+
+
+@transaction.atomic
+def book_delete(*, book: Book) -> None:
+    """Deletes a book entered by mistake (never sold nor stocked); one with history raises `InUseError`."""
+    locked = Book.objects.select_for_update().filter(pk=book.pk).first()
+    if locked is None:
+        return
+    if book_has_history(book=locked):
+        raise InUseError("This book has orders or stock history; withdraw it instead.")
+    catalog_changed()
+    locked.delete()
 
 
 COVER_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -256,6 +296,27 @@ def category_delete(*, category: Category) -> None:
     category.delete()
 
 
+def author_create(*, name: str, bio: str = "") -> Author:
+    """Adds an author (the API's POST authors and the admin's add form)."""
+    return Author.objects.create(name=name, bio=bio)
+
+
+@transaction.atomic
+def author_update(*, author: Author, **fields: Any) -> Author:
+    """Changes an author; a name given is written into their books' search columns.
+
+    (Whether it differs from the stored one cannot be told from `author`: the admin's form has
+    already set it on the instance.)"""
+    renamed = "name" in fields
+    for name, value in fields.items():
+        setattr(author, name, value)
+    if fields:
+        author.save(update_fields=[*fields, "updated_at"])
+    if renamed:
+        author_books_search_refresh(author_ids=[author.pk])
+    return author
+
+
 @transaction.atomic
 def author_delete(*, author: Author) -> None:
     """Deletes an author who has no books (even withdrawn ones); locked first, like `category_delete`."""
@@ -273,7 +334,64 @@ def review_create(*, book: Book, user, rating: int, title: str = "", body: str =
         return Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)
 
 
+def review_update(*, review: Review, **fields: Any) -> Review:
+    """Changes a review's rating, title or body (its author or staff)."""
+    for name, value in fields.items():
+        setattr(review, name, value)
+    if fields:
+        review.save(update_fields=[*fields, "updated_at"])
+    return review
+
+
+def review_delete(*, review: Review) -> None:
+    review.delete()
+
+
 def reviews_remove(*, reviews: QuerySet[Review]) -> int:
     """Removes reviews (the admin's action against abusive ones); returns how many."""
-    count, _ = reviews.delete()
+    count, _ = Review.objects.filter(pk__in=list(reviews.values_list("pk", flat=True))).delete()
     return count
+
+
+REPORTS_HIDDEN_REASON = "Reported by {n} customers; waiting for a decision."
+
+
+@transaction.atomic
+def review_report(*, review: Review, user, reason: str) -> ReviewReport:
+    """A customer reports a review, once (a second report, even one sent at the same moment, is
+    409 `already_reported`). The review's row is locked, so reports counted at once are counted
+    one after the other: the `REVIEW_REPORTS_TO_HIDE`-th open report from different customers hides it.
+    """
+    locked = Review.objects.select_for_update().only("id", "status").get(pk=review.pk)
+    if ReviewReport.objects.filter(review=locked, user=user).exists():
+        raise AlreadyReportedError()
+    report = ReviewReport.objects.create(review=locked, user=user, reason=reason)
+    open_reports = ReviewReport.objects.filter(review=locked, resolved_at__isnull=True).count()
+    if locked.status == Review.Status.PUBLISHED and open_reports >= settings.REVIEW_REPORTS_TO_HIDE:
+        _reviews_set_status(
+            ids=[locked.pk], status=Review.Status.HIDDEN, reason=REPORTS_HIDDEN_REASON.format(n=open_reports)
+        )
+    return report
+
+
+def _reviews_set_status(*, ids: list[int], status: str, reason: str) -> int:
+    catalog_changed()  # ratings and review lists change
+    return Review.objects.filter(pk__in=ids).update(status=status, hidden_reason=reason, updated_at=timezone.now())
+
+
+@transaction.atomic
+def reviews_hide(*, reviews: QuerySet[Review], reason: str) -> int:
+    """Staff hide reviews, with a reason; their open reports are decided. Returns how many."""
+    if not reason.strip():
+        raise DomainError("Say why the reviews are hidden.", attr="reason")
+    ids = list(reviews.values_list("pk", flat=True))
+    ReviewReport.objects.filter(review_id__in=ids, resolved_at__isnull=True).update(resolved_at=timezone.now())
+    return _reviews_set_status(ids=ids, status=Review.Status.HIDDEN, reason=reason.strip())
+
+
+@transaction.atomic
+def reviews_restore(*, reviews: QuerySet[Review]) -> int:
+    """Staff publish reviews again (reported ones they found fine); their open reports are decided."""
+    ids = list(reviews.values_list("pk", flat=True))
+    ReviewReport.objects.filter(review_id__in=ids, resolved_at__isnull=True).update(resolved_at=timezone.now())
+    return _reviews_set_status(ids=ids, status=Review.Status.PUBLISHED, reason="")

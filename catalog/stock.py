@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from catalog.caching import catalog_changed
-from catalog.exceptions import InsufficientStockError, Shortage
+from catalog.exceptions import InsufficientStockError, Shortage, StockChangedError
 from catalog.models import Book, Stock, StockMovement
 
 
@@ -194,10 +194,23 @@ def stock_record_opening(*, levels: Mapping[int, int], reason: str, actor=None, 
 
 @transaction.atomic
 def stock_set(
-    *, book: Book, stock: int, actor=None, reason: str = StockMovement.Reason.ADJUSTMENT, note: str = ""
+    *,
+    book: Book,
+    stock: int,
+    actor=None,
+    reason: str = StockMovement.Reason.ADJUSTMENT,
+    note: str = "",
+    expected_stock: int | None = None,
 ) -> Book:
-    """Sets a book's stock to an absolute level (staff edits, imports), recording the difference."""
+    """Sets a book's stock to an absolute level (staff edits, imports), recording the difference.
+
+    `expected_stock`: the level the caller saw; if the locked row holds another (a sale or an edit
+    came in between), nothing is written and `StockChangedError` (409 `stock_changed`) is raised,
+    so a level set over a stale reading never undoes those sales.
+    """
     (record,) = _stock_lock([book.pk])
+    if expected_stock is not None and expected_stock != record.quantity:
+        raise StockChangedError(book_id=book.pk, expected=expected_stock, current=record.quantity)
     if stock != record.quantity:
         stock_apply(
             changes={book.pk: stock - record.quantity},

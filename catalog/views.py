@@ -9,14 +9,14 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from bookstore.filters import positive_path_id
 from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
 from bookstore.serializers import Presenter
-from catalog import caching, search_index, services
+from catalog import caching, services
 from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, CategoryFilter
 from catalog.models import Author, Book, Category, Review
 from catalog.pagination import BookPagination
@@ -29,6 +29,7 @@ from catalog.serializers import (
     BookWriteSerializer,
     CategorySerializer,
     CoverUploadSerializer,
+    ReviewReportSerializer,
     ReviewSerializer,
 )
 
@@ -268,18 +269,21 @@ class AuthorViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return Author.objects.all()
 
+    def perform_create(self, serializer):
+        serializer.instance = services.author_create(**serializer.validated_data)
+
     def perform_update(self, serializer):
-        name_changed = "name" in serializer.validated_data
-        author = serializer.save()
-        if name_changed:
-            search_index.author_books_search_refresh(author_ids=[author.pk])
+        services.author_update(author=serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):
         services.author_delete(author=instance)
 
 
 @extend_schema_view(
-    get=extend_schema(summary="A book's reviews", description="Newest first."),
+    get=extend_schema(
+        summary="A book's reviews",
+        description="Newest first. Hidden reviews are listed only to staff and to their author.",
+    ),
     post=extend_schema(summary="Review a book", description="One review per user and book (a second is 400 `unique`)."),
 )
 @positive_path_id("book_id")
@@ -300,7 +304,7 @@ class BookReviewListView(generics.ListCreateAPIView):
         return self._book
 
     def get_queryset(self):
-        return Review.objects.with_listing_data().filter(book=self.get_book())
+        return Review.objects.with_listing_data().visible_to(self.request.user).filter(book=self.get_book())
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -330,13 +334,34 @@ class ReviewViewSet(
 ):
     serializer_class = ReviewSerializer
     permission_classes = [IsReviewAuthorOrStaff]
-    http_method_names = ["get", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        reviews = Review.objects.with_listing_data()
+        reviews = Review.objects.with_listing_data().visible_to(self.request.user)
         return reviews if _is_staff(self.request) else reviews.filter(book__is_active=True)
 
+    def get_serializer_class(self):
+        return ReviewReportSerializer if self.action == "report" else ReviewSerializer
+
     def perform_update(self, serializer):
-        review = serializer.save()
+        review = services.review_update(review=serializer.instance, **serializer.validated_data)
         # Re-read so the response carries the annotations.
         serializer.instance = Review.objects.with_listing_data().get(pk=review.pk)
+
+    def perform_destroy(self, instance):
+        services.review_delete(review=instance)
+
+    @extend_schema(
+        summary="Report a review",
+        description="Once per user and review (again: 409 `already_reported`). A review reported by "
+        "enough different customers is hidden until staff decide.",
+        request=ReviewReportSerializer,
+        responses={204: None, 409: conflict_response("already_reported", description="You reported it already.")},
+    )
+    @action(detail=True, methods=["post"], url_path="report", permission_classes=[IsAuthenticated])
+    def report(self, request, pk=None):
+        review = self.get_object()
+        serializer = ReviewReportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.review_report(review=review, user=request.user, reason=serializer.validated_data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,9 +9,13 @@ row stays too (orders and reviews point at it), closed and emptied by
 receives.
 """
 
+from django.db import transaction
+
 from accounts.models import User
+from accounts.services import refresh_tokens_revoke_all, users_update
 from addresses.models import Address
 from cart.models import Cart
+from catalog.exceptions import InUseError
 from catalog.models import Review
 from orders.models import Order
 
@@ -69,3 +73,35 @@ def customer_data_erase(sender, *, user: User, **kwargs) -> None:
     Order.objects.filter(user=user).update(**dict.fromkeys(ORDER_PERSONAL_FIELDS, ERASED))
     Address.objects.filter(user=user).delete()
     Cart.objects.filter(user=user).delete()
+
+
+def customer_has_orders(*, user: User) -> bool:
+    return Order.objects.filter(user=user).exists()
+
+
+@transaction.atomic
+def customer_deactivate(*, user: User) -> bool:
+    """Closes the account (the back office's "Deactivate"): refused at once, whatever tokens it holds;
+    its orders, addresses and reviews stay. Returns whether it was active."""
+    changed = users_update(users=User.objects.filter(pk=user.pk, is_active=True), is_active=False)
+    if changed:  # refused at once: the cached user stops counting (accounts.user_cache)
+        refresh_tokens_revoke_all(user=user)
+    user.is_active = False
+    return bool(changed)
+
+
+def customer_reactivate(*, user: User) -> bool:
+    changed = users_update(users=User.objects.filter(pk=user.pk, is_active=False), is_active=True)
+    user.is_active = True
+    return bool(changed)
+
+
+@transaction.atomic
+def customer_delete(*, user: User) -> None:
+    """Deletes an account without orders (made by mistake, or a test); one with orders raises `InUseError`."""
+    locked = User._base_manager.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        return
+    if customer_has_orders(user=locked):
+        raise InUseError("This customer has orders; deactivate the account instead.")
+    locked.delete()

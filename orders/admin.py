@@ -187,6 +187,9 @@ class OrderAdmin(ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def save_model(self, request, obj, form, change):
+        """Nothing on the page is edited in place: statuses move through the actions (orders.services)."""
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from backoffice import stats
 from backoffice.tests.helpers import days_ago, placed_on
 from catalog.tests.factories import BookFactory
@@ -72,12 +73,14 @@ def test_low_stock_lists_books_on_sale_emptiest_first(admin_client):
 
 
 def test_reviews_waiting_for_moderation_are_counted(admin_client, user, other_user):
-    from catalog.models import Review
+    from catalog.models import Review, ReviewReport
 
     book = BookFactory()
-    Review.objects.create(book=book, user=user, rating=2, title="Fell apart")
-    old = Review.objects.create(book=book, user=other_user, rating=5, title="Old praise")
-    Review.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=30))
+    reported = Review.objects.create(book=book, user=user, rating=2, title="Fell apart")
+    decided = Review.objects.create(book=book, user=other_user, rating=5, title="Old praise")
+    Review.objects.create(book=book, user=UserFactory(), rating=4, title="Nobody minds")
+    ReviewReport.objects.create(review=reported, user=other_user, reason="Spoilers")
+    ReviewReport.objects.create(review=decided, user=user, reason="Rude", resolved_at=timezone.now())
 
     waiting = stats.reviews_to_moderate()
 

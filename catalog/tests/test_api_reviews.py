@@ -33,6 +33,7 @@ def test_reviews_list_is_public_newest_first_in_the_contract_shape(api_client, u
         "title": "Great",
         "body": newer.body,
         "verified_purchase": False,
+        "status": "published",
         "created_at": results[0]["created_at"],
         "updated_at": results[0]["updated_at"],
     }

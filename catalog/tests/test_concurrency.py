@@ -228,3 +228,40 @@ def test_a_new_sub_category_racing_its_parents_deletion_answers_the_truth(monkey
         assert (create.status_code, _errors(create)) == (400, [("does_not_exist", "parent_id")])
     else:
         assert (create.status_code, delete.status_code) == (201, 409), (create.json(), delete.json())
+
+
+def test_one_user_reporting_a_review_twice_at_once_gets_one_204_and_one_409(monkeypatch):
+    from catalog.tests.factories import ReviewFactory
+
+    review = ReviewFactory()
+    reporter = UserFactory()
+    meet_before(monkeypatch, (services, "review_report"), parties=2)
+
+    responses = run_together(
+        [
+            lambda c=c: c.post(f"/api/v1/reviews/{review.pk}/report", {"reason": "Spam"}, format="json")
+            for c in [client_for(reporter), client_for(reporter)]
+        ]
+    )
+
+    assert outcomes(responses) == {(204, None, None): 1, (409, "already_reported", None): 1}
+    assert review.reports.count() == 1
+
+
+def test_reports_from_different_users_at_once_hide_the_review_at_the_threshold(monkeypatch, settings):
+    from catalog.tests.factories import ReviewFactory
+
+    settings.REVIEW_REPORTS_TO_HIDE = 3
+    review = ReviewFactory()
+    meet_before(monkeypatch, (services, "review_report"), parties=3)
+
+    responses = run_together(
+        [
+            lambda c=c: c.post(f"/api/v1/reviews/{review.pk}/report", {"reason": "Rude"}, format="json")
+            for c in [client_for(UserFactory()) for _ in range(3)]
+        ]
+    )
+
+    assert outcomes(responses) == {(204, None, None): 3}
+    review.refresh_from_db()
+    assert review.status == "hidden"
