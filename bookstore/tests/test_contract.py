@@ -315,6 +315,29 @@ def test_the_schema_documents_414_on_every_operation(schema):
     assert not missing, missing
 
 
+def test_a_body_above_the_limit_is_documented_only_where_a_request_has_a_body(schema):
+    with_body = {f"{m} {p}" for p, m, op in _operations(schema) if m in {"post", "put", "patch"}}
+    with_413 = {f"{m} {p}" for p, m, op in _operations(schema) if "413" in op["responses"]}
+
+    assert with_413 == with_body, (sorted(with_body - with_413), sorted(with_413 - with_body))
+
+
+@pytest.mark.parametrize(
+    "path, component, required",
+    [
+        ("/api/v1/cart/items/{id}", "CartItemUpdateRequest", {"quantity"}),
+        ("/api/v1/orders/{id}", "OrderStatusUpdateRequest", {"status"}),
+        ("/api/v1/books/{id}", "PatchedBookWriteRequest", set()),
+    ],
+)
+def test_a_patch_body_validated_whole_documents_its_required_fields(schema, path, component, required):
+    body = schema["paths"][path]["patch"]["requestBody"]
+
+    assert body["content"][API_JSON]["schema"] == {"$ref": f"#/components/schemas/{component}"}
+    assert set(_component(schema, component).get("required", [])) == required
+    assert body.get("required", False) is bool(required)
+
+
 def _codes(schema, operation: dict, status: str) -> set[str]:
     """Every error `code` an operation documents for a status, through $refs, oneOf and enums."""
     codes: set[str] = set()
