@@ -22,6 +22,7 @@ from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAuto
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from inflection import camelize
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -305,3 +306,10 @@ def error_codes_per_operation(result, generator, request, public):
     for name in set(components) - _referenced(result):
         del components[name]
     return result
+
+
+class SchemaFormatNegotiation(DefaultContentNegotiation):
+    """The schema's own `?format=json|yaml`: URL_FORMAT_OVERRIDE is off for the API, where `format` filters books."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return super().select_renderer(request, renderers, format_suffix or request.query_params.get("format"))

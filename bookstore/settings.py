@@ -324,6 +324,8 @@ REST_FRAMEWORK = {
     # proxies put in X-Forwarded-For; a client cannot forge its way out of a throttle.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # `?format=` is a filter (the books' format), never a renderer choice: JSON is the only one.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # JWT

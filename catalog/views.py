@@ -7,11 +7,9 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from bookstore.filters import positive_path_id
 from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
@@ -31,20 +29,6 @@ from catalog.serializers import (
     CoverUploadSerializer,
     ReviewSerializer,
 )
-
-
-class _SettingsWithoutFormatOverride:
-    URL_FORMAT_OVERRIDE = None
-
-    def __getattr__(self, name):
-        return getattr(api_settings, name)
-
-
-class FormatFilterContentNegotiation(DefaultContentNegotiation):
-    """`?format=` filters books by format here; it must not select DRF's renderer (JSON is the only one)."""
-
-    settings = _SettingsWithoutFormatOverride()
-
 
 SUGGESTIONS = 8
 
@@ -86,7 +70,6 @@ def _is_staff(request) -> bool:
 @extend_validation_errors(["required", "invalid"], field_name="q", actions=["suggest"])
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
-    content_negotiation_class = FormatFilterContentNegotiation
     filterset_class = BookFilter
     serializer_class = BookSerializer
     # Built once (DRF re-runs it with `.all()` for every request): the rating subqueries and the
