@@ -1,26 +1,14 @@
-"""The store's domain errors, and the API's one exception handler that maps every error to the error shape.
+"""The store's domain errors, and the API errors of its own that the exception handler answers.
 
 Services raise `DomainError` subclasses: plain Python exceptions with a stable `code`, an HTTP
 `status`, a `detail` for people, and optional `attr` (the field it is about) and `meta`
 (machine-readable details, so that a client never parses `detail`). They do not depend on DRF:
-the admin, commands and tasks catch them as well. The handler below turns them into
-`{"type", "errors": [{"code", "detail", "attr", "meta"?}]}`; everything else goes through
-drf-standardized-errors, plus the faults it would call a 500.
-
-A lost database connection is a passing fault, not a bug: the client gets a 503 with
-`Retry-After` and the broken connection is closed, so the next request opens a fresh one.
-A body above `DATA_UPLOAD_MAX_MEMORY_SIZE` is a 413, other refused requests (too many form
-fields or files) a 400. Bodies never carry the exception's text, a trace or a setting.
+the admin, commands and tasks catch them as well. `bookstore.exception_handler` turns them into
+`{"type", "errors": [{"code", "detail", "attr", "meta"?}]}`.
 """
 
-import logging
-
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError, connections
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
-
-logger = logging.getLogger(__name__)
+from rest_framework.exceptions import APIException
 
 
 class DomainError(Exception):
@@ -86,30 +74,3 @@ class RequestTooLargeError(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "request_too_large"
-
-
-def _close_broken_connections() -> None:
-    # Inside an atomic block the block's own exit rolls back, or closes a connection that cannot.
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()
-
-
-def exception_handler(exc, context):
-    # Imported here: DRF's views load the authentication classes and throttles, which use the errors above.
-    from drf_standardized_errors.handler import exception_handler as standardized_exception_handler
-    from rest_framework.response import Response
-    from rest_framework.views import set_rollback
-
-    if isinstance(exc, DomainError):
-        set_rollback()
-        return Response({"type": exc.type, "errors": exc.errors()}, status=exc.status)
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.warning("database unavailable: %s", type(exc).__name__)
-        _close_broken_connections()
-        exc = ServiceUnavailableError()
-    elif isinstance(exc, RequestDataTooBig):
-        exc = RequestTooLargeError()
-    elif isinstance(exc, SuspiciousOperation):
-        exc = ParseError("The request could not be read.", code="bad_request")
-    return standardized_exception_handler(exc, context)

@@ -12,6 +12,7 @@ The `error_codes_per_operation` hook then gives each operation and status one fl
 whose `code` is an enum of exactly those codes: `{"type", "errors": [{"code", "detail", "attr", "meta"?}]}`.
 """
 
+import copy
 import functools
 
 from django.db import models
@@ -21,6 +22,7 @@ from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAuto
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from inflection import camelize
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -159,32 +161,26 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         # (the cover upload: multipart) is documented with its own.
         return super().map_parsers() or [parser.media_type for parser in self.view.get_parsers()]
 
-    def _get_request_for_media_type(self, serializer, direction="request"):
+    def resolve_serializer(self, serializer, direction, bypass_extensions=False):
         # drf-spectacular documents every PATCH body as partial; a view that validates its PATCH body
         # whole (`partial_on_patch = False` on the serializer) needs its required fields required.
-        if self.method == "PATCH" and getattr(serializer, "partial_on_patch", True) is False:
-            self.method = "PUT"
-            try:
-                return super()._get_request_for_media_type(serializer, direction)
-            finally:
-                self.method = "PATCH"
-        return super()._get_request_for_media_type(serializer, direction)
+        if getattr(serializer, "partial", False) and getattr(serializer, "partial_on_patch", True) is False:
+            serializer = copy.copy(serializer)
+            serializer.partial = False
+        return super().resolve_serializer(serializer, direction, bypass_extensions)
 
-    def _should_add_error_response(self, responses: dict, status_code: str) -> bool:
-        from bookstore.exceptions import exception_handler
 
-        if status_code in responses:
-            return False
-        if self.view.get_exception_handler() is not exception_handler:
-            return super()._should_add_error_response(responses, status_code)
-        if status_code == "400":
-            return self._should_add_parse_error_response() or self._should_add_validation_error_response()
-        if status_code == "413":
-            return self.method in BODY_METHODS
-        if status_code == "503":
-            return True
-        should_add = getattr(self, f"_should_add_http{status_code}_error_response", None)
-        return should_add() if should_add else True
+def body_limit_only_on_bodies(result, generator, request, public):
+    """A postprocessing hook: 413 (a body above the size limit) only where a request can carry a body.
+
+    drf-standardized-errors adds each extra status of `ALLOWED_ERROR_STATUS_CODES` to every
+    operation; a GET or a DELETE never reads a body, so it cannot answer 413.
+    """
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and method.upper() not in BODY_METHODS:
+                operation.get("responses", {}).pop("413", None)
+    return result
 
 
 # Codes that any operation may answer with a 400, whatever its fields: a query parameter given
@@ -310,3 +306,10 @@ def error_codes_per_operation(result, generator, request, public):
     for name in set(components) - _referenced(result):
         del components[name]
     return result
+
+
+class SchemaFormatNegotiation(DefaultContentNegotiation):
+    """The schema's own `?format=json|yaml`: URL_FORMAT_OVERRIDE is off for the API, where `format` filters books."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return super().select_renderer(request, renderers, format_suffix or request.query_params.get("format"))

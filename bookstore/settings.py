@@ -319,7 +319,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "bookstore.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "bookstore.exceptions.exception_handler",
+    # drf-standardized-errors' handler, with the store's errors (DRF_STANDARDIZED_ERRORS below).
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "bookstore.throttling.AnonRateThrottle",
         "bookstore.throttling.UserRateThrottle",
@@ -335,6 +336,8 @@ REST_FRAMEWORK = {
     # proxies put in X-Forwarded-For; a client cannot forge its way out of a throttle.
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # `?format=` is a filter (the books' format), never a renderer choice: JSON is the only one.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # JWT
@@ -392,12 +395,15 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "bookstore.openapi.body_limit_only_on_bodies",
         "bookstore.openapi.error_codes_per_operation",
     ],
 }
-# Error responses in the schema: drf-standardized-errors' own (400 per operation, from its fields),
+# Errors: drf-standardized-errors answers them with the store's handler (bookstore/exception_handler.py);
+# in the schema, its own error responses (400 per operation, from its fields),
 # plus 413, 414 and 503, each operation's codes as an enum (bookstore/openapi.py).
 DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "bookstore.exception_handler.ExceptionHandler",
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "414", "415", "429", "500", "503"],
     "ERROR_SCHEMAS": {
         "401": "bookstore.openapi.ErrorResponse401Serializer",

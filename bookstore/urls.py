@@ -11,6 +11,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from accounts.authentication import JWTCookieAuthentication
 from bookstore import health
 from bookstore.index import IndexView
+from bookstore.openapi import SchemaFormatNegotiation
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
@@ -46,7 +47,11 @@ if settings.API_DOCS != "off":
         else {"permission_classes": [AllowAny]}
     )
     urlpatterns += [
-        path("api/schema", SpectacularAPIView.as_view(**docs_access), name="schema"),
+        path(
+            "api/schema",
+            SpectacularAPIView.as_view(content_negotiation_class=SchemaFormatNegotiation, **docs_access),
+            name="schema",
+        ),
         path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", **docs_access), name="swagger-ui"),
         path("api/redoc", SpectacularRedocView.as_view(url_name="schema", **docs_access), name="redoc"),
     ]

@@ -44,9 +44,7 @@ class CartQuerySet(models.QuerySet):
 
     def with_lines(self):
         """The lines and their books in one extra query, whatever the number of lines."""
-        return self.prefetch_related(
-            Prefetch("items", queryset=CartItem.objects.select_related("book__stock_record").order_by("id"))
-        )
+        return self.prefetch_related(Prefetch("items", queryset=CartItem.objects.in_line_order()))
 
     def with_notice_flag(self):
         """Annotates `has_notices`, so that a cart without pending notices costs no query for them."""
@@ -99,8 +97,9 @@ class Cart(models.Model):
 
 
 class CartItemQuerySet(models.QuerySet):
-    def for_user(self, user):
-        return self.filter(cart__user=user)
+    def in_line_order(self):
+        """With their books, oldest first: a cart's lines as `Cart.lines` lists them."""
+        return self.select_related("book__stock_record").order_by("id")
 
 
 class CartItem(models.Model):

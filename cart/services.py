@@ -8,7 +8,7 @@ expired token is `CartNotFoundError` (404).
 import logging
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, FilteredRelation, Prefetch, Q, prefetch_related_objects
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
 from bookstore.exceptions import DomainError
@@ -18,14 +18,6 @@ from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import Book
 
 logger = logging.getLogger(__name__)
-
-
-def _load_lines(cart: Cart) -> Cart:
-    """Attaches the lines and their books to `cart` in one query (what the cart serializer reads)."""
-    prefetch_related_objects(
-        [cart], Prefetch("items", queryset=CartItem.objects.select_related("book__stock_record").order_by("id"))
-    )
-    return cart
 
 
 def _shortage(*, book: Book, requested: int) -> InsufficientStockError:
@@ -245,7 +237,8 @@ def cart_update_item(*, user=None, token: str | None = None, item_id: int, quant
     if not item.book.is_active or quantity > item.book.stock:
         raise _shortage(book=item.book, requested=quantity)
     CartItem.objects.filter(pk=item.pk).update(quantity=quantity, updated_at=timezone.now())
-    return _hand_notices(_load_lines(cart))
+    cart.lines = list(cart.items.in_line_order())
+    return _hand_notices(cart)
 
 
 @transaction.atomic
@@ -255,7 +248,8 @@ def cart_remove_item(*, user=None, token: str | None = None, item_id: int) -> Ca
     deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
     if not deleted:
         raise CartLineNotFoundError()
-    return _hand_notices(_load_lines(cart))
+    cart.lines = list(cart.items.in_line_order())
+    return _hand_notices(cart)
 
 
 @transaction.atomic
@@ -302,7 +296,7 @@ def _cart_merge(*, user, token: str) -> dict | None:
     current = {line.book_id: line for line in CartItem.objects.filter(cart=mine)}
     report: dict[str, list] = {"merged": [], "clamped": [], "dropped": []}
     new_lines, now = [], timezone.now()
-    for line in CartItem.objects.filter(cart=anonymous).select_related("book__stock_record").order_by("id"):
+    for line in anonymous.items.in_line_order():
         book, existing = line.book, current.get(line.book_id)
         held = existing.quantity if existing else 0
         requested = held + line.quantity

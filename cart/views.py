@@ -5,6 +5,7 @@ header (the first `POST cart/items` without one creates it and answers its token
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse404Serializer
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -31,6 +32,9 @@ CART_TOKEN = OpenApiParameter(
     description="An anonymous cart's token, as `POST cart/items` answered it. Ignored when signed in. "
     "Unknown or expired: 404 `not_found`.",
 )
+# `?format=` no longer puts a 404 on every operation (URL_FORMAT_OVERRIDE is off): the operations
+# that take a Cart-Token and have no path id say theirs.
+CART_NOT_FOUND = OpenApiResponse(ErrorResponse404Serializer, description="Unknown or expired `Cart-Token`.")
 
 
 def cart_owner(request) -> dict:
@@ -58,7 +62,7 @@ class CartView(CartAPIView):
         description="A signed-in caller's cart is created empty on first use; an anonymous caller sends its "
         "`Cart-Token`, or gets an empty cart (`cart_token: null`) and nothing is created. Prices are current prices.",
         parameters=[CART_TOKEN],
-        responses={200: CartSerializer},
+        responses={200: CartSerializer, 404: CART_NOT_FOUND},
         tags=["cart"],
     )
     def get(self, request):
@@ -67,7 +71,7 @@ class CartView(CartAPIView):
     @extend_schema(
         summary="Empty the cart",
         parameters=[CART_TOKEN],
-        responses={204: OpenApiResponse(description="The cart is empty.")},
+        responses={204: OpenApiResponse(description="The cart is empty."), 404: CART_NOT_FOUND},
         tags=["cart"],
     )
     def delete(self, request):
@@ -87,7 +91,7 @@ class CartItemListView(CartAPIView):
         ),
         parameters=[CART_TOKEN],
         request=CartItemCreateSerializer,
-        responses={201: CartSerializer, 409: INSUFFICIENT_STOCK},
+        responses={201: CartSerializer, 404: CART_NOT_FOUND, 409: INSUFFICIENT_STOCK},
         tags=["cart"],
     )
     def post(self, request):

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.db import connections, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from rest_framework import serializers
 
 from catalog.caching import catalog_changed
@@ -15,6 +14,7 @@ from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, StockMovement
 from catalog.search_index import book_search_vector_refresh, search_vector_sql, search_words_add
 from catalog.serializers import ISBNField
+from catalog.slugs import book_slug, category_slug, first_free
 from catalog.stock import stock_record_opening, stock_set_many
 
 COLUMNS = [
@@ -249,11 +249,7 @@ class BookImporter:
         for depth, name in enumerate(path):
             key = (parent_id, name)
             if key not in self.category_ids:
-                base = slugify("-".join(path[: depth + 1]))[:130] or "category"
-                slug, n = base, 1
-                while slug in self.category_slugs:
-                    n += 1
-                    slug = f"{base}-{n}"
+                slug = first_free(category_slug("-".join(path[: depth + 1])), self.category_slugs)
                 self.category_slugs.add(slug)
                 self.category_ids[key] = Category.objects.create(name=name, slug=slug, parent_id=parent_id).pk
             parent_id = self.category_ids[key]
@@ -310,7 +306,7 @@ class BookImporter:
             return {}
         now = timezone.now()
         for row in rows:
-            row["slug"] = slugify(row["title"])[:320] or "book"
+            row["slug"] = book_slug(row["title"])
         connection = connections[Book.objects.db]
         if connection.vendor != "postgresql":
             books = Book.objects.bulk_create(

@@ -12,18 +12,11 @@ from django.db.models.functions import Coalesce
 SEARCH_CONFIG = "simple"
 
 
-class AuthorQuerySet(models.QuerySet):
-    def with_book_count(self):
-        return self.annotate(book_count=Count("books", distinct=True))
-
-
 class Author(models.Model):
     name = models.CharField(max_length=200, db_index=True)
     bio = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = AuthorQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -33,9 +26,6 @@ class Author(models.Model):
 
 
 class CategoryQuerySet(models.QuerySet):
-    def with_book_count(self):
-        return self.annotate(book_count=Count("books", distinct=True))
-
     def subtree_ids(self, id_or_slug: int | str) -> set[int]:
         """Ids of the category (by id or slug) and all its descendants.
 

@@ -12,7 +12,6 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.text import slugify
 
 from bookstore.exceptions import DomainError
 from bookstore.integrity import Unique, unique_violations
@@ -20,16 +19,13 @@ from catalog.caching import catalog_changed
 from catalog.exceptions import AlreadyReportedError, CategoryCycleError, InUseError, MissingReferenceError
 from catalog.models import Author, Book, Category, Review, ReviewReport, StockMovement
 from catalog.search_index import author_books_search_refresh, book_search_vector_refresh
+from catalog.slugs import book_slug, category_slug, first_free
 from catalog.stock import stock_apply, stock_set
 
 # The unique values a client chooses, and the 400 `unique` a duplicate gets (bookstore.integrity).
 ISBN_TAKEN = Unique(Book, ("isbn",), "A book with this ISBN already exists.", attr="isbn")
 CATEGORY_SLUG_TAKEN = Unique(Category, ("slug",), "A category with this slug already exists.", attr="slug")
 REVIEW_TAKEN = Unique(Review, ("book", "user"), "You have already reviewed this book.")
-
-
-def unique_book_slug(title: str) -> str:
-    return slugify(title)[:320] or "book"
 
 
 def _missing(attr: str, what: str, ids: Iterable[int]) -> MissingReferenceError:
@@ -71,7 +67,7 @@ def book_create(
     authors = list(authors)
     _lock_book_references(authors=authors, category=fields.get("category"))
     if not fields.get("slug"):
-        fields["slug"] = unique_book_slug(fields.get("title", ""))
+        fields["slug"] = book_slug(fields.get("title", ""))
     with unique_violations(ISBN_TAKEN):
         book = Book.objects.create(stock=0, **fields)
     book.authors.set(authors)
@@ -103,9 +99,9 @@ def book_update(
     authors = None if authors is None else list(authors)
     _lock_book_references(authors=authors, category=fields.get("category"))
     if "title" in fields and "slug" not in fields and not book.slug:
-        fields["slug"] = unique_book_slug(fields["title"])
+        fields["slug"] = book_slug(fields["title"])
     if "slug" in fields and not fields["slug"]:
-        fields["slug"] = unique_book_slug(fields.get("title", book.title))
+        fields["slug"] = book_slug(fields.get("title", book.title))
     for name, value in fields.items():
         setattr(book, name, value)
     if fields:
@@ -224,12 +220,7 @@ MAX_SLUG_ATTEMPTS = 20
 
 def _category_slug_free(base: str) -> str:
     """`base`, or `base-2`, `base-3`... the first that no category has (one query)."""
-    taken = set(Category.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    slug, n = base, 1
-    while slug in taken:
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
+    return first_free(base, set(Category.objects.filter(slug__startswith=base).values_list("slug", flat=True)))
 
 
 @transaction.atomic
@@ -246,7 +237,7 @@ def category_create(*, name: str, slug: str = "", parent_id: int | None = None, 
     if slug:
         with unique_violations(CATEGORY_SLUG_TAKEN):
             return Category.objects.create(slug=slug, **fields)
-    base = slugify(name)[:130] or "category"
+    base = category_slug(name)
     for _ in range(MAX_SLUG_ATTEMPTS):
         try:
             with transaction.atomic():  # a savepoint: a slug taken meanwhile leaves the transaction usable

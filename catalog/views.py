@@ -7,11 +7,9 @@ from drf_standardized_errors.openapi_validation_errors import extend_validation_
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from bookstore.filters import positive_path_id
 from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
@@ -32,20 +30,6 @@ from catalog.serializers import (
     ReviewReportSerializer,
     ReviewSerializer,
 )
-
-
-class _SettingsWithoutFormatOverride:
-    URL_FORMAT_OVERRIDE = None
-
-    def __getattr__(self, name):
-        return getattr(api_settings, name)
-
-
-class FormatFilterContentNegotiation(DefaultContentNegotiation):
-    """`?format=` filters books by format here; it must not select DRF's renderer (JSON is the only one)."""
-
-    settings = _SettingsWithoutFormatOverride()
-
 
 SUGGESTIONS = 8
 
@@ -69,6 +53,7 @@ def _is_staff(request) -> bool:
             OpenApiParameter("min_price", {"type": "number", "minimum": 0}, description="Lowest price, included."),
             OpenApiParameter("max_price", {"type": "number", "minimum": 0}, description="Highest price, included."),
         ],
+        responses=BookListSerializer,
     ),
     retrieve=extend_schema(summary="A book", description="A withdrawn book is 404 except to staff."),
     create=extend_schema(summary="Add a book (staff)", request=BookWriteSerializer, responses={201: BookSerializer}),
@@ -87,7 +72,6 @@ def _is_staff(request) -> bool:
 @extend_validation_errors(["required", "invalid"], field_name="q", actions=["suggest"])
 class BookViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
-    content_negotiation_class = FormatFilterContentNegotiation
     filterset_class = BookFilter
     serializer_class = BookSerializer
     # Built once (DRF re-runs it with `.all()` for every request): the rating subqueries and the
@@ -164,15 +148,6 @@ class BookViewSet(viewsets.ModelViewSet):
     def filter_queryset(self, queryset):
         # Filters and ordering belong to the list; the detail of a withdrawn book stays visible to staff.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
-
-    def get_serializer_class(self):
-        if self.action == "list":
-            return BookListSerializer
-        if self.action in {"create", "update", "partial_update"}:
-            return BookWriteSerializer
-        if self.action == "cover":
-            return CoverUploadSerializer
-        return BookSerializer
 
     def _read(self, book: Book, status_code=status.HTTP_200_OK) -> Response:
         fresh = Book.objects.with_listing_data().get(pk=book.pk)

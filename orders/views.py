@@ -14,7 +14,7 @@ from addresses.models import Address
 from bookstore.filters import positive_path_id
 from bookstore.openapi import conflict_response
 from bookstore.serializers import Presenter
-from cart.views import CART_TOKEN, cart_owner
+from cart.views import CART_NOT_FOUND, CART_TOKEN, cart_owner
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Order
@@ -231,7 +231,7 @@ class QuoteView(APIView):
         ),
         parameters=[CART_TOKEN],
         request=QuoteRequestSerializer,
-        responses={200: QuoteSerializer},
+        responses={200: QuoteSerializer, 404: CART_NOT_FOUND},
         tags=["orders"],
     )
     def post(self, request):

@@ -315,6 +315,76 @@ def test_the_schema_documents_414_on_every_operation(schema):
     assert not missing, missing
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/books/{book}",
+        "/api/v1/books/{book}/reviews",
+        "/api/v1/books/suggest",
+        "/api/v1/authors",
+        "/api/v1/categories",
+        "/api/v1/shipping-methods",
+        "/api/v1/cart",
+        "/api/v1/orders",
+        "/api/v1/auth/me",
+        "/api/v1/auth/me/addresses",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["xml", "api", "json"])
+def test_format_in_the_query_never_chooses_a_renderer(user_client, path, fmt):
+    url = path.format(book=BookFactory(title="Dune").pk)
+    query = {"q": "dune"} if path.endswith("suggest") else {"country": "DE"} if "shipping" in path else {}
+    plain = user_client.get(url, query)
+    response = user_client.get(url, {**query, "format": fmt})
+
+    assert plain.status_code == 200, plain.content
+    assert (response.status_code, response["Content-Type"]) == (200, plain["Content-Type"])
+    assert response.json() == plain.json()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"), [("json", "application/vnd.oai.openapi+json"), ("yaml", "application/vnd.oai.openapi")]
+)
+def test_the_schema_still_answers_its_own_format_parameter(fmt, content_type):
+    response = Client().get("/api/schema", {"format": fmt})
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith(content_type)
+
+
+def test_an_unknown_cart_token_is_a_documented_404(schema):
+    for path, method in [
+        ("/api/v1/cart", "get"),
+        ("/api/v1/cart", "delete"),
+        ("/api/v1/cart/items", "post"),
+        ("/api/v1/checkout/quote", "post"),
+    ]:
+        assert _codes(schema, schema["paths"][path][method], "404") == {"not_found"}, (method, path)
+
+
+def test_a_body_above_the_limit_is_documented_only_where_a_request_has_a_body(schema):
+    with_body = {f"{m} {p}" for p, m, op in _operations(schema) if m in {"post", "put", "patch"}}
+    with_413 = {f"{m} {p}" for p, m, op in _operations(schema) if "413" in op["responses"]}
+
+    assert with_413 == with_body, (sorted(with_body - with_413), sorted(with_413 - with_body))
+
+
+@pytest.mark.parametrize(
+    "path, component, required",
+    [
+        ("/api/v1/cart/items/{id}", "CartItemUpdateRequest", {"quantity"}),
+        ("/api/v1/orders/{id}", "OrderStatusUpdateRequest", {"status"}),
+        ("/api/v1/books/{id}", "PatchedBookWriteRequest", set()),
+    ],
+)
+def test_a_patch_body_validated_whole_documents_its_required_fields(schema, path, component, required):
+    body = schema["paths"][path]["patch"]["requestBody"]
+
+    assert body["content"][API_JSON]["schema"] == {"$ref": f"#/components/schemas/{component}"}
+    assert set(_component(schema, component).get("required", [])) == required
+    assert body.get("required", False) is bool(required)
+
+
 def _codes(schema, operation: dict, status: str) -> set[str]:
     """Every error `code` an operation documents for a status, through $refs, oneOf and enums."""
     codes: set[str] = set()

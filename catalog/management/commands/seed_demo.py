@@ -7,11 +7,11 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils.text import slugify
 
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, Category, Review, StockMovement
 from catalog.search_index import book_search_vector_refresh
+from catalog.slugs import book_slug, category_slug
 from catalog.stock import stock_record_opening
 from shipping.demo import seed_shipping_and_tax
 
@@ -181,10 +181,12 @@ class Command(BaseCommand):
         leaves = []
         for parent_name, children in CATEGORIES.items():
             parent = Category.objects.create(
-                name=parent_name, slug=slugify(parent_name), description=f"All {parent_name.lower()}."
+                name=parent_name, slug=category_slug(parent_name), description=f"All {parent_name.lower()}."
             )
             for name in children:
-                leaves.append(Category.objects.create(name=name, slug=slugify(f"{parent_name} {name}"), parent=parent))
+                leaves.append(
+                    Category.objects.create(name=name, slug=category_slug(f"{parent_name} {name}"), parent=parent)
+                )
 
         names = sorted({f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(200)})[:120]
         authors = Author.objects.bulk_create(
@@ -209,7 +211,7 @@ class Command(BaseCommand):
                     isbn=body + isbn13_check_digit(body),
                     title=title,
                     subtitle=rng.choice(SUBTITLES),
-                    slug=slugify(title),
+                    slug=book_slug(title),
                     category=rng.choice(leaves),
                     publisher=rng.choice(PUBLISHERS),
                     published_date=datetime.date(1950, 1, 1) + datetime.timedelta(days=rng.randrange(0, 27000)),
