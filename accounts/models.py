@@ -85,7 +85,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.email
 
     def clean(self):
@@ -123,7 +123,7 @@ class RefreshTokenLineage(models.Model):
     )
     family = models.CharField(max_length=255, db_index=True, help_text="The jti of the login's refresh token.")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.token_id} of family {self.family}"
 
 
@@ -138,5 +138,5 @@ class AccessTokenDenial(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_token_denials")
     expires_at = models.DateTimeField(db_index=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"access token {self.jti} of user {self.user_id}"

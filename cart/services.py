@@ -6,11 +6,13 @@ expired token is `CartNotFoundError` (404).
 """
 
 import logging
+from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, FilteredRelation, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 
+from accounts.models import User
 from bookstore.exceptions import DomainError
 from cart.exceptions import BookUnavailableError, CartLineNotFoundError, CartNotFoundError, QuantityTooLargeError
 from cart.models import Cart, CartItem, CartNotice, anonymous_cart_cutoff, cart_token_hash, cart_token_new
@@ -52,7 +54,7 @@ def _hand_notices(cart: Cart) -> Cart:
     return cart
 
 
-def cart_get(*, user=None, token: str | None = None) -> Cart:
+def cart_get(*, user: User | None = None, token: str | None = None) -> Cart:
     """The cart with its lines (and pending notices): the user's, created empty on first use; the token's (404 when
     unknown or expired); or, with neither, an empty cart that is not saved.
 
@@ -75,7 +77,7 @@ def cart_get(*, user=None, token: str | None = None) -> Cart:
     return _hand_notices(cart)
 
 
-def cart_lock(*, user=None, token: str | None = None) -> Cart:
+def cart_lock(*, user: User | None = None, token: str | None = None) -> Cart:
     """Locks the cart's row until the transaction ends, and touches it: the user's (created if needed) or the token's.
 
     An anonymous cart is found by its token's hash, if it has not expired; else `CartNotFoundError`.
@@ -163,7 +165,7 @@ def _book_hold_active(*, book_id: int) -> bool:
 
 
 @transaction.atomic
-def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity: int = 1) -> Cart:
+def cart_add_item(*, user: User | None = None, token: str | None = None, book_id: int, quantity: int = 1) -> Cart:
     """Adds copies of a book, to its existing line if there is one; the line's total must fit 1-100 and the stock.
 
     Without a user or a token, the first add creates an anonymous cart (its `token` is on the
@@ -214,7 +216,7 @@ def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity
 
 
 @transaction.atomic
-def cart_update_item(*, user=None, token: str | None = None, item_id: int, quantity: int) -> Cart:
+def cart_update_item(*, user: User | None = None, token: str | None = None, item_id: int, quantity: int) -> Cart:
     """Sets a line's quantity (1-100, within stock). Another cart's line is a 404."""
     cart = cart_lock(user=user, token=token)
     item = CartItem.objects.filter(cart=cart, pk=item_id).select_related("book").first()
@@ -227,7 +229,7 @@ def cart_update_item(*, user=None, token: str | None = None, item_id: int, quant
 
 
 @transaction.atomic
-def cart_remove_item(*, user=None, token: str | None = None, item_id: int) -> Cart:
+def cart_remove_item(*, user: User | None = None, token: str | None = None, item_id: int) -> Cart:
     """Deletes one line. Another cart's line is a 404."""
     cart = cart_lock(user=user, token=token)
     deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
@@ -237,7 +239,7 @@ def cart_remove_item(*, user=None, token: str | None = None, item_id: int) -> Ca
 
 
 @transaction.atomic
-def cart_clear(*, user=None, token: str | None = None) -> None:
+def cart_clear(*, user: User | None = None, token: str | None = None) -> None:
     """Empties the cart (with neither a user nor a token there is no cart: nothing to do)."""
     if user is None and token is None:
         return
@@ -253,7 +255,7 @@ def carts_prune() -> int:
 # Merging an anonymous cart into a user's on sign-in
 
 
-def cart_merge(*, user, token: str | None) -> dict | None:
+def cart_merge(*, user: User, token: str | None) -> dict[str, list[dict[str, Any]]] | None:
     """Moves the anonymous cart's lines into the user's cart and deletes it; the report, or None if nothing merged.
 
     Never raises: a sign-in must not fail because of its cart token (unknown, expired, already
@@ -269,7 +271,7 @@ def cart_merge(*, user, token: str | None) -> dict | None:
         return None
 
 
-def _cart_merge(*, user, token: str) -> dict | None:
+def _cart_merge(*, user: User, token: str) -> dict[str, list[dict[str, Any]]] | None:
     # Lock order: the anonymous cart, then the user's. Two sign-ins racing with one token queue
     # on the anonymous cart's row; the second finds it deleted (PostgreSQL re-checks a locked row
     # that changed) and merges nothing: a token merges once.
@@ -278,8 +280,9 @@ def _cart_merge(*, user, token: str) -> dict | None:
         return None
     mine = cart_lock(user=user)
     current = {line.book_id: line for line in CartItem.objects.filter(cart=mine)}
-    report: dict[str, list] = {"merged": [], "clamped": [], "dropped": []}
-    new_lines, now = [], timezone.now()
+    report: dict[str, list[dict[str, Any]]] = {"merged": [], "clamped": [], "dropped": []}
+    new_lines: list[CartItem] = []
+    now = timezone.now()
     for line in CartItem.objects.filter(cart=anonymous).select_related("book").order_by("id"):
         book, existing = line.book, current.get(line.book_id)
         held = existing.quantity if existing else 0

@@ -1,5 +1,7 @@
 """The catalog back office. Stock and search vectors change through the same services as the API."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch
@@ -11,8 +13,13 @@ from catalog.covers import check_cover_image, cover_reencoded
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, Review, StockMovement
 
+if TYPE_CHECKING:
+    _BookForm = forms.ModelForm[Book]  # what the mixin is mixed into
+else:
+    _BookForm = object
 
-class SeenStockMixin:
+
+class SeenStockMixin(_BookForm):
     """The stock level the staff member saw travels with the form (a hidden initial value).
 
     So a book whose stock they did not touch keeps what sales made of it meanwhile, and a
@@ -91,7 +98,7 @@ class StockMovementInline(ReadOnlyTabularInline):
     model = StockMovement
     max_num = 0
     ordering = ["-created_at", "-id"]
-    fields = ["created_at", "delta", "stock_after", "reason", "actor", "order_reference", "note"]
+    fields = ("created_at", "delta", "stock_after", "reason", "actor", "order_reference", "note")
     readonly_fields = fields
     show_change_link = False
 
@@ -245,8 +252,9 @@ class RatingFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         bands = {"low": (1, 2), "mid": (3, 3), "high": (4, 5)}
-        if self.value() in bands:
-            low, high = bands[self.value()]
+        value = self.value()
+        if value in bands:
+            low, high = bands[value]
             return queryset.filter(rating__gte=low, rating__lte=high)
         return queryset
 

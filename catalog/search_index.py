@@ -4,7 +4,7 @@ Every write path of books and authors (API, admin, import, seed) calls these, ne
 """
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.search import SearchVectorField
 from django.db import connections
@@ -12,6 +12,10 @@ from django.db.models import Expression
 
 from catalog.caching import catalog_changed
 from catalog.models import Book
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
 
 # The search vector of a book (see catalog.search): accent-free words weighted by field.
 _SEARCH_VECTOR_SQL = """
@@ -100,7 +104,8 @@ class _BookSearchVectorSQL(Expression):
         super().__init__()
         self.texts = texts
 
-    def as_sql(self, compiler, connection):
+    # The stubs want the params as a tuple; Django takes the list every backend returns.
+    def as_sql(self, compiler: "SQLCompiler", connection: "BaseDatabaseWrapper") -> tuple[str, list[str]]:  # type: ignore[override]
         names = ("title", "names", "subtitle", "publisher", "description")
         sql = _SEARCH_VECTOR_SQL.format(**{name: "%s::text" for name in names})
         return sql, [self.texts[name] for name in names]
@@ -114,7 +119,7 @@ def book_search_values(
     publisher: str = "",
     description: str = "",
     using: str = "default",
-) -> dict:
+) -> dict[str, Any]:
     """The search vector of a book about to be inserted (bulk imports), so no UPDATE is needed
     after; the same value `book_search_vector_refresh` computes; empty outside PostgreSQL.
     Its words still have to join the dictionary: `search_words_add` once the rows exist."""

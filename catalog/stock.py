@@ -2,13 +2,14 @@
 `StockMovement` per book; popularity (copies sold lately) is computed from the same ledger."""
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from accounts.models import User
 from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, Shortage
 from catalog.models import Book, StockMovement
@@ -19,7 +20,7 @@ def stock_apply(
     *,
     changes: Mapping[int, int],
     reason: str,
-    actor=None,
+    actor: User | None = None,
     order_reference: str = "",
     note: str = "",
     locked_books: Iterable[Book] | None = None,
@@ -91,7 +92,7 @@ POPULARITY_REASONS = {StockMovement.Reason.SALE, StockMovement.Reason.CANCELLATI
 POPULARITY_DAYS = 90
 
 
-def books_popularity_refresh(*, now=None) -> int:
+def books_popularity_refresh(*, now: datetime | None = None) -> int:
     """Sets every book's `popularity` to its copies sold (sales less cancellations) in the last
     90 days, from the stock ledger, so that old sales age out. Two UPDATEs; returns the number
     of books whose figure was recomputed. Run it daily (`manage.py refresh_popularity`)."""
@@ -108,7 +109,7 @@ def books_popularity_refresh(*, now=None) -> int:
 
 
 @transaction.atomic(savepoint=False)
-def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: str = "") -> int:
+def stock_set_many(*, levels: Mapping[int, int], reason: str, actor: User | None = None, note: str = "") -> int:
     """Sets many books' stock to absolute levels (imports), one ledger row per book that changes.
 
     Locks the rows in primary-key order like `stock_apply`; a constant number of queries.
@@ -123,7 +124,7 @@ def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: 
     return len(changes)
 
 
-def stock_record_opening(*, books: Iterable[Book], reason: str, actor=None, note: str = "") -> int:
+def stock_record_opening(*, books: Iterable[Book], reason: str, actor: User | None = None, note: str = "") -> int:
     """Writes the ledger rows of books just created with a stock level (bulk imports, demo seed).
 
     To be called in the transaction that created the books, so the ledger always sums to the stock.
@@ -139,7 +140,7 @@ def stock_record_opening(*, books: Iterable[Book], reason: str, actor=None, note
 
 @transaction.atomic
 def stock_set(
-    *, book: Book, stock: int, actor=None, reason: str = StockMovement.Reason.ADJUSTMENT, note: str = ""
+    *, book: Book, stock: int, actor: User | None = None, reason: str = StockMovement.Reason.ADJUSTMENT, note: str = ""
 ) -> Book:
     """Sets a book's stock to an absolute level (staff edits, imports), recording the difference."""
     locked = Book.objects.select_for_update().only("id", "title", "stock").get(pk=book.pk)

@@ -10,13 +10,13 @@ from orders.models import Order, OrderLine, OrderStatusChange
 
 class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    fields = ["book", "title", "isbn", "unit_price", "quantity", "line_total"]
+    fields = ("book", "title", "isbn", "unit_price", "quantity", "line_total")
     readonly_fields = fields
 
 
 class OrderStatusChangeInline(ReadOnlyTabularInline):
     model = OrderStatusChange
-    fields = ["status", "at", "actor", "note"]
+    fields = ("status", "at", "actor", "note")
     readonly_fields = fields
     verbose_name_plural = "status history"
 

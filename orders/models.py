@@ -112,7 +112,7 @@ class Order(models.Model):
     # Set by checkout for the 201 answer to a guest: the Order-Token (only its hash is kept).
     token: str | None = None
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
     # What the order serializer shows: from `with_details()`' prefetch, a query each, or set by checkout.
@@ -168,7 +168,7 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_orderline_quantity_positive"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} × {self.title}"
 
 
@@ -187,7 +187,7 @@ class OrderStatusChange(models.Model):
         ordering = ["at", "id"]
         verbose_name = "status change"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.order_id} → {self.status}"
 
 

@@ -25,7 +25,7 @@ from payments.models import Payment, PaymentEvent, Refund
 
 class PaymentInline(ReadOnlyAdminMixin, admin.StackedInline):
     model = Payment
-    fields = [
+    fields = (
         "method",
         "money",
         "amount",
@@ -36,7 +36,7 @@ class PaymentInline(ReadOnlyAdminMixin, admin.StackedInline):
         "stripe_payment_intent_id",
         "last_error",
         "ledger",
-    ]
+    )
     readonly_fields = fields
     can_delete = False
     extra = 0
@@ -56,7 +56,7 @@ class PaymentInline(ReadOnlyAdminMixin, admin.StackedInline):
 
 class RefundInline(ReadOnlyTabularInline):
     model = Refund
-    fields = ["amount", "reason", "lines", "source", "stripe_refund_id", "actor", "created_at"]
+    fields = ("amount", "reason", "lines", "source", "stripe_refund_id", "actor", "created_at")
     readonly_fields = fields
 
 
@@ -145,7 +145,7 @@ class OrderAdmin(orders_admin.OrderAdmin):
 
 class PaymentEventInline(ReadOnlyTabularInline):
     model = PaymentEvent
-    fields = ["created_at", "kind", "amount", "status_after", "actor", "stripe_event_id", "note"]
+    fields = ("created_at", "kind", "amount", "status_after", "actor", "stripe_event_id", "note")
     readonly_fields = fields
     verbose_name_plural = "ledger"
 
@@ -157,7 +157,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["order"]
     search_fields = ["order__number", "stripe_payment_intent_id"]
     inlines = [PaymentEventInline]
-    fields = [
+    fields = (
         "order",
         "method",
         "status",
@@ -170,5 +170,5 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "last_error",
         "created_at",
         "updated_at",
-    ]
+    )
     readonly_fields = fields

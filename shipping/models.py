@@ -49,7 +49,7 @@ class ShippingMethod(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
     def cost_for(self, *, subtotal: Decimal) -> Decimal:
@@ -69,7 +69,7 @@ class ShippingMethodCountry(models.Model):
         verbose_name_plural = "countries served"
         constraints = [models.UniqueConstraint(fields=["method", "country"], name="shipping_method_country_once")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.country
 
 
@@ -97,7 +97,7 @@ class TaxRate(models.Model):
             models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=1), name="shipping_taxrate_rate_0_to_1"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.country} {self.kind} {self.rate}"
 
     @staticmethod
