@@ -3,6 +3,7 @@
 import hashlib
 import json
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,7 +27,7 @@ def order_token_new() -> str:
     return secrets.token_urlsafe(32)
 
 
-def request_fingerprint(*, address: dict, shipping_method: str = "standard") -> str:
+def request_fingerprint(*, address: dict[str, Any], shipping_method: str = "standard") -> str:
     """A stable hash of a checkout's validated body, to tell a retry from a reused key."""
     body = {"shipping_address": address, "shipping_method": shipping_method}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -37,7 +38,7 @@ ORDER_NUMBER = Unique(Order, ("number",), "An order with this number already exi
 MAX_NUMBER_ATTEMPTS = 5
 
 
-def _order_insert(**fields) -> Order:
+def _order_insert(**fields: Any) -> Order:
     """Inserts the order under a fresh random number, drawing again should another order hold it.
 
     Numbers are random (50 bits), so a clash is all but impossible; but it is not the buyer's
@@ -54,7 +55,11 @@ def _order_insert(**fields) -> Order:
 
 
 def order_quote(
-    *, user=None, cart_token: str | None = None, address: dict, shipping_method: str = "standard"
+    *,
+    user: User | None = None,
+    cart_token: str | None = None,
+    address: dict[str, Any],
+    shipping_method: str = "standard",
 ) -> Pricing:
     """What checking out the user's cart would charge now, with its problems; reads only, locks nothing.
 
@@ -76,10 +81,10 @@ def order_quote(
 @transaction.atomic
 def order_place(
     *,
-    user=None,
+    user: User | None = None,
     cart_token: str | None = None,
     email: str = "",
-    address: dict,
+    address: dict[str, Any],
     shipping_method: str = "standard",
     idempotency_key: str | None = None,
 ) -> Order:
@@ -158,14 +163,14 @@ def order_place(
     return order
 
 
-def guest_orders_claim(*, user) -> int:
+def guest_orders_claim(*, user: User) -> int:
     """A verified email's guest orders join its account; returns how many."""
     if not user.is_email_verified:
         return 0
     return Order.objects.filter(user__isnull=True, email=User.objects.normalize_email(user.email)).update(user=user)
 
 
-def _pricing_fields(pricing: Pricing) -> dict:
+def _pricing_fields(pricing: Pricing) -> dict[str, Any]:
     return {
         "subtotal": pricing.subtotal,
         "shipping_cost": pricing.shipping_cost,
@@ -200,12 +205,12 @@ def _order_lock(*, order: Order) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("user").get(pk=order.pk)
 
 
-def _order_record_move(*, order: Order, status: str, actor, note: str) -> Order:
+def _order_record_move(*, order: Order, status: str, actor: User | None, note: str) -> Order:
     order.status = status
     order.save(update_fields=["status", "updated_at"])
     OrderStatusChange.objects.create(order=order, status=status, actor=actor, note=note)
     email_enqueue(
-        to=order.email or order.user.email,
+        to=order.email_to,
         subject=f"Your Bookstore order {order.number} is {order.get_status_display().lower()}",
         body=f"Your order {order.number} is now {order.get_status_display().lower()}.\n"
         + (f"\n{note}\n" if note else ""),
@@ -214,7 +219,7 @@ def _order_record_move(*, order: Order, status: str, actor, note: str) -> Order:
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, actor, note: str = "") -> Order:
+def order_cancel(*, order: Order, actor: User | None, note: str = "") -> Order:
     """Cancels a pending or paid order and puts its copies back in stock, exactly once.
 
     The order row is locked first, so of two simultaneous cancellations the second waits,
@@ -234,7 +239,7 @@ def order_cancel(*, order: Order, actor, note: str = "") -> Order:
 
 
 @transaction.atomic
-def order_set_status(*, order: Order, status: str, actor, note: str = "") -> Order:
+def order_set_status(*, order: Order, status: str, actor: User | None, note: str = "") -> Order:
     """Moves an order along pending → paid → shipped → delivered (or cancels it); anything else is refused."""
     if status == Order.Status.CANCELLED:
         return order_cancel(order=order, actor=actor, note=note)

@@ -374,7 +374,7 @@ def _refund(
         payment=payment, kind=PaymentEvent.Kind.REFUNDED, amount=amount, actor=actor, event_id=event_id, note=reason
     )
     email_enqueue(
-        to=order.user.email,
+        to=order.email_to,
         subject=f"A refund on your Bookstore order {order.number}",
         body=(
             f"We have refunded {amount} {payment.currency} on your order {order.number}.\n\n"
@@ -463,7 +463,7 @@ def _on_intent_failed(*, order: Order, payment: Payment, obj: dict, event_id: st
     payment.last_error = (error.get("message") or error.get("code") or "The card payment failed.")[:500]
     _record(payment=payment, kind=PaymentEvent.Kind.FAILED, event_id=event_id, note=payment.last_error)
     email_enqueue(
-        to=order.user.email,
+        to=order.email_to,
         subject=f"The payment for your Bookstore order {order.number} did not go through",
         body=(
             f"Your card payment for order {order.number} failed: {payment.last_error}\n\n"

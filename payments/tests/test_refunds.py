@@ -7,6 +7,8 @@ import pytest
 from catalog.models import Book, StockMovement
 from catalog.tests.factories import BookFactory
 from orders.models import Order
+from orders.tests.factories import ADDRESS
+from payments import services
 from payments.models import Payment, Refund
 from payments.tests.factories import order_checked_out
 
@@ -226,3 +228,26 @@ def test_cancelling_after_a_partial_refund_refunds_the_rest(staff_client, paid_o
 
     assert [r["amount"] for r in response.json()["refunds"]] == ["12.00", "28.00"]
     assert response.json()["payment"]["status"] == "refunded"
+
+
+def test_refunding_a_guests_order_emails_the_guest(
+    api_client, staff_client, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    """A guest's order has no user: the refund's email goes to the address the guest checked out with."""
+    book = BookFactory(price=Decimal("10.00"), stock=3)
+    cart_token = api_client.post("/api/v1/cart/items", {"book_id": book.pk, "quantity": 1}).json()["cart_token"]
+    placed = api_client.post(
+        ORDERS, {"shipping_address": ADDRESS, "email": "guest@example.com"}, format="json", HTTP_CART_TOKEN=cart_token
+    )
+    assert placed.status_code == 201, placed.content
+    order = Order.objects.get(pk=placed.json()["id"])
+    services.order_mark_paid(order=order, actor=staff_user, note="Bank transfer received.")
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(refunds_url(order), {"amount": "5.00", "reason": "Damaged"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert [(m.subject, m.to) for m in mailoutbox] == [
+        (f"A refund on your Bookstore order {order.number}", ["guest@example.com"])
+    ]
