@@ -117,12 +117,13 @@ def cached_response(request):
     if stored is None or stored[0] != version:
         return None
     _, etag, content = stored
+    response: HttpResponse
     if _not_modified(request, etag):
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(content, content_type="application/json")
     response["ETag"] = etag
-    response._catalog_cached = True
+    response._catalog_cached = True  # type: ignore[attr-defined]  # the mark `finish` reads
     return response
 
 

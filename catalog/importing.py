@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 
 from django.db import connections, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework import serializers
@@ -55,8 +57,8 @@ def _update_rows(books: list[Book], field_names: list[str]) -> None:
     """
     connection = connections[Book.objects.db]
     quote = connection.ops.quote_name
-    fields = [Book._meta.get_field(name) for name in field_names]
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+    fields = [cast("Field[Any, Any]", Book._meta.get_field(name)) for name in field_names]  # columns, no relations
+    assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[arg-type]  # concrete: a column
     sql = f"UPDATE {quote(Book._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608 (names only)
     params = [[f.get_db_prep_save(getattr(book, f.attname), connection) for f in fields] + [book.pk] for book in books]
     with connection.cursor() as cursor:
@@ -169,7 +171,8 @@ class BookImporter:
         if self.has_authors:
             self._author_ids_for({name for row in rows for name in row["authors"]})
 
-        to_create, to_update = [], []
+        to_create: list[Book] = []
+        to_update: list[Book] = []
         for row in rows:
             book = existing.get(row["isbn"]) or Book(isbn=row["isbn"], stock=0)
             for name in _PLAIN_FIELDS:

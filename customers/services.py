@@ -8,6 +8,8 @@ email) replaced by `ERASED`; the country stays for the tax records. The user row
 "Reader N" name a user without a first name shows.
 """
 
+from typing import Any
+
 from django.db import transaction
 
 from accounts.models import User
@@ -30,7 +32,7 @@ ORDER_PERSONAL_FIELDS = [
 ]
 
 
-def customer_export(*, user: User) -> dict:
+def customer_export(*, user: User) -> dict[str, Any]:
     """The caller's data as JSON-ready data: profile, addresses, orders with their lines, reviews, carts."""
     from accounts.serializers import ProfileSerializer
     from addresses.serializers import AddressSerializer

@@ -11,11 +11,11 @@ from bookstore.countries import ISO_3166_ALPHA2
 COUNTRY_CHOICES = sorted((code, code) for code in ISO_3166_ALPHA2)
 
 
-class ShippingMethodQuerySet(models.QuerySet):
-    def active(self):
+class ShippingMethodQuerySet(models.QuerySet["ShippingMethod"]):
+    def active(self) -> "ShippingMethodQuerySet":
         return self.filter(is_active=True)
 
-    def delivering_to(self, country: str):
+    def delivering_to(self, country: str) -> "ShippingMethodQuerySet":
         """The methods that deliver to `country` (ISO 3166-1 alpha-2): everywhere, or that country named."""
         return self.filter(Q(everywhere=True) | Q(countries__country=country)).distinct()
 
