@@ -186,7 +186,8 @@ def cart_add_item(*, user: User | None = None, token: str | None = None, book_id
     # A UNION ALL, not an OR: each side uses its index (an OR across the join scans every book).
     added = with_line.filter(pk=book_id, is_active=True)
     in_cart = with_line.filter(line_id__isnull=False)
-    books = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
+    # Books annotated with their line (`line_id`, `line_quantity`, `line_created`), which a union's type loses.
+    books: list[Any] = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
     book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:
         raise BookUnavailableError()
