@@ -14,6 +14,7 @@ fields or files) a 400. Bodies never carry the exception's text, a trace or a se
 """
 
 import logging
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError, connections
@@ -49,7 +50,7 @@ class DomainError(Exception):
 
 def error_item(*, code: str, detail: str, attr: str | None = None, meta: dict | None = None) -> dict:
     """One entry of the error shape's `errors` list."""
-    item = {"code": code, "detail": detail, "attr": attr}
+    item: dict[str, Any] = {"code": code, "detail": detail, "attr": attr}
     if meta is not None:
         item["meta"] = meta
     return item
