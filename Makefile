@@ -52,10 +52,11 @@ browser:
 	    || echo "warning: could not install chromium; the browser tests will skip (fail with REQUIRE_CHROMIUM=1)"; \
 	  else echo "warning: chromium is missing (sudo apt-get install chromium); the browser tests will skip (fail with REQUIRE_CHROMIUM=1)"; fi; }
 
-## lint: ruff (lint and format), migrations committed, OpenAPI schema valid
+## lint: ruff (lint and format), mypy, migrations committed, OpenAPI schema valid
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 

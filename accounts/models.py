@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -7,8 +9,8 @@ from django.utils import timezone
 from accounts.email_addresses import EmailAddressError, email_normalize, email_normalize_lenient
 
 
-class UserQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs: Any) -> int:
         """A bulk update sends no save signals: the changed users' cached rows (accounts.access) are dropped here.
 
         The rows are locked and updated by id, so every row updated is one whose cache entry is dropped.
@@ -22,18 +24,22 @@ class UserQuerySet(models.QuerySet):
         return rows
 
 
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+# Made here, not in the class statement: the stubs' plugin follows `from_queryset` only in an assignment.
+_UserManagerBase = BaseUserManager.from_queryset(UserQuerySet)
+
+
+class UserManager(_UserManagerBase["User"]):
     use_in_migrations = True
 
     @classmethod
-    def normalize_email(cls, email):
+    def normalize_email(cls, email: str | None) -> str:
         """For lookups: the stored form of an address (`accounts.email_addresses`), so one mailbox is one account."""
         return email_normalize_lenient(email)
 
-    def get_by_natural_key(self, username):
+    def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email__iexact=self.normalize_email(username))
 
-    def _create_user(self, email, password, **extra_fields):
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=email_normalize(email), **extra_fields)  # EmailAddressError is a ValueError
@@ -41,12 +47,12 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email, password=None, **extra_fields):
+    def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email, password=None, **extra_fields):
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         extra_fields.setdefault("is_email_verified", True)
@@ -88,17 +94,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         try:
             self.email = email_normalize(self.email or "")
         except EmailAddressError as error:
             raise ValidationError({"email": str(error)}) from None
 
-    def get_full_name(self):
+    def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    def get_short_name(self):
+    def get_short_name(self) -> str:
         return self.first_name
 
     @property

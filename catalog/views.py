@@ -45,7 +45,7 @@ class _SettingsWithoutFormatOverride:
 class FormatFilterContentNegotiation(DefaultContentNegotiation):
     """`?format=` filters books by format here; it must not select DRF's renderer (JSON is the only one)."""
 
-    settings = _SettingsWithoutFormatOverride()
+    settings = _SettingsWithoutFormatOverride()  # type: ignore[assignment]  # a stand-in for api_settings
 
 
 SUGGESTIONS = 8
