@@ -147,6 +147,19 @@ def cart_empty(*, cart: Cart) -> None:
     CartItem.objects.filter(cart=cart).delete()  # the cart row was touched by `cart_lock`
 
 
+def cart_restore_lines(*, cart: Cart, quantities: dict[int, int]) -> None:
+    """Puts lines back into a locked cart (a checkout undone): each book's quantity joins its line, capped at 100."""
+    existing = {item.book_id: item for item in CartItem.objects.filter(cart=cart, book_id__in=quantities)}
+    for item in existing.values():
+        item.quantity = min(item.quantity + quantities[item.book_id], CartItem.MAX_QUANTITY)
+    CartItem.objects.bulk_update(existing.values(), ["quantity"])
+    CartItem.objects.bulk_create(
+        CartItem(cart=cart, book_id=book_id, quantity=min(quantity, CartItem.MAX_QUANTITY))
+        for book_id, quantity in quantities.items()
+        if book_id not in existing
+    )
+
+
 def _book_hold_active(*, book_id: int) -> bool:
     """Share-locks the book's row until the transaction ends; False when it has been withdrawn.
 

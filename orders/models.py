@@ -107,6 +107,12 @@ class Order(models.Model):
                 condition=~Q(idempotency_key=""),
                 name="orders_order_idempotency_key_once_per_user",
             ),
+            # A guest's key is stored scoped to their cart (`guest:<sha256>`: orders.services), unique by itself.
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__startswith="guest:"),
+                name="orders_order_guest_idempotency_key_once",
+            ),
             models.CheckConstraint(
                 condition=Q(subtotal__gte=0, shipping_cost__gte=0), name="orders_order_amounts_not_negative"
             ),

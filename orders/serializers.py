@@ -20,7 +20,7 @@ class QuoteProblemSerializer(serializers.Serializer):
     meta = serializers.DictField(required=False, help_text="`insufficient_stock`: `book_id`, `requested`, `available`.")
 
 
-class CheckoutSerializer(StrictTextSerializer):
+class QuoteRequestSerializer(StrictTextSerializer):
     shipping_address = ShippingAddressSerializer(
         required=False, help_text="The address to ship to; or name a saved one by `shipping_address_id`."
     )
@@ -29,9 +29,6 @@ class CheckoutSerializer(StrictTextSerializer):
     )
     shipping_method = serializers.SlugField(
         max_length=32, required=False, default="standard", help_text="A code from `GET shipping-methods`."
-    )
-    email = serializers.EmailField(
-        max_length=254, required=False, help_text="A guest's email address (required without an account)."
     )
 
     def validate(self, attrs):
@@ -48,8 +45,10 @@ class CheckoutSerializer(StrictTextSerializer):
         return attrs
 
 
-class QuoteRequestSerializer(CheckoutSerializer):
-    pass
+class CheckoutSerializer(QuoteRequestSerializer):
+    email = serializers.EmailField(
+        max_length=254, required=False, help_text="A guest's email address (required without an account)."
+    )
 
 
 class ShippingMethodRefSerializer(serializers.Serializer):
@@ -151,3 +150,33 @@ class OrderStatusUpdateSerializer(StrictTextSerializer):
 
     status = serializers.ChoiceField(choices=Order.Status.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class OrderTokenMixin:
+    """Adds a guest's `order_token` to checkout's answer (absent for a signed-in customer's order)."""
+
+    optional_response_fields = ("order_token",)
+
+    def to_representation(self, order):
+        data = super().to_representation(order)
+        if data.get("order_token") is None:
+            data.pop("order_token", None)
+        return data
+
+
+def order_token_field() -> serializers.CharField:
+    return serializers.CharField(
+        source="token",
+        read_only=True,
+        help_text="Guest orders only (absent otherwise): the order's secret, for the `Order-Token` header of "
+        "`GET orders/{id}` and `POST orders/{id}/cancel`; also in the confirmation email's link. Shown in this "
+        "answer alone (and again to a retry with the same `Idempotency-Key` and `Cart-Token`).",
+    )
+
+
+class CheckedOutOrderSerializer(OrderTokenMixin, OrderSerializer):
+    order_token = order_token_field()
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "order_token"]
+        read_only_fields = fields

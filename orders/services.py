@@ -1,5 +1,6 @@
 """Checkout and the life of an order: the only code that creates orders or moves their status."""
 
+import base64
 import hashlib
 import json
 import secrets
@@ -7,13 +8,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from bookstore.integrity import Unique
 from bookstore.mail import email_enqueue
 from cart.exceptions import CartNotFoundError
-from cart.models import Cart, CartItem
-from cart.services import cart_empty, cart_lines, cart_lock
+from cart.models import Cart, CartItem, cart_token_hash
+from cart.services import cart_empty, cart_lines, cart_lock, cart_restore_lines
 from catalog.models import StockMovement
 from catalog.stock import stock_apply
 from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
@@ -27,9 +29,33 @@ def order_token_new() -> str:
     return secrets.token_urlsafe(32)
 
 
-def request_fingerprint(*, address: dict[str, Any], shipping_method: str = "standard") -> str:
-    """A stable hash of a checkout's validated body, to tell a retry from a reused key."""
+def guest_idempotency_scope(*, cart_token: str, idempotency_key: str) -> str:
+    """A guest's Idempotency-Key as stored: scoped to their cart, so two guests' keys never meet.
+
+    Only the cart's holder can replay a guest checkout (and get its Order-Token back): the key
+    alone, or with the email, opens nothing.
+    """
+    digest = hashlib.sha256(f"{cart_token_hash(cart_token)}\0{idempotency_key}".encode()).hexdigest()
+    return f"guest:{digest}"
+
+
+def guest_order_token_derived(*, cart_token: str, idempotency_key: str, number: str) -> str:
+    """The Order-Token of a guest checkout made with an Idempotency-Key, so that its replay can answer it again.
+
+    An HMAC under the store's SECRET_KEY of the cart token (≥ 128 random bits), the key and the
+    order number: as unguessable as a random token, and computable only by a request that holds
+    the cart token again. Only its hash is stored, as for any Order-Token.
+    """
+    value = f"{cart_token}\0{idempotency_key}\0{number}"
+    digest = salted_hmac("bookstore.orders.guest-order-token", value, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def request_fingerprint(*, address: dict, shipping_method: str = "standard", email: str | None = None) -> str:
+    """A stable hash of a checkout's validated body, to tell a retry from a reused key (a guest's email counts)."""
     body = {"shipping_address": address, "shipping_method": shipping_method}
+    if email is not None:
+        body["email"] = email
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -38,16 +64,18 @@ ORDER_NUMBER = Unique(Order, ("number",), "An order with this number already exi
 MAX_NUMBER_ATTEMPTS = 5
 
 
-def _order_insert(**fields: Any) -> Order:
+def _order_insert(*, numbered=None, **fields) -> Order:
     """Inserts the order under a fresh random number, drawing again should another order hold it.
 
     Numbers are random (50 bits), so a clash is all but impossible; but it is not the buyer's
     doing, so it is never their error. Each attempt is a savepoint that a clash rolls back.
+    `numbered(number)` gives the fields that depend on the number (a guest's derived token).
     """
     for _ in range(MAX_NUMBER_ATTEMPTS):
         try:
             with transaction.atomic():
-                return Order.objects.create(number=order_number_new(), **fields)
+                number = order_number_new()
+                return Order.objects.create(number=number, **fields, **(numbered(number) if numbered else {}))
         except IntegrityError as error:
             if not ORDER_NUMBER.violated_by(error):
                 raise
@@ -87,31 +115,41 @@ def order_place(
     address: dict[str, Any],
     shipping_method: str = "standard",
     idempotency_key: str | None = None,
+    confirm: bool = True,
 ) -> Order:
     """Turns the user's cart, or a guest's (`cart_token` and `email`), into a pending order, taking the stock.
 
     A guest's order gets an Order-Token (on the returned order as `token`; only its hash is kept),
-    and the confirmation email carries the link that opens it. An Idempotency-Key counts for
-    signed-in checkouts (a guest has no account to scope it to, and a replay could not give
-    back the token).
+    and the confirmation email carries the link that opens it (`confirm=False`: the caller sends
+    it, with `order_confirmation_send`). An Idempotency-Key is scoped to the account, or to a
+    guest's cart (`guest_idempotency_scope`); a guest's replay gives back the same Order-Token
+    (`guest_order_token_derived`), and a guest's email is part of the body it must repeat.
 
-    Lock order: the user's cart row first, then the books' rows in id order (in `cart_lines`).
-    The cart lock serialises one user's checkouts, so an Idempotency-Key is looked up only
+    Lock order: the cart's row first, then the books' rows in id order (in `cart_lines`).
+    The cart lock serialises one cart's checkouts, so an Idempotency-Key is looked up only
     once any concurrent checkout with it has committed: the same key gives the same order.
     The book locks make concurrent buyers queue per book and re-read the stock the previous
     one left, so nobody oversells; the id order means crossed carts never deadlock.
     Raises `IdempotencyKeyReusedError`, `ShippingUnavailableError`, `EmptyCartError` or
     `InsufficientStockError` (naming every short or withdrawn book), and then nothing is kept.
     """
-    cart = cart_lock(user=user, token=None if user is not None else cart_token)
-    if user is None:
-        idempotency_key = None
-    fingerprint = request_fingerprint(address=address, shipping_method=shipping_method)
-    if idempotency_key is not None:
-        existing = Order.objects.filter(user=user, idempotency_key=idempotency_key).first()
+    guest = user is None
+    cart = cart_lock(user=user, token=cart_token if guest else None)
+    email = User.objects.normalize_email(email) if guest else user.email
+    fingerprint = request_fingerprint(address=address, shipping_method=shipping_method, email=email if guest else None)
+    stored_key = idempotency_key
+    if idempotency_key is not None and guest:
+        stored_key = guest_idempotency_scope(cart_token=cart_token, idempotency_key=idempotency_key)
+    if stored_key is not None:
+        # A guest's scoped key is unique by itself (and stays so once the order joins an account).
+        existing = Order.objects.filter(idempotency_key=stored_key, **({} if guest else {"user": user})).first()
         if existing is not None:
             if existing.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReusedError()
+            if guest:
+                existing.token = guest_order_token_derived(
+                    cart_token=cart_token, idempotency_key=idempotency_key, number=existing.number
+                )
             return existing
 
     method = shipping_method_for(code=shipping_method, country=address["country"])
@@ -119,17 +157,28 @@ def order_place(
     pricing = price_order(cart_lines=lines, country=address["country"], method=method)
     pricing.raise_problems()
 
-    token = order_token_new() if user is None else None
+    tokens: dict[str, str] = {}
+
+    def guest_token(number: str) -> dict:
+        if idempotency_key is None:
+            tokens[number] = order_token_new()
+        else:
+            tokens[number] = guest_order_token_derived(
+                cart_token=cart_token, idempotency_key=idempotency_key, number=number
+            )
+        return {"order_token_hash": order_token_hash(tokens[number])}
+
     order = _order_insert(
+        numbered=guest_token if guest else None,
         user=user,
-        email=user.email if user is not None else User.objects.normalize_email(email),
-        order_token_hash=order_token_hash(token) if token else None,
+        email=email,
         currency=pricing.currency,
-        idempotency_key=idempotency_key or "",
-        request_fingerprint=fingerprint if idempotency_key is not None else "",
+        idempotency_key=stored_key or "",
+        request_fingerprint=fingerprint if stored_key is not None else "",
         **_pricing_fields(pricing),
         **{f"shipping_{field}": value for field, value in address.items()},
     )
+    token = tokens.get(order.number)
     stock_apply(
         changes={line.book_id: -line.quantity for line in lines},
         reason=StockMovement.Reason.SALE,
@@ -158,8 +207,37 @@ def order_place(
     # The response shows the lines and history just written: no need to read them back.
     order.lines, order.history = order_lines, [placed]
     order.token = token
-    link = f"{settings.FRONTEND_URL}/orders/{order.number}?token={token}" if token else None
-    _order_send_confirmation(order=order, to=order.email, link=link)
+    if confirm:
+        order_confirmation_send(order=order)
+    return order
+
+
+@transaction.atomic
+def order_abandon(*, order: Order, user=None, cart_token: str | None = None, note: str) -> Order:
+    """Undoes a checkout whose payment could not be started: the order is cancelled (kept, for the
+    books), its copies go back to stock and into the cart they came from, and its Idempotency-Key
+    is freed so that a retry places a new order. No email: the buyer was told the checkout failed.
+
+    Lock order as checkout's: the cart's row, then the order's, then the books'.
+    """
+    cart = cart_lock(user=user, token=cart_token if user is None else None)
+    order = _order_lock(order=order)
+    if order.status != Order.Status.PENDING:
+        return order
+    quantities = dict(OrderLine.objects.filter(order=order).values_list("book_id", "quantity"))
+    stock_apply(
+        changes=quantities,
+        reason=StockMovement.Reason.CANCELLATION,
+        actor=user,
+        order_reference=order.number,
+        note=note,
+    )
+    cart_restore_lines(cart=cart, quantities=quantities)
+    order.status = Order.Status.CANCELLED
+    order.idempotency_key = ""
+    order.request_fingerprint = ""
+    order.save(update_fields=["status", "idempotency_key", "request_fingerprint", "updated_at"])
+    OrderStatusChange.objects.create(order=order, status=order.status, actor=user, note=note)
     return order
 
 
@@ -184,18 +262,23 @@ def _pricing_fields(pricing: Pricing) -> dict[str, Any]:
     }
 
 
-def _order_send_confirmation(*, order: Order, to: str, link: str | None = None) -> None:
+def order_confirmation_send(*, order: Order, payment_text: str = "") -> None:
+    """The order confirmation email (once the transaction commits): the lines, the money, how to pay
+    (`payment_text`) and, for a guest, the link that opens the order with its token."""
     currency = order.currency
     summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {currency}" for line in order.lines)
     tax_line = f"Tax{' (included)' if order.prices_include_tax else ''}: {order.tax_total} {currency}\n"
+    link = f"{settings.FRONTEND_URL}/orders/{order.number}?token={order.token}" if order.token else None
     email_enqueue(
-        to=to,
+        to=order.email,
         subject=f"Your Bookstore order {order.number}",
         body=(
             f"Thank you for your order {order.number}.\n\n{summary}\n\n"
             f"Subtotal: {order.subtotal} {currency}\n"
             f"Shipping ({order.shipping_method_name}): {order.shipping_cost} {currency}\n"
-            f"{tax_line}Total: {order.total} {currency}\n" + (f"\nFollow your order here:\n{link}\n" if link else "")
+            f"{tax_line}Total: {order.total} {currency}\n"
+            + (f"\n{payment_text.strip()}\n" if payment_text.strip() else "")
+            + (f"\nFollow your order here:\n{link}\n" if link else "")
         ),
     )
 

@@ -19,6 +19,7 @@ from orders import services
 from orders.filters import OrderFilter
 from orders.models import Order
 from orders.serializers import (
+    CheckedOutOrderSerializer,
     CheckoutSerializer,
     OrderSerializer,
     OrderStatusUpdateSerializer,
@@ -91,6 +92,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     http_method_names = ["get", "post", "patch", "head", "options"]
     present = Presenter(OrderSerializer)
     present_list = Presenter(OrderSerializer, many=True)
+    present_checkout = Presenter(CheckedOutOrderSerializer)
 
     def get_throttles(self):
         # Checkout alone has its own, stricter rate (settings: `checkout`), which fails closed without the cache.
@@ -147,7 +149,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         ),
         parameters=[IDEMPOTENCY_KEY, CART_TOKEN],
         request=CheckoutSerializer,
-        responses={201: OrderSerializer, 409: CHECKOUT_CONFLICT},
+        responses={201: CheckedOutOrderSerializer, 409: CHECKOUT_CONFLICT},
     )
     def create(self, request):
         owner = cart_owner(request)
@@ -167,10 +169,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             shipping_method=data["shipping_method"],
             idempotency_key=self._idempotency_key(),
         )
-        response = self.render_order(order, status.HTTP_201_CREATED)
-        if order.token is not None:
-            response.data["order_token"] = order.token
-        return response
+        return Response(self.present_checkout(order, self.get_serializer_context()), status=status.HTTP_201_CREATED)
 
     # Checkout's extension points: `payments.views` adds the payment method and the order's payment.
     checkout_serializer_class = CheckoutSerializer

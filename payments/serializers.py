@@ -7,8 +7,9 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from bookstore.fields import MoneyField
 from orders.models import Order
-from orders.serializers import CheckoutSerializer, OrderSerializer
+from orders.serializers import CheckoutSerializer, OrderSerializer, OrderTokenMixin, order_token_field
 from payments.models import Payment, Refund
 from payments.stripe_gateway import stripe_enabled
 
@@ -101,6 +102,15 @@ class OrderWithPaymentSerializer(OrderSerializer):
         return serializers.DateTimeField().to_representation(payment.expires_at)
 
 
+@extend_schema_serializer(component_name="CheckedOutOrder")  # checkout's 201: the Order, and a guest's token
+class CheckedOutOrderWithPaymentSerializer(OrderTokenMixin, OrderWithPaymentSerializer):
+    order_token = order_token_field()
+
+    class Meta(OrderWithPaymentSerializer.Meta):
+        fields = [*OrderWithPaymentSerializer.Meta.fields, "order_token"]
+        read_only_fields = fields
+
+
 @extend_schema_serializer(component_name="Checkout")
 class CheckoutWithPaymentSerializer(CheckoutSerializer):
     payment_method = serializers.ChoiceField(
@@ -125,7 +135,11 @@ class RefundLineRequestSerializer(serializers.Serializer):
 
 
 class RefundRequestSerializer(serializers.Serializer):
-    amount = _money(required=False, min_value=Decimal("0.01"), help_text="Defaults to the named lines' total.")
+    amount = MoneyField(
+        required=False,
+        min_value=Decimal("0.01"),
+        help_text='A decimal string such as `"12.50"`; defaults to the named lines\' total with their tax.',
+    )
     lines = RefundLineRequestSerializer(many=True, required=False, default=list)
     reason = serializers.CharField(max_length=500)
 

@@ -5,8 +5,10 @@ Lock order, everywhere: the order's row, then its payment's row (then books' row
 after the other and the second sees what the first did: the order ends paid, or cancelled and
 refunded in full, never both and never cancelled with the money kept. Concurrent refunds queue
 on the payment's row and each sees what the previous one left to refund.
-Stripe is called inside the transaction: if it fails, everything rolls back (nothing charged is
-left unrecorded: a refund's Stripe idempotency key is derived from the payment and its count).
+Checkout calls Stripe after its transaction has committed, with no row locked (`order_checkout`).
+Refunds and cancellations call Stripe inside their transaction: if it fails, everything rolls back
+(nothing charged is left unrecorded: a refund's Stripe idempotency key is derived from the payment
+and its count).
 """
 
 import hashlib
@@ -29,6 +31,7 @@ from catalog.stock import stock_apply
 from orders import services as orders_services
 from orders.exceptions import IdempotencyKeyReusedError, InvalidTransitionError
 from orders.models import Order, OrderLine
+from orders.pricing import cents
 from payments import stripe_gateway
 from payments.exceptions import InvalidRefundError, PaymentProviderUnavailableError, RefundExceedsPaidError
 from payments.models import Payment, PaymentEvent, Refund, StripeEvent
@@ -89,17 +92,13 @@ def _record(
 
 
 def payment_start(*, order: Order, method: str, actor: User | None = None) -> Payment:
-    """The order's payment: manual (instructions, staff record it) or a Stripe PaymentIntent for its total."""
+    """The order's payment row: manual (instructions, staff record it) or a card payment awaiting its
+    PaymentIntent (`payment_intent_attach`, called once the checkout has committed)."""
+    if method == Payment.Method.STRIPE and not stripe_gateway.stripe_enabled():
+        raise PaymentMethodUnavailableError(attr="payment_method")
     now = timezone.now()
     payment = Payment(order=order, method=method, amount=order.total, currency=order.currency)
     if method == Payment.Method.STRIPE:
-        if not stripe_gateway.stripe_enabled():
-            raise PaymentMethodUnavailableError(attr="payment_method")
-        intent = stripe_gateway.payment_intent_create(
-            amount=order.total, currency=order.currency, order_number=order.number
-        )
-        payment.stripe_payment_intent_id = intent.id
-        payment.client_secret = intent.client_secret or ""  # always set on a new PaymentIntent
         payment.expires_at = now + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES)
     else:
         payment.expires_at = now + timedelta(days=settings.MANUAL_PAYMENT_DAYS)
@@ -111,25 +110,86 @@ def payment_start(*, order: Order, method: str, actor: User | None = None) -> Pa
     return payment
 
 
-@transaction.atomic
-def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
-    """`orders.services.order_place` and the order's payment, in one transaction.
+def payment_intent_attach(*, order: Order, payment: Payment) -> Payment:
+    """Creates the card payment's PaymentIntent at Stripe and keeps its id and client secret.
 
-    A Stripe error or timeout raises `PaymentProviderUnavailableError` and rolls back the whole
-    checkout: no order, no stock taken, the cart intact. The same Idempotency-Key again returns
-    the same order and payment (the same key with another payment method: `idempotency_key_reused`).
+    Called outside any transaction, with no row locked: Stripe's answer (up to `STRIPE_TIMEOUT`
+    seconds, twice retried) holds up no other buyer. The Stripe idempotency key is derived from the
+    order number, so calling again (a replayed checkout) gives back the same PaymentIntent.
+    Raises `PaymentProviderUnavailableError`.
+    """
+    intent = stripe_gateway.payment_intent_create(
+        amount=order.total, currency=order.currency, order_number=order.number
+    )
+    Payment.objects.filter(pk=payment.pk).update(
+        stripe_payment_intent_id=intent.id, client_secret=intent.client_secret, updated_at=timezone.now()
+    )
+    payment.stripe_payment_intent_id, payment.client_secret = intent.id, intent.client_secret
+    return payment
+
+
+def manual_payment_text(*, order: Order, payment: Payment) -> str:
+    """How to pay a manual order, for its confirmation email: the store's bank details, the amount, the reference."""
+    due = timezone.localdate(payment.expires_at).isoformat() if payment.expires_at else None
+    return (
+        f"How to pay: {settings.MANUAL_PAYMENT_INSTRUCTIONS}\n"
+        f"Amount due: {payment.amount} {payment.currency}\n"
+        f"Reference: {order.number}\n"
+        + (f"Please pay by {due}; the order is cancelled if unpaid then.\n" if due else "")
+    )
+
+
+def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
+    """`orders.services.order_place` and the order's payment; for a card, then its PaymentIntent.
+
+    The order, its stock and its payment row commit first, in one transaction; Stripe is called
+    only after, with no row locked. If Stripe fails then, `orders.services.order_abandon` cancels
+    the order, puts its stock back into stock and its lines back into the cart, and frees the
+    Idempotency-Key; `PaymentProviderUnavailableError` follows (a 503), and no email is sent.
+    The same Idempotency-Key again returns the same order and payment (another payment method:
+    `idempotency_key_reused`); a replay that finds the card payment still without its
+    PaymentIntent (the first request is still waiting for Stripe) asks Stripe again, which
+    answers the same PaymentIntent.
     """
     method = payment_method or settings.PAYMENT_DEFAULT_METHOD
-    order = orders_services.order_place(**place)
-    if place.get("idempotency_key") is not None:
-        existing = Payment.objects.filter(order=order).first()
-        if existing is not None:
-            if existing.method != method:
+    actor = place.get("user")
+    with transaction.atomic():
+        order = orders_services.order_place(confirm=False, **place)
+        payment = Payment.objects.filter(order=order).first() if place.get("idempotency_key") is not None else None
+        replay = payment is not None
+        if replay:
+            if payment.method != method:
                 raise IdempotencyKeyReusedError()
-            order.payment = existing
+            order.payment = payment
+        else:
+            payment = payment_start(order=order, method=method, actor=actor)
+    if payment.method == Payment.Method.STRIPE and not payment.stripe_payment_intent_id:
+        if replay and order.status != Order.Status.PENDING:
             return order
-    payment_start(order=order, method=method, actor=place.get("user"))
+        try:
+            payment_intent_attach(order=order, payment=payment)
+        except PaymentProviderUnavailableError:
+            if not replay:
+                try:
+                    _checkout_undo(order=order, payment=payment, place=place)
+                except Exception:  # the order stays pending without a PaymentIntent: its expiry restocks it
+                    logger.exception("could not undo checkout %s after Stripe failed", order.number)
+            raise
+    if not replay:
+        text = manual_payment_text(order=order, payment=payment) if payment.method == Payment.Method.MANUAL else ""
+        orders_services.order_confirmation_send(order=order, payment_text=text)
     return order
+
+
+def _checkout_undo(*, order: Order, payment: Payment, place: dict) -> None:
+    note = "The card payment could not be started (Stripe did not answer); the checkout was undone."
+    with transaction.atomic():
+        orders_services.order_abandon(
+            order=order, user=place.get("user"), cart_token=place.get("cart_token"), note=note
+        )
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment.last_error = note
+        _record(payment=payment, kind=PaymentEvent.Kind.CANCELLED, actor=place.get("user"), note=note)
 
 
 # Status moves that involve money
@@ -270,10 +330,11 @@ def refund_create(
 ) -> Refund:
     """Staff refund part or all of what was paid, by amount or by lines (`{book_id, quantity, restock}`).
 
-    `amount` defaults to the lines' total. Lines with `restock` go back to stock through the
-    ledger (reason `return`), for shipped or delivered orders (before shipping the copies never
-    left: cancel the order instead). Raises `RefundExceedsPaidError` when the refunds would
-    exceed what was paid; Stripe orders are refunded through Stripe first.
+    `amount` defaults to the lines' gross total, their tax included (`_line_gross`). Lines with
+    `restock` go back to stock through the ledger (reason `return`), for shipped or delivered
+    orders (before shipping the copies never left: cancel the order instead). Raises
+    `RefundExceedsPaidError` when the refunds would exceed what was paid; Stripe orders are
+    refunded through Stripe first.
     """
     lines = lines or []
     order, payment = _lock(order_id=order.pk)
@@ -327,10 +388,24 @@ def _refund_lines(
                 "Only copies of a shipped order come back to stock; cancel an order that has not shipped.",
                 attr=f"lines.{index}.restock",
             )
+        total += _line_gross(ordered[book_id], before=returned[book_id], quantity=quantity, order=order)
         returned[book_id] += quantity
-        total += (ordered[book_id].unit_price * quantity).quantize(Decimal("0.01"))
         result.append({"book_id": book_id, "quantity": quantity, "restocked": bool(line.get("restock"))})
     return result, total
+
+
+def _line_gross(line: OrderLine, *, before: int, quantity: int, order: Order) -> Decimal:
+    """What `quantity` more copies of an order line cost the buyer, tax included.
+
+    The line's tax is shared out by cumulative rounding (the copies refunded so far, then with
+    these), so refunding every copy, in any number of refunds, gives back exactly the line's
+    `line_total` and `tax_amount`. Inclusive prices already hold their tax.
+    """
+    net = line.unit_price * quantity
+    if order.prices_include_tax or not line.tax_amount:
+        return net
+    tax_of_first = lambda copies: cents(line.tax_amount * copies / line.quantity)  # noqa: E731
+    return net + tax_of_first(before + quantity) - tax_of_first(before)
 
 
 def _refund(

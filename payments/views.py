@@ -21,6 +21,7 @@ from payments import services
 from payments.exceptions import StripeDisabledError
 from payments.models import Refund
 from payments.serializers import (
+    CheckedOutOrderWithPaymentSerializer,
     CheckoutWithPaymentSerializer,
     OrderWithPaymentSerializer,
     RefundRequestSerializer,
@@ -63,6 +64,7 @@ class OrderViewSet(orders_views.OrderViewSet):
     checkout_serializer_class = CheckoutWithPaymentSerializer
     present = Presenter(OrderWithPaymentSerializer)
     present_list = Presenter(OrderWithPaymentSerializer, many=True)
+    present_checkout = Presenter(CheckedOutOrderWithPaymentSerializer)
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -84,13 +86,19 @@ class OrderViewSet(orders_views.OrderViewSet):
             "`expires_at`. An empty cart is a 400 `empty_cart`; a shipping method that does not deliver to the "
             "address's country, or an unknown one, is a 400 `shipping_unavailable`; a line beyond stock, or a "
             "withdrawn book, is a 409 `insufficient_stock` naming each such book, and nothing changes; Stripe "
-            "not answering is a 503 `payment_provider_unavailable`, and nothing changes. A guest checks out "
-            "with a `Cart-Token` and an `email`; the answer then carries `order_token`, which opens the order "
-            "(`Order-Token` header) and is in the confirmation email's link."
+            "not answering is a 503 `payment_provider_unavailable`: the checkout is undone (the order is kept "
+            "as `cancelled`, its copies go back to stock and to the cart, no email is sent) and may be retried. "
+            "A guest checks out with a `Cart-Token` and an `email`; the answer then carries `order_token`, which "
+            "opens the order (`Order-Token` header) and is in the confirmation email's link. `Idempotency-Key` "
+            "works for guests too, scoped to their cart: a retry gets the same order and `order_token`."
         ),
         parameters=[orders_views.IDEMPOTENCY_KEY, orders_views.CART_TOKEN],
         request=CheckoutWithPaymentSerializer,
-        responses={201: OrderWithPaymentSerializer, 409: orders_views.CHECKOUT_CONFLICT, 503: PROVIDER_DOWN},
+        responses={
+            201: CheckedOutOrderWithPaymentSerializer,
+            409: orders_views.CHECKOUT_CONFLICT,
+            503: PROVIDER_DOWN,
+        },
     )
     def create(self, request):
         return super().create(request)
@@ -142,8 +150,8 @@ class OrderViewSet(orders_views.OrderViewSet):
     @extend_schema(
         summary="Refund an order (staff)",
         description=(
-            "Refunds `amount`, or the named lines' total, of what was paid. Lines with `restock` go back "
-            "to stock (shipped or delivered orders). Card payments are refunded through Stripe; manual ones "
+            "Refunds `amount`, or the named lines' total with their tax, of what was paid. Lines with `restock` "
+            "go back to stock (shipped or delivered orders). Card payments are refunded through Stripe; manual ones "
             "record money paid back by hand. The customer is emailed. More than is left to refund is a "
             "409 `refund_exceeds_paid`. The same `Idempotency-Key` again returns the same refund."
         ),

@@ -1,14 +1,20 @@
 """Demo shipping methods and tax rates for `manage.py seed_demo` (idempotent: existing rows are kept).
 
-The rates are the standard reduced/zero rates on books in force in 2025, from the European
-Commission's "Taxes in Europe Database" / "VAT rates applied in the Member States"
-(taxation-customs.ec.europa.eu) and, for the UK, HMRC's VAT Notice 701/10 "Zero-rating of books
-and printed matter" (e-publications zero-rated since 1 May 2020):
-- GB: printed books and ebooks 0 % (audiobooks are in fact standard-rated at 20 % in the UK;
-  this store groups them with ebooks as "digital", so a UK shop selling audiobooks must split them);
-- DE: 7 % (ermäßigter Satz) on printed books, ebooks and audiobooks;
-- FR: 5.5 % (taux réduit) on printed books, ebooks and audiobooks;
-- IE: 0 % on printed books, 9 % on ebooks and audiobooks (since 1 January 2020).
+The rates on books in force in 2025-26, checked against these sources:
+- GB: printed books and ebooks 0 %. Printed matter is zero-rated (VAT Act 1994, Schedule 8
+  Group 3) and e-publications have been since 1 May 2020: HMRC, "Zero rate of VAT for electronic
+  publications", https://www.gov.uk/guidance/zero-rate-of-vat-for-electronic-publications .
+  Audiobooks stay standard-rated (20 %) in the UK, physical or digital (same page); this store
+  groups them with ebooks as "digital", so a UK shop selling audiobooks must split them.
+- DE: 7 % (ermäßigter Satz) on printed books, audiobooks on a carrier and, from the end of
+  2019, ebooks (UStG § 12 (2) no. 14): Mazars, "Introduction of the reduced VAT rate for books",
+  https://eng.mazars.de/Home/Latest-news/News/Introduction-of-the-reduced-VAT-rate-for-books-etc .
+- FR: 5.5 % (taux réduit, CGI art. 278-0 bis) on printed books, on ebooks since 1 January 2013
+  and on audiobooks since 1 January 2020:
+  https://www.legifiscal.fr/tva/tva-francaise/livres-e-book-livre-audio-taux-tva.html .
+- IE: 0 % on printed books, and on ebooks and audiobooks since 1 January 2024 (Budget 2024,
+  Finance (No. 2) Act 2023; they were 9 % from 2019 to 2023): the Minister for Finance's written
+  answer of 5 December 2023, https://www.kildarestreet.com/wrans/?id=2023-12-05a.405 .
 Delivery is taxed as the goods it delivers (the "ancillary supply" rule), at the print rate here.
 """
 
@@ -20,7 +26,7 @@ DEMO_TAX_RATES = {
     "GB": {"print": "0", "digital": "0", "shipping": "0"},
     "DE": {"print": "0.07", "digital": "0.07", "shipping": "0.07"},
     "FR": {"print": "0.055", "digital": "0.055", "shipping": "0.055"},
-    "IE": {"print": "0", "digital": "0.09", "shipping": "0"},
+    "IE": {"print": "0", "digital": "0", "shipping": "0"},
 }
 EXPRESS_COUNTRIES = ["GB", "IE", "FR", "DE", "BE", "NL"]
 

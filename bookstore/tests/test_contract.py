@@ -381,3 +381,26 @@ def test_no_error_code_is_a_free_string(schema):
                 free.append(f"{method.upper()} {path} {status}")
 
     assert not free, free
+
+
+def _ref(schema, ref_holder: dict) -> dict:
+    return _component(schema, ref_holder["$ref"].rsplit("/", 1)[1])
+
+
+def test_checkouts_201_declares_the_guests_order_token_as_present_for_guests_only(schema):
+    created = schema["paths"]["/api/v1/orders"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    body = _ref(schema, created)
+
+    assert body["properties"]["order_token"]["type"] == "string"
+    assert "order_token" not in body.get("required", [])  # a signed-in customer's order has none
+    assert {"id", "number", "payment", "expires_at"} <= set(body["required"])
+    # the other order answers (list, detail, cancel) have no order token
+    detail = schema["paths"]["/api/v1/orders/{id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert "order_token" not in _ref(schema, detail["schema"])["properties"]
+
+
+def test_the_quote_request_has_only_the_fields_the_quote_reads(schema):
+    request = schema["paths"]["/api/v1/checkout/quote"]["post"]["requestBody"]["content"]["application/json"]
+    fields = set(_ref(schema, request["schema"])["properties"])
+
+    assert fields == {"shipping_address", "shipping_address_id", "shipping_method"}

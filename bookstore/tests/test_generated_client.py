@@ -144,7 +144,9 @@ def _check_out(api, client, book_id: int, quantity: int, key: str):
     )
     assert [(item.book.id, item.quantity) for item in cart.items] == [(book_id, quantity)]
     checkout = models.CheckoutRequest(shipping_address=models.ShippingAddressRequest(**ADDRESS))
-    return api.call("orders.orders_create", client, HTTPStatus.CREATED, "Order", body=checkout, idempotency_key=key)
+    return api.call(
+        "orders.orders_create", client, HTTPStatus.CREATED, "CheckedOutOrder", body=checkout, idempotency_key=key
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -188,7 +190,7 @@ def test_a_customer_shops_with_the_generated_client(api, shelf):
     assert [(line.book_id, line.quantity, line.unit_price) for line in order.items] == [(book.id, 2, "9.99")]
     again = models.CheckoutRequest(shipping_address=models.ShippingAddressRequest(**ADDRESS))
     replay = api.call(
-        "orders.orders_create", customer, HTTPStatus.CREATED, "Order", body=again, idempotency_key="journey-1"
+        "orders.orders_create", customer, HTTPStatus.CREATED, "CheckedOutOrder", body=again, idempotency_key="journey-1"
     )
     assert replay.id == order.id
     empty = api.call("cart.cart_retrieve", customer, HTTPStatus.OK, "Cart")

@@ -253,3 +253,23 @@ def test_a_guest_checkout_runs_a_constant_number_of_queries(api_client, queries_
     # as a signed-in checkout (12), the user's row aside: cart lock, shipping method, lines and books locked,
     # tax rates, stock update and movements, order, lines, history, empty cart, payment and its ledger line
     assert len(statements) == 12, statements
+
+
+def test_a_guest_checkout_with_an_idempotency_key_adds_only_its_lookups(api_client, queries_of):
+    from orders.tests.factories import ADDRESS
+
+    token = _anonymous_cart(api_client, *[(BookFactory(), 1) for _ in range(3)])
+
+    queries = queries_of(
+        lambda: api_client.post(
+            "/api/v1/orders",
+            {"shipping_address": ADDRESS, "email": "g@example.com"},
+            HTTP_CART_TOKEN=token,
+            HTTP_IDEMPOTENCY_KEY="guest-count",
+        )
+    )
+
+    statements = [sql for sql in queries if not sql.startswith(("BEGIN", "COMMIT"))]
+    # the 12 above, the key's lookup, and the payments' check that the order found has no payment yet
+    assert len(statements) == 14, statements
+    assert sum("idempotency_key" in sql and sql.startswith("SELECT") for sql in statements) == 1

@@ -114,3 +114,26 @@ def test_two_checkouts_drawing_one_order_number_both_succeed(monkeypatch):
     assert numbers[0] == "BK-0000000000" and numbers[1] in {"BK-1111111111", "BK-2222222222"}
     assert sorted(StockMovement.objects.filter(book=book).values_list("order_reference", flat=True)) == numbers
     assert Book.objects.get(pk=book.pk).stock == 3
+
+
+def test_six_simultaneous_guest_checkouts_with_one_key_make_one_order_with_one_token():
+    from rest_framework.test import APIClient
+
+    book = BookFactory(stock=10)
+    cart_token = APIClient().post("/api/v1/cart/items", {"book_id": book.pk, "quantity": 2}).json()["cart_token"]
+    body = {"shipping_address": ADDRESS, "email": "guest@example.com"}
+
+    responses = run_together(
+        [
+            lambda: APIClient().post(
+                ORDERS, body, format="json", HTTP_CART_TOKEN=cart_token, HTTP_IDEMPOTENCY_KEY="guest-once"
+            )
+            for _ in range(6)
+        ]
+    )
+
+    assert [response.status_code for response in responses] == [201] * 6, [r.content for r in responses]
+    assert len({(response.json()["id"], response.json()["order_token"]) for response in responses}) == 1
+    assert Order.objects.count() == 1
+    assert Book.objects.get(pk=book.pk).stock == 8
+    assert StockMovement.objects.filter(book=book).count() == 1

@@ -119,3 +119,67 @@ def test_guest_orders_join_the_account_that_verifies_their_email(api_client):
 
     assert list(Order.objects.filter(user=reader).values_list("email", flat=True)) == ["reader@example.com"]
     assert Order.objects.filter(user__isnull=True).count() == 1
+
+
+# Idempotency-Key for guests: scoped to the guest's cart
+
+
+def test_a_guests_retry_with_the_same_key_returns_the_same_order_and_token(api_client, mailoutbox):
+    book = BookFactory(stock=5)
+    token = _guest_cart(api_client, book, 2)
+
+    first = api_client.post(
+        ORDERS,
+        {"shipping_address": ADDRESS, "email": "g@example.com"},
+        format="json",
+        HTTP_CART_TOKEN=token,
+        HTTP_IDEMPOTENCY_KEY="guest-1",
+    )
+    again = api_client.post(
+        ORDERS,
+        {"shipping_address": ADDRESS, "email": "g@example.com"},
+        format="json",
+        HTTP_CART_TOKEN=token,
+        HTTP_IDEMPOTENCY_KEY="guest-1",
+    )
+
+    assert (first.status_code, again.status_code) == (201, 201), again.content
+    assert again.json() == first.json()
+    assert first.json()["order_token"]
+    assert Order.objects.count() == 1
+    assert Book.objects.get(pk=book.pk).stock == 3
+    opened = api_client.get(f"{ORDERS}/{first.json()['id']}", HTTP_ORDER_TOKEN=again.json()["order_token"])
+    assert opened.status_code == 200
+
+
+@pytest.mark.parametrize("change", [{"email": "other@example.com"}, {"shipping_method": "express"}])
+def test_a_guests_key_reused_with_another_body_is_a_409(api_client, change):
+    from shipping.tests.factories import ShippingMethodFactory
+
+    ShippingMethodFactory(code="express")
+    token = _guest_cart(api_client, BookFactory(stock=5), 1)
+    body = {"shipping_address": ADDRESS, "email": "g@example.com"}
+    assert (
+        api_client.post(ORDERS, body, format="json", HTTP_CART_TOKEN=token, HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+    )
+
+    response = api_client.post(
+        ORDERS, {**body, **change}, format="json", HTTP_CART_TOKEN=token, HTTP_IDEMPOTENCY_KEY="k"
+    )
+
+    assert response.status_code == 409
+    assert [e["code"] for e in response.json()["errors"]] == ["idempotency_key_reused"]
+    assert Order.objects.count() == 1
+
+
+def test_two_guests_with_the_same_key_each_get_their_own_order(api_client):
+    body = {"shipping_address": ADDRESS, "email": "g@example.com"}
+    first_cart = _guest_cart(api_client, BookFactory(stock=5), 1)
+    second_cart = _guest_cart(api_client, BookFactory(stock=5), 1)
+
+    first = api_client.post(ORDERS, body, format="json", HTTP_CART_TOKEN=first_cart, HTTP_IDEMPOTENCY_KEY="1")
+    second = api_client.post(ORDERS, body, format="json", HTTP_CART_TOKEN=second_cart, HTTP_IDEMPOTENCY_KEY="1")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["id"] != second.json()["id"]
+    assert first.json()["order_token"] != second.json()["order_token"]

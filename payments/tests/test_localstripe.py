@@ -144,3 +144,47 @@ def test_a_retried_checkout_reuses_the_intent(localstripe, user_client, user):
 
     assert first["payment"]["client_secret"] == again["payment"]["client_secret"]
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_stripe_is_called_after_checkout_commits_with_no_row_locked(localstripe, user_client, user, monkeypatch):
+    """While the PaymentIntent is created, another buyer can lock the book's row at once: checkout holds no lock."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from payments import stripe_gateway
+
+    book = BookFactory(stock=3)
+    cart_with(user, (book, 1))
+    seen = {}
+    real_create = stripe_gateway.payment_intent_create
+
+    def create_and_probe(**kwargs):
+        def probe():
+            try:
+                with transaction.atomic():
+                    locked = Book.objects.select_for_update(nowait=True).get(pk=book.pk)
+                    seen["stock"] = locked.stock  # committed: the sale is visible to others
+                    seen["order"] = Order.objects.filter(number=kwargs["order_number"]).exists()
+            except Exception as error:
+                seen["error"] = repr(error)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=probe)
+        thread.start()
+        thread.join(timeout=30)
+        return real_create(**kwargs)
+
+    monkeypatch.setattr(stripe_gateway, "payment_intent_create", create_and_probe)
+
+    response = user_client.post(ORDERS, {"shipping_address": ADDRESS, "payment_method": "stripe"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert seen == {"stock": 2, "order": True}
+    assert response.json()["payment"]["client_secret"].startswith("pi_")
+    payment = Payment.objects.get(order_id=response.json()["id"])
+    assert (
+        localstripe.client.v1.payment_intents.retrieve(payment.stripe_payment_intent_id).amount == 1749
+    )  # 12.50 and 4.99 shipping

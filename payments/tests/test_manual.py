@@ -168,3 +168,35 @@ def test_the_service_refuses_a_card_payment_while_stripe_is_off(user):
         services.order_checkout(user=user, address=dict(ADDRESS), payment_method="stripe")
 
     assert (raised.value.code, raised.value.attr) == ("invalid", "payment_method")
+
+
+def test_a_manual_orders_confirmation_email_says_how_much_to_pay_where_and_with_which_reference(
+    user_client, user, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.MANUAL_PAYMENT_INSTRUCTIONS = "Transfer to Bookstore Ltd, IBAN XX00 1111 2222, BIC BOOKXX22."
+    cart_with(user, (BookFactory(price=Decimal("40.00")), 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        body = user_client.post(ORDERS, {"shipping_address": ADDRESS}, format="json").json()
+
+    [mail] = mailoutbox
+    assert "Transfer to Bookstore Ltd, IBAN XX00 1111 2222, BIC BOOKXX22." in mail.body
+    assert "Amount due: 40.00 USD" in mail.body
+    assert f"Reference: {body['number']}" in mail.body
+    expires = parse_datetime(body["expires_at"]).date().isoformat()
+    assert f"by {expires}" in mail.body
+
+
+def test_a_card_orders_confirmation_email_has_no_bank_details(
+    user_client, user, settings, mailoutbox, django_capture_on_commit_callbacks, fake_stripe
+):
+    settings.MANUAL_PAYMENT_INSTRUCTIONS = "Transfer to IBAN XX00 1111 2222."
+    cart_with(user, (BookFactory(price=Decimal("40.00")), 1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user_client.post(ORDERS, {"shipping_address": ADDRESS, "payment_method": "stripe"}, format="json")
+
+    assert response.status_code == 201
+    [mail] = mailoutbox
+    assert "IBAN" not in mail.body and "Amount due" not in mail.body
+    assert "Total: 40.00 USD" in mail.body

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.models import Book
+from catalog.models import Book, StockMovement
 from catalog.tests.factories import BookFactory
 from orders.models import Order
 from orders.tests.factories import ADDRESS, cart_with
@@ -74,18 +74,65 @@ def test_a_retried_card_checkout_creates_no_second_intent(user_client, user, fak
     assert error_codes(manual) == [("idempotency_key_reused", None)]
 
 
-def test_stripe_unreachable_at_checkout_is_a_503_and_takes_no_stock(user_client, user, stripe_keys):
+def test_stripe_unreachable_at_checkout_is_a_503_and_gives_back_stock_and_cart(
+    user_client, user, stripe_keys, mailoutbox, django_capture_on_commit_callbacks
+):
     stripe_keys.STRIPE_API_BASE = "http://127.0.0.1:9"  # the discard port: nothing listens, the real SDK fails
     book = BookFactory(stock=2)
     cart_with(user, (book, 1))
 
-    response = user_client.post(ORDERS, {"shipping_address": ADDRESS, "payment_method": "stripe"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = user_client.post(ORDERS, {"shipping_address": ADDRESS, "payment_method": "stripe"}, format="json")
 
     assert response.status_code == 503
     assert error_codes(response) == [("payment_provider_unavailable", None)]
-    assert not Order.objects.exists() and not Payment.objects.exists()
     assert Book.objects.get(pk=book.pk).stock == 2
     assert user_client.get("/api/v1/cart").json()["items"][0]["quantity"] == 1
+    assert mailoutbox == []  # neither a confirmation nor a cancellation
+    # The attempt is on the books: a cancelled order with its sale and its return, the payment's error.
+    order = Order.objects.get()
+    assert order.status == "cancelled"
+    assert sorted(StockMovement.objects.filter(book=book).values_list("reason", "delta")) == [
+        ("cancellation", 1),
+        ("sale", -1),
+    ]
+    payment = Payment.objects.get(order=order)
+    assert "could not be started" in payment.last_error and payment.stripe_payment_intent_id is None
+
+
+def test_a_retry_with_the_same_key_after_stripe_failed_places_a_new_order(user_client, user, fake_stripe):
+    book = BookFactory(stock=2)
+    cart_with(user, (book, 1))
+    body = {"shipping_address": ADDRESS, "payment_method": "stripe"}
+    fake_stripe.fail = True
+    assert user_client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="again").status_code == 503
+    fake_stripe.fail = False
+
+    retry = user_client.post(ORDERS, body, format="json", HTTP_IDEMPOTENCY_KEY="again")
+
+    assert retry.status_code == 201, retry.content
+    assert retry.json()["status"] == "pending" and retry.json()["payment"]["client_secret"]
+    assert Book.objects.get(pk=book.pk).stock == 1
+    assert sorted(Order.objects.values_list("status", flat=True)) == ["cancelled", "pending"]
+
+
+def test_a_guest_card_checkout_that_stripe_fails_keeps_the_guests_cart(api_client, fake_stripe):
+    book = BookFactory(stock=3)
+    token = api_client.post("/api/v1/cart/items", {"book_id": book.pk, "quantity": 2}).json()["cart_token"]
+    fake_stripe.fail = True
+
+    response = api_client.post(
+        ORDERS,
+        {"shipping_address": ADDRESS, "email": "g@example.com", "payment_method": "stripe"},
+        format="json",
+        HTTP_CART_TOKEN=token,
+    )
+
+    assert response.status_code == 503
+    assert [
+        (i["book"]["id"], i["quantity"]) for i in api_client.get("/api/v1/cart", HTTP_CART_TOKEN=token).json()["items"]
+    ] == [(book.pk, 2)]
+    assert Book.objects.get(pk=book.pk).stock == 3
 
 
 # The webhook: signatures and replays
@@ -304,3 +351,16 @@ def test_the_webhook_reads_the_raw_body_not_a_parsed_one(api_client, card_order)
 
     assert response.status_code == 200
     assert Order.objects.get(pk=card_order.pk).status == "paid"
+
+
+def test_a_card_checkout_adds_one_query_to_keep_its_payment_intent(user_client, user, fake_stripe, queries_of):
+    cart_with(user, *[(BookFactory(), 1) for _ in range(3)])
+    user_client.get(ORDERS)  # the user's row is read once, then cached
+
+    queries = queries_of(
+        lambda: user_client.post(ORDERS, {"shipping_address": ADDRESS, "payment_method": "stripe"}, format="json")
+    )
+
+    statements = [sql for sql in queries if not sql.startswith(("BEGIN", "COMMIT"))]
+    assert len(statements) == 13, statements  # checkout's 12, then the UPDATE with the PaymentIntent
+    assert statements[-1].startswith('UPDATE "payments_payment"')

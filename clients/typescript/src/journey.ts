@@ -110,6 +110,27 @@ async function customerJourney(): Promise<void> {
   const again = await customer.POST("/api/v1/orders/{id}/cancel", { params: { path: { id: order.id } } });
   expectStatus(again.response, 409, again.error ?? again.data);
   check(again.error?.errors[0]?.code === "invalid_transition", "second cancel");
+  check(order.order_token === undefined, "a signed-in customer's order has no order token");
+
+  // A guest: an anonymous cart, a checkout with an email and an Idempotency-Key, the order token.
+  const guestCart = await anonymous.POST("/api/v1/cart/items", { body: { book_id: book.id, quantity: 1 } });
+  expectStatus(guestCart.response, 201, guestCart.error);
+  const cartToken = guestCart.data?.cart_token ?? "";
+  const guestCheckout = {
+    body: { shipping_address: ADDRESS, email: "guest@example.com" },
+    params: { header: { "Cart-Token": cartToken, "Idempotency-Key": `${key}-guest` } },
+  };
+  const guestOrder = await anonymous.POST("/api/v1/orders", guestCheckout);
+  expectStatus(guestOrder.response, 201, guestOrder.error);
+  const orderToken: string = guestOrder.data?.order_token ?? "";
+  check(orderToken.length >= 43, "a guest's order token");
+  const guestReplay = await anonymous.POST("/api/v1/orders", guestCheckout);
+  expectStatus(guestReplay.response, 201, guestReplay.error);
+  check(guestReplay.data?.order_token === orderToken, "a guest's replay returns the same order token");
+  const opened = await anonymous.GET("/api/v1/orders/{id}", {
+    params: { path: { id: guestOrder.data?.id ?? 0 }, header: { "Order-Token": orderToken } },
+  });
+  expectStatus(opened.response, 200, opened.error);
 }
 
 async function staffJourney(): Promise<void> {
