@@ -4,7 +4,8 @@ import base64
 import hashlib
 import json
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -51,9 +52,9 @@ def guest_order_token_derived(*, cart_token: str, idempotency_key: str, number: 
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def request_fingerprint(*, address: dict, shipping_method: str = "standard", email: str | None = None) -> str:
+def request_fingerprint(*, address: dict[str, Any], shipping_method: str = "standard", email: str | None = None) -> str:
     """A stable hash of a checkout's validated body, to tell a retry from a reused key (a guest's email counts)."""
-    body = {"shipping_address": address, "shipping_method": shipping_method}
+    body: dict[str, Any] = {"shipping_address": address, "shipping_method": shipping_method}
     if email is not None:
         body["email"] = email
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -64,7 +65,7 @@ ORDER_NUMBER = Unique(Order, ("number",), "An order with this number already exi
 MAX_NUMBER_ATTEMPTS = 5
 
 
-def _order_insert(*, numbered=None, **fields) -> Order:
+def _order_insert(*, numbered: Callable[[str], dict[str, Any]] | None = None, **fields: Any) -> Order:
     """Inserts the order under a fresh random number, drawing again should another order hold it.
 
     Numbers are random (50 bits), so a clash is all but impossible; but it is not the buyer's
@@ -135,20 +136,21 @@ def order_place(
     """
     guest = user is None
     cart = cart_lock(user=user, token=cart_token if guest else None)
-    email = User.objects.normalize_email(email) if guest else user.email
+    guest_cart_token = cast(str, cart_token)  # for a guest: cart_lock found their cart by it
+    email = User.objects.normalize_email(email) if user is None else user.email
     fingerprint = request_fingerprint(address=address, shipping_method=shipping_method, email=email if guest else None)
     stored_key = idempotency_key
     if idempotency_key is not None and guest:
-        stored_key = guest_idempotency_scope(cart_token=cart_token, idempotency_key=idempotency_key)
+        stored_key = guest_idempotency_scope(cart_token=guest_cart_token, idempotency_key=idempotency_key)
     if stored_key is not None:
         # A guest's scoped key is unique by itself (and stays so once the order joins an account).
         existing = Order.objects.filter(idempotency_key=stored_key, **({} if guest else {"user": user})).first()
         if existing is not None:
             if existing.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReusedError()
-            if guest:
+            if guest and idempotency_key is not None:  # a guest's stored key is made from one
                 existing.token = guest_order_token_derived(
-                    cart_token=cart_token, idempotency_key=idempotency_key, number=existing.number
+                    cart_token=guest_cart_token, idempotency_key=idempotency_key, number=existing.number
                 )
             return existing
 
@@ -159,12 +161,12 @@ def order_place(
 
     tokens: dict[str, str] = {}
 
-    def guest_token(number: str) -> dict:
+    def guest_token(number: str) -> dict[str, Any]:
         if idempotency_key is None:
             tokens[number] = order_token_new()
         else:
             tokens[number] = guest_order_token_derived(
-                cart_token=cart_token, idempotency_key=idempotency_key, number=number
+                cart_token=guest_cart_token, idempotency_key=idempotency_key, number=number
             )
         return {"order_token_hash": order_token_hash(tokens[number])}
 
@@ -213,7 +215,7 @@ def order_place(
 
 
 @transaction.atomic
-def order_abandon(*, order: Order, user=None, cart_token: str | None = None, note: str) -> Order:
+def order_abandon(*, order: Order, user: User | None = None, cart_token: str | None = None, note: str) -> Order:
     """Undoes a checkout whose payment could not be started: the order is cancelled (kept, for the
     books), its copies go back to stock and into the cart they came from, and its Idempotency-Key
     is freed so that a retry places a new order. No email: the buyer was told the checkout failed.

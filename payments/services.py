@@ -121,10 +121,11 @@ def payment_intent_attach(*, order: Order, payment: Payment) -> Payment:
     intent = stripe_gateway.payment_intent_create(
         amount=order.total, currency=order.currency, order_number=order.number
     )
+    secret = intent.client_secret or ""  # always set on a new PaymentIntent
     Payment.objects.filter(pk=payment.pk).update(
-        stripe_payment_intent_id=intent.id, client_secret=intent.client_secret, updated_at=timezone.now()
+        stripe_payment_intent_id=intent.id, client_secret=secret, updated_at=timezone.now()
     )
-    payment.stripe_payment_intent_id, payment.client_secret = intent.id, intent.client_secret
+    payment.stripe_payment_intent_id, payment.client_secret = intent.id, secret
     return payment
 
 
@@ -155,12 +156,12 @@ def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
     actor = place.get("user")
     with transaction.atomic():
         order = orders_services.order_place(confirm=False, **place)
-        payment = Payment.objects.filter(order=order).first() if place.get("idempotency_key") is not None else None
-        replay = payment is not None
-        if replay:
-            if payment.method != method:
+        existing = Payment.objects.filter(order=order).first() if place.get("idempotency_key") is not None else None
+        replay = existing is not None
+        if existing is not None:
+            if existing.method != method:
                 raise IdempotencyKeyReusedError()
-            order.payment = payment
+            order.payment = payment = existing
         else:
             payment = payment_start(order=order, method=method, actor=actor)
     if payment.method == Payment.Method.STRIPE and not payment.stripe_payment_intent_id:
@@ -181,7 +182,7 @@ def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
     return order
 
 
-def _checkout_undo(*, order: Order, payment: Payment, place: dict) -> None:
+def _checkout_undo(*, order: Order, payment: Payment, place: dict[str, Any]) -> None:
     note = "The card payment could not be started (Stripe did not answer); the checkout was undone."
     with transaction.atomic():
         orders_services.order_abandon(
