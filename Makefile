@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast browser client-ts fuzz lint clean bench
+.PHONY: run test test-fast browser client-ts fuzz lint typecheck clean bench
 
 # Serving needs only the runtime packages; the tests add the development tools on top.
 $(BIN)/.runtime: requirements.txt
@@ -52,15 +52,20 @@ browser:
 	    || echo "warning: could not install chromium; the browser tests will skip (fail with REQUIRE_CHROMIUM=1)"; \
 	  else echo "warning: chromium is missing (sudo apt-get install chromium); the browser tests will skip (fail with REQUIRE_CHROMIUM=1)"; fi; }
 
-## lint: ruff (lint and format), migrations committed, OpenAPI schema valid
+## lint: ruff (lint and format), mypy, migrations committed, OpenAPI schema valid
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+## typecheck: mypy with django-stubs and djangorestframework-stubs (mypy.ini: strict on services and models)
+typecheck: $(BIN)/.installed
+	DEBUG=1 $(BIN)/mypy
+
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache .schemathesis $(TS_CLIENT)/node_modules
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache .mypy_cache .schemathesis $(TS_CLIENT)/node_modules
 
 ## bench: benchmark against a generated PostgreSQL catalog, with wrk (see bench/run.py --help; BENCH_ARGS passes options)
 bench: $(BIN)/.installed ; $(BIN)/pip install --quiet -r bench/requirements.txt && $(BIN)/python bench/run.py $(BENCH_ARGS)

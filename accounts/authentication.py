@@ -26,7 +26,7 @@ def enforce_csrf(request) -> None:
 
     check = CSRFCheck(get_response)
     check.process_request(request)
-    reason = check.process_view(request, None, (), {})
+    reason = check.process_view(request, None, (), {})  # type: ignore[arg-type]  # as DRF's: no view is needed
     if reason:
         raise exceptions.PermissionDenied(f"CSRF check failed ({reason}): send the csrftoken cookie in X-CSRFToken.")
 

@@ -59,7 +59,7 @@ def _domain(domain: str) -> str:
         raise EmailAddressError("Enter a valid email address.") from None
 
 
-def email_normalize_lenient(value: str) -> str:
+def email_normalize_lenient(value: str | None) -> str:
     """For lookups only: the normalised form, or else the input lower-cased (which then matches nothing)."""
     try:
         return email_normalize(value or "")

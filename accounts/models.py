@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -13,14 +15,14 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     @classmethod
-    def normalize_email(cls, email):
+    def normalize_email(cls, email: str | None) -> str:
         """For lookups: the stored form of an address (`accounts.email_addresses`), so one mailbox is one account."""
         return email_normalize_lenient(email)
 
-    def get_by_natural_key(self, username):
+    def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email__iexact=self.normalize_email(username))
 
-    def _create_user(self, email, password, **extra_fields):
+    def _create_user(self, email: str, password: str | None, **extra_fields: Any) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=email_normalize(email), **extra_fields)  # EmailAddressError is a ValueError
@@ -28,12 +30,12 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email, password=None, **extra_fields):
+    def create_user(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email, password=None, **extra_fields):
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields: Any) -> "User":
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         extra_fields.setdefault("is_email_verified", True)
@@ -72,20 +74,20 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.email
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         try:
             self.email = email_normalize(self.email or "")
         except EmailAddressError as error:
             raise ValidationError({"email": str(error)}) from None
 
-    def get_full_name(self):
+    def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    def get_short_name(self):
+    def get_short_name(self) -> str:
         return self.first_name
 
     @property
@@ -110,7 +112,7 @@ class RefreshTokenLineage(models.Model):
     )
     family = models.CharField(max_length=255, db_index=True, help_text="The jti of the login's refresh token.")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.token_id} of family {self.family}"
 
 
@@ -125,5 +127,5 @@ class AccessTokenDenial(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="access_token_denials")
     expires_at = models.DateTimeField(db_index=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"access token {self.jti} of user {self.user_id}"

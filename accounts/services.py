@@ -3,6 +3,7 @@
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -33,7 +34,7 @@ class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
 
     key_salt = "accounts.EmailVerificationTokenGenerator"
 
-    def _make_hash_value(self, user, timestamp):
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         return f"{user.pk}{user.email}{user.is_email_verified}{timestamp}"
 
 
@@ -209,7 +210,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
 
 def token_pair_for_user(*, user: User) -> RefreshToken:
     """A new refresh token (recorded as outstanding) and its access token."""
-    return RefreshToken.for_user(user)
+    return cast(RefreshToken, RefreshToken.for_user(user))  # simplejwt's types say its own class
 
 
 def _refresh_token(raw_refresh: str) -> RefreshTokenAnyStatus:

@@ -14,6 +14,7 @@ Use these classes everywhere (settings' `AUTH_TOKEN_CLASSES` names the access to
 """
 
 import re
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt import tokens
@@ -27,7 +28,7 @@ _MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime hol
 _TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -54,8 +55,14 @@ def check_claims(payload: dict) -> None:
         raise TokenError(_("Token has no id"))
 
 
-class StrictClaimsMixin:
-    payload: dict
+if TYPE_CHECKING:
+    _Token = tokens.Token  # what the mixin is mixed into
+else:
+    _Token = object
+
+
+class StrictClaimsMixin(_Token):
+    payload: dict[str, Any]
 
     def __init__(self, token=None, verify: bool = True) -> None:
         try:
@@ -72,7 +79,8 @@ class AccessToken(StrictClaimsMixin, tokens.AccessToken):
     pass
 
 
-class RefreshToken(StrictClaimsMixin, tokens.RefreshToken):
+# simplejwt's own RefreshToken has the same two `for_user` signatures (its BlacklistMixin's and Token's).
+class RefreshToken(StrictClaimsMixin, tokens.RefreshToken):  # type: ignore[misc]
     access_token_class = AccessToken
 
 

@@ -1,5 +1,7 @@
 """The auth endpoints of the contract: register, tokens, logout, profile, passwords, cookie flow."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
@@ -258,8 +260,8 @@ class EmailVerifyView(PublicAuthView):
 
 
 def _set_token_cookies(response: Response, refresh) -> None:
-    jwt = settings.SIMPLE_JWT
-    common = {"httponly": True, "secure": settings.JWT_AUTH_COOKIE_SECURE, "samesite": "Lax"}
+    jwt: dict[str, Any] = settings.SIMPLE_JWT
+    common: dict[str, Any] = {"httponly": True, "secure": settings.JWT_AUTH_COOKIE_SECURE, "samesite": "Lax"}
     response.set_cookie(
         settings.JWT_AUTH_COOKIE_ACCESS,
         str(refresh.access_token),

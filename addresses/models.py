@@ -1,12 +1,17 @@
 """Customers' saved shipping addresses: at most one default, at most `Address.MAX_PER_USER` each."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+if TYPE_CHECKING:
+    from accounts.models import User
 
-class AddressQuerySet(models.QuerySet):
-    def for_user(self, user):
+
+class AddressQuerySet(models.QuerySet["Address"]):
+    def for_user(self, user: "User") -> "AddressQuerySet":
         return self.filter(user=user)
 
 
@@ -40,9 +45,9 @@ class Address(models.Model):
 
     POSTAL_FIELDS = ["full_name", "line1", "line2", "city", "region", "postal_code", "country", "phone"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.label or self.full_name}, {self.city} ({self.country})"
 
-    def as_shipping_address(self) -> dict:
+    def as_shipping_address(self) -> dict[str, Any]:
         """The fields checkout copies onto an order."""
         return {field: getattr(self, field) for field in self.POSTAL_FIELDS}

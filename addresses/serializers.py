@@ -38,7 +38,8 @@ class ShippingAddressSerializer(StrictTextSerializer):
 
 class AddressSerializer(ShippingAddressSerializer):
     id = serializers.IntegerField(read_only=True)
-    label = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    # A field named `label` shadows `Field.label` (a serializer is a field) in the stubs, not at run time.
+    label = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")  # type: ignore[assignment]
     is_default = serializers.BooleanField(required=False, default=False)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)

@@ -7,6 +7,8 @@ the admin, commands and tasks catch them as well. `bookstore.exception_handler` 
 `{"type", "errors": [{"code", "detail", "attr", "meta"?}]}`.
 """
 
+from typing import Any
+
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -37,7 +39,7 @@ class DomainError(Exception):
 
 def error_item(*, code: str, detail: str, attr: str | None = None, meta: dict | None = None) -> dict:
     """One entry of the error shape's `errors` list."""
-    item = {"code": code, "detail": detail, "attr": attr}
+    item: dict[str, Any] = {"code": code, "detail": detail, "attr": attr}
     if meta is not None:
         item["meta"] = meta
     return item

@@ -9,6 +9,7 @@ a 400 `invalid` on that field, as contract fuzzing expects.
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from rest_framework import serializers
@@ -28,10 +29,16 @@ class StrictCharField(serializers.CharField):
 # Refuses a non-string for every writable CharField (and subclass) of the serializer, before
 # validation. (Comments, not docstrings, on these bases: a serializer without a docstring of its
 # own would show its base's in the API's schema.)
-class StrictTextMixin:
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer  # what the mixin is mixed into
+else:
+    _Serializer = object
+
+
+class StrictTextMixin(_Serializer):
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
-            errors = {}
+            errors: dict[Any, Any] = {}
             for field in self._writable_fields:
                 if not isinstance(field, serializers.CharField):
                     continue

@@ -13,7 +13,7 @@ MAX_ID = 2**63 - 1
 class IdFilter(django_filters.NumberFilter):
     """An object id in a query string: a positive integer within a database integer, else a 400."""
 
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # any form field will do; the stubs say DecimalField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 1)

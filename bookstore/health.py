@@ -3,6 +3,7 @@
 import functools
 import logging
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -75,7 +76,7 @@ def ready(request):
         else:
             results[name] = "ok"
     failed = [name for name, result in results.items() if result != "ok"]
-    body = {"status": "unavailable" if failed else "ok", "checks": results}
+    body: dict[str, Any] = {"status": "unavailable" if failed else "ok", "checks": results}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)

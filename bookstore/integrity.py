@@ -44,7 +44,7 @@ class Unique:
 
     @property
     def _columns(self) -> set[str]:
-        return {self.model._meta.get_field(name).column for name in self.fields}
+        return {self.model._meta.get_field(name).column for name in self.fields}  # type: ignore[union-attr, misc]  # columns
 
     def violated_by(self, error: IntegrityError) -> bool:
         """True when `error` is a duplicate value of this constraint (PostgreSQL or SQLite)."""
@@ -54,7 +54,7 @@ class Unique:
             if diag.sqlstate != _UNIQUE_VIOLATION or diag.table_name != table:
                 return False
             match = _KEY_COLUMNS.match(diag.message_detail or "")
-            return bool(match) and {c.strip().strip('"') for c in match["columns"].split(",")} == self._columns
+            return match is not None and {c.strip().strip('"') for c in match["columns"].split(",")} == self._columns
         text = str(error)  # SQLite: "UNIQUE constraint failed: catalog_review.book_id, catalog_review.user_id"
         if not text.startswith(_SQLITE_PREFIX):
             return False

@@ -81,12 +81,13 @@ class _ErrorSerializer(serializers.Serializer):
 
 
 class Error401Serializer(_ErrorSerializer):
-    code = serializers.ChoiceField(choices=ErrorCode401Enum.choices)
+    code = serializers.ChoiceField(choices=ErrorCode401Enum.choices)  # type: ignore[assignment]  # a narrower `code`
 
 
 class ErrorResponse401Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error401Serializer(many=True)
+    # A field named `errors` shadows `Serializer.errors` in the stubs, not at run time.
+    errors = Error401Serializer(many=True)  # type: ignore[assignment]
 
 
 def error_response_serializer(status: int, codes: list[str], *, name: str, server: bool = False):
@@ -96,7 +97,7 @@ def error_response_serializer(status: int, codes: list[str], *, name: str, serve
         (_ErrorSerializer,),
         {"code": serializers.ChoiceField(choices=[(code, code) for code in codes])},
     )
-    error.Meta = type("Meta", (), {"ref_name": f"{name}Item"})
+    error.Meta = type("Meta", (), {"ref_name": f"{name}Item"})  # type: ignore[attr-defined]  # a class made here
     body = type(
         f"{name}Serializer",
         (serializers.Serializer,),
@@ -105,7 +106,7 @@ def error_response_serializer(status: int, codes: list[str], *, name: str, serve
             "errors": error(many=True),
         },
     )
-    body.Meta = type("Meta", (), {"ref_name": name})
+    body.Meta = type("Meta", (), {"ref_name": name})  # type: ignore[attr-defined]
     return body
 
 

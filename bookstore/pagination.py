@@ -55,12 +55,14 @@ class PageNumberPagination(pagination.PageNumberPagination):
         return list(self.page)
 
     def get_paginated_response(self, data):
+        page = self.page
+        assert page is not None  # paginate_queryset ran
         return Response(
             {
-                "count": self.page.paginator.count,
-                "page": self.page.number,
-                "page_size": self.page.paginator.per_page,
-                "total_pages": self.page.paginator.num_pages,
+                "count": page.paginator.count,
+                "page": page.number,
+                "page_size": page.paginator.per_page,
+                "total_pages": page.paginator.num_pages,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,

@@ -1,6 +1,8 @@
 """Output serializers built once, for the hot read paths."""
 
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 
 class Presenter:
@@ -22,7 +24,7 @@ class Presenter:
         self.many = many
         self._local = threading.local()
 
-    def __call__(self, instance, context: dict):
+    def __call__(self, instance, context: Mapping[str, Any]):
         local = self._local
         serializer = getattr(local, "serializer", None)
         if serializer is None:

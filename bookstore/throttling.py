@@ -22,6 +22,7 @@ that guard against abuse (`auth`: login, register, password reset; `checkout`) c
 
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 from rest_framework import throttling
 
@@ -31,6 +32,12 @@ from bookstore.exceptions import ServiceUnavailableError
 logger = logging.getLogger(__name__)
 
 FAIL_CLOSED_SCOPES = frozenset({"auth", "checkout"})
+
+if TYPE_CHECKING:  # what the mixins are mixed into
+    _RateThrottle = throttling.SimpleRateThrottle
+    _Throttle = throttling.BaseThrottle
+else:
+    _RateThrottle = _Throttle = object
 
 
 class ThrottlingUnavailableError(ServiceUnavailableError):
@@ -51,8 +58,12 @@ def count_in_window(cache, key: str, other_key: str, timeout: int) -> tuple[int,
     return count, cache.get(other_key, 0)
 
 
-class SlidingWindowThrottleMixin:
+class SlidingWindowThrottleMixin(_RateThrottle):
     """Replaces `SimpleRateThrottle`'s timestamp log with per-window counters (see the module's docstring)."""
+
+    # Set from the rate by DRF's `__init__` (or `ScopedRateThrottle.allow_request`); the stubs leave them out.
+    num_requests: int
+    duration: int
 
     def allow_request(self, request, view):
         if self.rate is None:
@@ -89,7 +100,7 @@ class SlidingWindowThrottleMixin:
         return to_next + max(self.duration * (1 - room / self.current), 0)
 
 
-class FaultTolerantThrottleMixin:
+class FaultTolerantThrottleMixin(_Throttle):
     def allow_request(self, request, view):
         try:
             return super().allow_request(request, view)
@@ -119,5 +130,5 @@ class ScopedRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin,
         if not self.scope:
             return True
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[assignment]  # not None: a rate is set
         return super().allow_request(request, view)

@@ -7,7 +7,7 @@ from cart.models import Cart, CartItem
 
 class CartItemInline(ReadOnlyTabularInline):
     model = CartItem
-    fields = ["book", "quantity", "updated_at"]
+    fields = ("book", "quantity", "updated_at")
     readonly_fields = fields
 
 

@@ -4,8 +4,9 @@ price (prices are current)."""
 import hashlib
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +15,9 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from catalog.models import Book
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def cart_token_new() -> str:
@@ -26,29 +30,30 @@ def cart_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def anonymous_cart_cutoff():
+def anonymous_cart_cutoff() -> datetime:
     """Anonymous carts unchanged since before this have expired (`ANONYMOUS_CART_DAYS`)."""
     return timezone.now() - timedelta(days=settings.ANONYMOUS_CART_DAYS)
 
 
-class CartQuerySet(models.QuerySet):
-    def for_user(self, user):
+class CartQuerySet(models.QuerySet["Cart"]):
+    def for_user(self, user: "User") -> "CartQuerySet":
         return self.filter(user=user)
 
-    def for_token(self, token: str):
+    def for_token(self, token: str) -> "CartQuerySet":
         """The live anonymous cart this token opens (none once it expired)."""
         return self.filter(token_hash=cart_token_hash(token), updated_at__gte=anonymous_cart_cutoff())
 
-    def expired(self):
+    def expired(self) -> "CartQuerySet":
         return self.filter(user__isnull=True, updated_at__lt=anonymous_cart_cutoff())
 
-    def with_lines(self):
+    def with_lines(self) -> "CartQuerySet":
         """The lines and their books in one extra query, whatever the number of lines."""
         return self.prefetch_related(Prefetch("items", queryset=CartItem.objects.in_line_order()))
 
-    def with_notice_flag(self):
+    def with_notice_flag(self) -> "CartQuerySet":
         """Annotates `has_notices`, so that a cart without pending notices costs no query for them."""
-        return self.annotate(has_notices=Exists(CartNotice.objects.filter(cart=OuterRef("pk"))))
+        # The plugin types the annotation as a second `has_notices`; it is the one `Cart` declares.
+        return self.annotate(has_notices=Exists(CartNotice.objects.filter(cart=OuterRef("pk"))))  # type: ignore[no-redef]
 
 
 class Cart(models.Model):
@@ -76,8 +81,10 @@ class Cart(models.Model):
     # What this answer tells the shopper about changes made to the cart behind their back: the
     # pending `CartNotice`s, handed over (and deleted) by the cart services.
     handed_notices: Sequence["CartNotice"] = ()
+    # Whether notices are pending: annotated by `with_notice_flag()`, or set by the cart services.
+    has_notices: bool
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Cart of {self.user}" if self.user_id else f"Anonymous cart {self.pk}"
 
     @cached_property
@@ -123,7 +130,7 @@ class CartItem(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} × {self.book_id}"
 
     @property
@@ -162,5 +169,5 @@ class CartNotice(models.Model):
             models.UniqueConstraint(fields=["cart", "book", "code"], name="cart_cartnotice_once_per_book_and_code"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.code} {self.book_id} for cart {self.cart_id}"

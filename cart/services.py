@@ -6,11 +6,13 @@ expired token is `CartNotFoundError` (404).
 """
 
 import logging
+from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 
+from accounts.models import User
 from bookstore.exceptions import DomainError
 from cart.exceptions import BookUnavailableError, CartLineNotFoundError, CartNotFoundError, QuantityTooLargeError
 from cart.models import Cart, CartItem, CartNotice, anonymous_cart_cutoff, cart_token_hash, cart_token_new
@@ -46,7 +48,7 @@ def _hand_notices(cart: Cart) -> Cart:
     return cart
 
 
-def cart_get(*, user=None, token: str | None = None) -> Cart:
+def cart_get(*, user: User | None = None, token: str | None = None) -> Cart:
     """The cart with its lines (and pending notices): the user's, created empty on first use; the token's (404 when
     unknown or expired); or, with neither, an empty cart that is not saved.
 
@@ -69,7 +71,7 @@ def cart_get(*, user=None, token: str | None = None) -> Cart:
     return _hand_notices(cart)
 
 
-def cart_lock(*, user=None, token: str | None = None) -> Cart:
+def cart_lock(*, user: User | None = None, token: str | None = None) -> Cart:
     """Locks the cart's row until the transaction ends, and touches it: the user's (created if needed) or the token's.
 
     An anonymous cart is found by its token's hash, if it has not expired; else `CartNotFoundError`.
@@ -176,7 +178,7 @@ def _book_hold_active(*, book_id: int) -> bool:
 
 
 @transaction.atomic
-def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity: int = 1) -> Cart:
+def cart_add_item(*, user: User | None = None, token: str | None = None, book_id: int, quantity: int = 1) -> Cart:
     """Adds copies of a book, to its existing line if there is one; the line's total must fit 1-100 and the stock.
 
     Without a user or a token, the first add creates an anonymous cart (its `token` is on the
@@ -198,7 +200,8 @@ def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity
     # A UNION ALL, not an OR: each side uses its index (an OR across the join scans every book).
     added = with_line.filter(pk=book_id, is_active=True)
     in_cart = with_line.filter(line_id__isnull=False)
-    books = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
+    # Books annotated with their line (`line_id`, `line_quantity`, `line_created`), which a union's type loses.
+    books: list[Any] = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
     book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:
         raise BookUnavailableError()
@@ -228,7 +231,7 @@ def cart_add_item(*, user=None, token: str | None = None, book_id: int, quantity
 
 
 @transaction.atomic
-def cart_update_item(*, user=None, token: str | None = None, item_id: int, quantity: int) -> Cart:
+def cart_update_item(*, user: User | None = None, token: str | None = None, item_id: int, quantity: int) -> Cart:
     """Sets a line's quantity (1-100, within stock). Another cart's line is a 404."""
     cart = cart_lock(user=user, token=token)
     item = CartItem.objects.filter(cart=cart, pk=item_id).select_related("book__stock_record").first()
@@ -242,7 +245,7 @@ def cart_update_item(*, user=None, token: str | None = None, item_id: int, quant
 
 
 @transaction.atomic
-def cart_remove_item(*, user=None, token: str | None = None, item_id: int) -> Cart:
+def cart_remove_item(*, user: User | None = None, token: str | None = None, item_id: int) -> Cart:
     """Deletes one line. Another cart's line is a 404."""
     cart = cart_lock(user=user, token=token)
     deleted, _ = CartItem.objects.filter(cart=cart, pk=item_id).delete()
@@ -253,7 +256,7 @@ def cart_remove_item(*, user=None, token: str | None = None, item_id: int) -> Ca
 
 
 @transaction.atomic
-def cart_clear(*, user=None, token: str | None = None) -> None:
+def cart_clear(*, user: User | None = None, token: str | None = None) -> None:
     """Empties the cart (with neither a user nor a token there is no cart: nothing to do)."""
     if user is None and token is None:
         return
@@ -269,7 +272,7 @@ def carts_prune() -> int:
 # Merging an anonymous cart into a user's on sign-in
 
 
-def cart_merge(*, user, token: str | None) -> dict | None:
+def cart_merge(*, user: User, token: str | None) -> dict[str, list[dict[str, Any]]] | None:
     """Moves the anonymous cart's lines into the user's cart and deletes it; the report, or None if nothing merged.
 
     Never raises: a sign-in must not fail because of its cart token (unknown, expired, already
@@ -285,7 +288,7 @@ def cart_merge(*, user, token: str | None) -> dict | None:
         return None
 
 
-def _cart_merge(*, user, token: str) -> dict | None:
+def _cart_merge(*, user: User, token: str) -> dict[str, list[dict[str, Any]]] | None:
     # Lock order: the anonymous cart, then the user's. Two sign-ins racing with one token queue
     # on the anonymous cart's row; the second finds it deleted (PostgreSQL re-checks a locked row
     # that changed) and merges nothing: a token merges once.

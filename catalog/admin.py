@@ -1,5 +1,7 @@
 """The catalog back office. Stock and search vectors change through the same services as the API."""
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -16,6 +18,11 @@ from catalog.covers import check_cover_image, cover_reencoded
 from catalog.exceptions import InUseError, StockChangedError
 from catalog.isbn import InvalidISBNError, looks_like_isbn, normalize_isbn
 from catalog.models import Author, Book, Category, Review, ReviewReport, StockMovement
+
+if TYPE_CHECKING:
+    _BookForm = forms.ModelForm[Book]  # what the mixin is mixed into
+else:
+    _BookForm = object
 
 
 class SeenStockMixin(forms.ModelForm):
@@ -111,7 +118,7 @@ class StockMovementInline(ReadOnlyTabularInline):
     model = StockMovement
     max_num = 0
     ordering = ["-created_at", "-id"]
-    fields = ["created_at", "delta", "stock_after", "reason", "actor", "order_reference", "note"]
+    fields = ("created_at", "delta", "stock_after", "reason", "actor", "order_reference", "note")
     readonly_fields = fields
     show_change_link = False
 

@@ -132,7 +132,7 @@ def cached_response(request):
     else:
         response = HttpResponse(content, content_type="application/json")
     response["ETag"] = etag
-    response._catalog_cached = True
+    response._catalog_cached = True  # type: ignore[attr-defined]  # the mark `finish` reads
     return response
 
 

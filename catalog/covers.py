@@ -9,6 +9,7 @@ a location, text chunks, colour profiles) and no bytes appended to the file surv
 
 import io
 import warnings
+from typing import Any
 
 from django.core.files.base import ContentFile
 from PIL import Image, UnidentifiedImageError
@@ -16,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 MAX_COVER_BYTES = 5 * 1024 * 1024
 MAX_COVER_PIXELS = 40_000_000
 ALLOWED_COVER_FORMATS = {"JPEG", "PNG", "WEBP"}
-_SAVE_OPTIONS = {"JPEG": {"quality": 90}, "PNG": {"optimize": True}, "WEBP": {"quality": 90}}
+_SAVE_OPTIONS: dict[str, dict[str, Any]] = {"JPEG": {"quality": 90}, "PNG": {"optimize": True}, "WEBP": {"quality": 90}}
 _NOT_AN_IMAGE = "Upload a valid JPEG, PNG or WebP image."
 
 
@@ -77,7 +78,7 @@ def cover_reencoded(image, image_format: str) -> ContentFile:
         with Image.open(image) as picture:
             picture.seek(0)
             picture.load()
-            pixels = picture
+            pixels: Image.Image = picture
             if picture.mode == "P":  # a palette: as colours (and alpha, if it has transparency)
                 pixels = picture.convert("RGBA" if "transparency" in picture.info else "RGB")
             # A new image holds the pixels alone: Pillow would write metadata found in `info` back.

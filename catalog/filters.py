@@ -43,7 +43,8 @@ class StrictBooleanField(forms.Field):
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
+    # django-filter takes any form field here; the stubs narrow it to BooleanFilter's own.
+    field_class = StrictBooleanField  # type: ignore[assignment]
 
 
 class BookOrderingFilter(django_filters.OrderingFilter):
@@ -52,17 +53,17 @@ class BookOrderingFilter(django_filters.OrderingFilter):
     def schema_parameter(self, name: str) -> OpenApiParameter:
         """The parameter as the schema shows it: one comma-separated string (`-price,title`), not an
         array, which generated clients would send as a repeated parameter (a 400)."""
-        item = "-?(" + "|".join(re.escape(field) for field in self.param_map) + ")"
+        item = "-?(" + "|".join(re.escape(field) for field in self.param_map or {}) + ")"
         return OpenApiParameter(
             name,
             {"type": "string", "pattern": f"^{item}(,{item})*$"},
-            description=self.label,
+            description=self.label or "",
             examples=[OpenApiExample("Cheapest first, then by title", value="price,title")],
         )
 
     def get_ordering_value(self, param):
         descending = param.startswith("-")
-        name = self.param_map[param[1:] if descending else param]
+        name = (self.param_map or {})[param[1:] if descending else param]
         expression = Lower("title") if name == "title" else F(name)
         nulls = {"nulls_last": True} if name in {"average_rating", "published_date"} else {}
         return expression.desc(**nulls) if descending else expression.asc(**nulls)
@@ -116,7 +117,7 @@ class BookFilter(django_filters.FilterSet):
 
     class Meta:
         model = Book
-        fields = []
+        fields: list[str] = []
 
     def _caller_is_staff(self) -> bool:
         return bool(self.request is not None and self.request.user and self.request.user.is_staff)
@@ -156,7 +157,7 @@ class BookFilter(django_filters.FilterSet):
         if plans is None:
             plans = {}
             if self.request is not None:
-                self.request._search_plans = plans
+                self.request._search_plans = plans  # type: ignore[attr-defined]  # a memo for this request
         key = (using, self.search_text)
         if key not in plans:
             plans[key] = SearchPlan.build(self.search_text, using=using)
@@ -242,7 +243,7 @@ class AuthorFilter(django_filters.FilterSet):
 
     class Meta:
         model = Author
-        fields = []
+        fields: list[str] = []
 
 
 class CategoryFilter(django_filters.FilterSet):
@@ -250,4 +251,4 @@ class CategoryFilter(django_filters.FilterSet):
 
     class Meta:
         model = Category
-        fields = []
+        fields: list[str] = []

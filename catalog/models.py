@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -6,6 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+
+if TYPE_CHECKING:
+    from catalog.search import SearchPlan
 
 # PostgreSQL search: the text search configuration of the vector and the query (no stemming:
 # words are matched as they are, typos and prefixes are handled by catalog.search).
@@ -21,7 +25,7 @@ class Author(models.Model):
     class Meta:
         ordering = ["name", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -68,10 +72,10 @@ class Category(models.Model):
             models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="catalog_category_not_own_parent"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         if self.parent_id is not None and self.pk is not None and self.parent_would_cycle(self.parent_id):
             raise ValidationError({"parent": "A category cannot be placed under itself or one of its sub-categories."})
@@ -93,12 +97,12 @@ class Category(models.Model):
         return False
 
 
-class BookQuerySet(models.QuerySet):
-    def available(self):
+class BookQuerySet(models.QuerySet["Book"]):
+    def available(self) -> "BookQuerySet":
         """Books in the public catalog (not withdrawn)."""
         return self.filter(is_active=True)
 
-    def with_ratings(self):
+    def with_ratings(self) -> "BookQuerySet":
         """`average_rating` (or None) and `review_count` as correlated subqueries.
 
         Subqueries rather than a JOIN + GROUP BY so that joins made by filters (authors) never
@@ -110,14 +114,21 @@ class BookQuerySet(models.QuerySet):
             review_count=Coalesce(Subquery(reviews.annotate(n=Count("pk")).values("n")[:1]), Value(0)),
         )
 
-    def search(self, text: str, *, ranked: bool = True, relax_within=None, plan=None):
+    def search(
+        self,
+        text: str,
+        *,
+        ranked: bool = True,
+        relax_within: "BookQuerySet | None" = None,
+        plan: "SearchPlan | None" = None,
+    ) -> "BookQuerySet":
         """Books matching `text` (see `catalog.search`): every word, accents and bounded typos
         forgiven, the last word also as a prefix, or an ISBN; ranked unless `ranked` is false."""
         from catalog.search import search_books
 
         return search_books(self, text, ranked=ranked, relax_within=relax_within, plan=plan)
 
-    def with_listing_data(self):
+    def with_listing_data(self) -> "BookQuerySet":
         """Everything the book serializers read, in a constant number of queries (page + authors)."""
         return (
             self.select_related("category", "stock_record")
@@ -217,7 +228,7 @@ class Book(models.Model):
             models.CheckConstraint(condition=Q(price__lte=Decimal("99999.99")), name="catalog_book_price_max"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title
 
     def save(self, *args, **kwargs):
@@ -279,8 +290,8 @@ class Stock(models.Model):
         return f"{self.quantity} of {self.book_id}"
 
 
-class ReviewQuerySet(models.QuerySet):
-    def with_verified_purchase(self):
+class ReviewQuerySet(models.QuerySet["Review"]):
+    def with_verified_purchase(self) -> "ReviewQuerySet":
         """Annotates `verified_purchase`: the reviewer has a shipped or delivered order with the book.
 
         The catalog must not import orders; the orders app fills this in through the reverse
@@ -294,7 +305,7 @@ class ReviewQuerySet(models.QuerySet):
         )
         return self.annotate(verified_purchase=Exists(bought))
 
-    def with_listing_data(self):
+    def with_listing_data(self) -> "ReviewQuerySet":
         return self.select_related("user").with_verified_purchase()
 
     def published(self):
@@ -392,7 +403,7 @@ class StockMovement(models.Model):
             models.CheckConstraint(condition=Q(stock_after__gte=0), name="catalog_stockmovement_after_not_negative"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.delta:+d} {self.book_id} ({self.reason})"
 
 
@@ -409,5 +420,5 @@ class SearchWord(models.Model):
     class Meta:
         db_table = "catalog_searchword"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.word

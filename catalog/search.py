@@ -26,6 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.search import SearchQueryField
 from django.db import connections
@@ -34,6 +35,7 @@ from django.db.models import (
     Case,
     CharField,
     Exists,
+    Expression,
     F,
     Func,
     IntegerField,
@@ -42,8 +44,12 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 
 from catalog.isbn import looks_like_isbn
+
+if TYPE_CHECKING:
+    from catalog.models import BookQuerySet
 
 MAX_WORDS = 10
 MAX_WORD_LENGTH = 100  # longer words are matched exactly only (and are not in the dictionary)
@@ -163,7 +169,7 @@ class SearchPlan:
         if not wanted:
             return
         sql = CORRECTIONS_SQL
-        params = [
+        params: list[Any] = [
             [i for i, _ in wanted],
             [w.word for _, w in wanted],
             [allowed_typos(w.word) for _, w in wanted],
@@ -202,7 +208,8 @@ class TsMatch(Func):
             query = TsQuery(query)
         super().__init__(F("search_vector"), query, **extra)
 
-    def as_sql(self, compiler, connection, **extra_context):
+    # Its own SQL, so none of `Func.as_sql`'s function/template arguments.
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
         vector, vector_params = compiler.compile(self.source_expressions[0])
         query, query_params = compiler.compile(self.source_expressions[1])
         return f"({vector} @@ {query})", [*vector_params, *query_params]
@@ -216,7 +223,7 @@ class TsQuery(Func):
     def __init__(self, text: str):
         super().__init__(Value(text))
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]  # as TsMatch's
         sql, params = compiler.compile(self.source_expressions[0])
         return f"({sql})::tsquery", params
 
@@ -288,7 +295,14 @@ def _rank_annotations(plan: SearchPlan) -> dict:
     }
 
 
-def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None, plan: SearchPlan | None = None):
+def search_books(
+    queryset: "BookQuerySet",
+    text: str,
+    *,
+    ranked: bool = True,
+    relax_within: "BookQuerySet | None" = None,
+    plan: SearchPlan | None = None,
+) -> "BookQuerySet":
     """`queryset` narrowed to the books matching `text`; ranked (see the module) unless not `ranked`.
 
     The result carries `search_relaxed` on each row. `relax_within`: the queryset in which "no book
@@ -301,6 +315,8 @@ def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None,
     if not plan.words and not plan.isbn:
         return queryset.none()
     within = queryset if relax_within is None else relax_within
+    query: Expression | None
+    relaxed: Expression
     if len(plan.words) > 1:
         anywhere = Exists(within.filter(TsMatch(plan.strict)).values("pk"))
         query = Case(
@@ -310,7 +326,7 @@ def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None,
     else:
         query = TsQuery(plan.strict) if plan.words else None
         relaxed = Value(False, output_field=BooleanField())
-    match = TsMatch(query) if query is not None else Q(pk__in=[])
+    match: TsMatch | Q = TsMatch(query) if query is not None else Q(pk__in=[])
     if plan.isbn:
         match = Q(match) | Q(isbn=plan.isbn)
     books = queryset.filter(match).annotate(search_relaxed=relaxed)
@@ -319,7 +335,8 @@ def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None,
     books = books.alias(search_title=SearchWords(F("title")))
     books = books.annotate(**_rank_annotations(plan))
     rating = [F("average_rating").desc(nulls_last=True)] if "average_rating" in books.query.annotations else []
-    return books.order_by(
+    # The plugin cannot see the names `_rank_annotations` adds (a dict of annotations).
+    return books.order_by(  # type: ignore[misc]
         "-search_isbn",
         "-search_matched",
         "search_typos",
@@ -333,7 +350,7 @@ def search_books(queryset, text: str, *, ranked: bool = True, relax_within=None,
     )
 
 
-def _search_plain(queryset, text: str):
+def _search_plain(queryset: "BookQuerySet", text: str) -> "BookQuerySet":
     """SQLite: every word in the title, subtitle or an author's name (case-insensitive), or the ISBN."""
     from catalog.models import Author
 
@@ -341,7 +358,7 @@ def _search_plain(queryset, text: str):
     isbn = looks_like_isbn(text.strip())
     if not words and not isbn:
         return queryset.none()
-    match = Q()
+    match: Q | Combinable = Q()
     for word in words:
         match &= (
             Q(title__icontains=word)

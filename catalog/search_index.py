@@ -4,12 +4,15 @@ Every write path of books and authors (API, admin, import, seed) calls these, ne
 """
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 
 from catalog.caching import catalog_changed
 from catalog.models import Book
+
+if TYPE_CHECKING:
+    pass
 
 # The search vector of a book (see catalog.search): accent-free words weighted by field.
 _SEARCH_VECTOR_SQL = """

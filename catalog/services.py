@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from bookstore.exceptions import DomainError
 from bookstore.integrity import Unique, unique_violations
 from catalog.caching import catalog_changed
@@ -152,8 +153,10 @@ def _carts_drop_books(*, titles: Mapping[int, str]) -> None:
     Apps depend orders → cart → catalog: the cart's models are reached through Book's reverse
     relations (`cart_items`, `cart_notices`), not imported. Three queries whatever the number of carts.
     """
-    lines = Book._meta.get_field("cart_items").related_model.objects.filter(book_id__in=list(titles))
-    notice = Book._meta.get_field("cart_notices").related_model
+    # Typed Any: a reverse relation's model is only `type[Model]` to the catalog, which does not import cart.
+    line: Any = Book._meta.get_field("cart_items").related_model
+    notice: Any = Book._meta.get_field("cart_notices").related_model
+    lines = line.objects.filter(book_id__in=list(titles))
     held = list(lines.values_list("cart_id", "book_id"))
     notice.objects.bulk_create(
         [
@@ -203,7 +206,7 @@ def book_delete(*, book: Book) -> None:
 COVER_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
-def book_set_cover(*, book: Book, image: File, image_format: str) -> Book:
+def book_set_cover(*, book: Book, image: File[bytes], image_format: str) -> Book:
     """Stores a (validated, re-encoded: `catalog.covers`) cover through the default storage; drops the previous file."""
     old_name = book.cover.name if book.cover else ""
     name = f"{book.pk}-{uuid.uuid4().hex[:12]}.{COVER_EXTENSIONS[image_format]}"
@@ -258,7 +261,9 @@ def category_update(*, category: Category, **fields: Any) -> Category:
     """
     parent_id = fields.get("parent_id")
     if parent_id is not None and parent_id != category.parent_id:
-        parents = dict(Category.objects.select_for_update().order_by("pk").values_list("pk", "parent_id"))
+        parents: dict[int, int | None] = dict(
+            Category.objects.select_for_update().order_by("pk").values_list("pk", "parent_id")
+        )
         if parent_id not in parents:
             raise _missing("parent_id", "category", [parent_id])
         if category.parent_would_cycle(parent_id, parents=parents):
@@ -319,7 +324,7 @@ def author_delete(*, author: Author) -> None:
 
 
 @transaction.atomic
-def review_create(*, book: Book, user, rating: int, title: str = "", body: str = "") -> Review:
+def review_create(*, book: Book, user: User, rating: int, title: str = "", body: str = "") -> Review:
     """One review per user and book: a second, even one sent at the same moment, is a 400 `unique`."""
     with unique_violations(REVIEW_TAKEN):
         return Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)

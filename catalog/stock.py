@@ -3,13 +3,14 @@ book's narrow `Stock` row and writes one `StockMovement` per book; popularity (c
 lately) is computed from the same ledger by `books_popularity_refresh`."""
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connections, transaction
 from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from accounts.models import User
 from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, Shortage, StockChangedError
 from catalog.models import Book, Stock, StockMovement
@@ -20,7 +21,7 @@ def stock_apply(
     *,
     changes: Mapping[int, int],
     reason: str,
-    actor=None,
+    actor: User | None = None,
     order_reference: str = "",
     note: str = "",
     locked_books: Iterable[Book] | None = None,
@@ -116,7 +117,7 @@ POPULARITY_REASONS = {StockMovement.Reason.SALE, StockMovement.Reason.CANCELLATI
 POPULARITY_DAYS = 90
 
 
-def books_popularity_refresh(*, now=None) -> int:
+def books_popularity_refresh(*, now: datetime | None = None) -> int:
     """Sets every book's `popularity` to its copies sold (sales less cancellations) in the last
         90 days, from the stock ledger, so that old sales age out. Two UPDATEs; returns the number
         of books whose figure was recomputed. Sales count in at the next run: run it hourly
@@ -134,7 +135,7 @@ def books_popularity_refresh(*, now=None) -> int:
 
 
 @transaction.atomic(savepoint=False)
-def stock_set_many(*, levels: Mapping[int, int], reason: str, actor=None, note: str = "") -> int:
+def stock_set_many(*, levels: Mapping[int, int], reason: str, actor: User | None = None, note: str = "") -> int:
     """Sets many books' stock to absolute levels (imports), one ledger row per book that changes.
 
     Locks the stock rows in book-id order like `stock_apply`; a constant number of queries.

@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from catalog import views
 
-router = SimpleRouter(trailing_slash="")
+router = SimpleRouter(trailing_slash=False)
 router.register("books", views.BookViewSet, basename="book")
 router.register("categories", views.CategoryViewSet, basename="category")
 router.register("authors", views.AuthorViewSet, basename="author")

@@ -1,5 +1,7 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
+from typing import Any, cast
+
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -15,8 +17,8 @@ from bookstore.filters import positive_path_id
 from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
 from bookstore.serializers import Presenter
 from catalog import caching, services
-from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, CategoryFilter
-from catalog.models import Author, Book, Category, Review
+from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, BookOrderingFilter, CategoryFilter
+from catalog.models import Author, Book, BookQuerySet, Category, Review
 from catalog.pagination import BookPagination
 from catalog.permissions import IsReviewAuthorOrStaff, IsStaffOrReadOnly
 from catalog.serializers import (
@@ -44,7 +46,7 @@ def _is_staff(request) -> bool:
         description="Active books, newest first (ranked by relevance when searching without an ordering). "
         "Staff may pass `is_active=false` to list withdrawn books.",
         parameters=[
-            BookFilter.base_filters["ordering"].schema_parameter("ordering"),
+            cast(BookOrderingFilter, BookFilter.base_filters["ordering"]).schema_parameter("ordering"),
             OpenApiParameter(
                 "min_rating",
                 {"type": "number", "minimum": 1, "maximum": 5},
@@ -83,7 +85,7 @@ class BookViewSet(viewsets.ModelViewSet):
     pagination_class = BookPagination
 
     def get_queryset(self):
-        books = super().get_queryset()
+        books = cast(BookQuerySet, super().get_queryset())
         if self.action == "list":
             books = books.defer("description")
         return books if _is_staff(self.request) else books.available()
@@ -100,7 +102,7 @@ class BookViewSet(viewsets.ModelViewSet):
         """`search_relaxed` when searching, `facets` when asked for (see catalog.search)."""
         filterset = self.filterset_class(self.request.query_params, queryset=self.get_queryset(), request=self.request)
         filterset.is_valid()  # already validated by the filter backend
-        extra = {}
+        extra: dict[str, Any] = {}
         if filterset.search_text:
             extra["search_relaxed"] = bool(page and getattr(page[0], "search_relaxed", False))
         if facets := filterset.facets_requested():
@@ -282,7 +284,7 @@ class BookReviewListView(generics.ListCreateAPIView):
         return Review.objects.with_listing_data().visible_to(self.request.user).filter(book=self.get_book())
 
     def get_serializer_context(self):
-        context = super().get_serializer_context()
+        context = cast(dict[str, Any], super().get_serializer_context())  # a dict; the stubs say Mapping
         if getattr(self, "swagger_fake_view", False):
             return context
         if self.request is not None and self.request.method == "POST":

@@ -19,14 +19,14 @@ from orders.models import Order
 
 class AddressInline(ReadOnlyTabularInline):
     model = Address
-    fields = ["label", "full_name", "line1", "city", "postal_code", "country", "is_default"]
+    fields = ("label", "full_name", "line1", "city", "postal_code", "country", "is_default")
     readonly_fields = fields
 
 
 class OrderInline(ReadOnlyTabularInline):
     model = Order
     fk_name = "user"
-    fields = ["number", "status", "total", "currency", "shipping_method_name", "created_at"]
+    fields = ("number", "status", "total", "currency", "shipping_method_name", "created_at")
     readonly_fields = fields
     show_change_link = True
     ordering = ["-created_at"]
@@ -48,7 +48,7 @@ class CustomerAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_display = ["email", "first_name", "last_name", "is_active", "is_email_verified", "date_joined"]
     list_filter = ["is_active", "is_email_verified"]
     search_fields = ["email", "first_name", "last_name"]
-    fields = ["email", "first_name", "last_name", "is_active", "is_email_verified", "date_joined"]
+    fields = ("email", "first_name", "last_name", "is_active", "is_email_verified", "date_joined")
     readonly_fields = fields
     inlines = [AddressInline, OrderInline, ReviewInline]
     actions = ["deactivate_customers", "reactivate_customers"]

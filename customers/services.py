@@ -9,6 +9,8 @@ row stays too (orders and reviews point at it), closed and emptied by
 receives.
 """
 
+from typing import Any
+
 from django.db import transaction
 
 from accounts.models import User
@@ -32,7 +34,7 @@ ORDER_PERSONAL_FIELDS = [
 ]
 
 
-def customer_export(*, user: User) -> dict:
+def customer_export(*, user: User) -> dict[str, Any]:
     """The caller's data as JSON-ready data: profile, addresses, orders with their lines, reviews, carts."""
     from accounts.serializers import ProfileSerializer
     from addresses.serializers import AddressSerializer

@@ -42,13 +42,13 @@ NOTE_HELP = "Recorded in the order's history and sent to the customer with the s
 
 class OrderLineInline(ReadOnlyTabularInline):
     model = OrderLine
-    fields = ["book", "title", "isbn", "unit_price", "quantity", "line_total"]
+    fields = ("book", "title", "isbn", "unit_price", "quantity", "line_total")
     readonly_fields = fields
 
 
 class OrderStatusChangeInline(ReadOnlyTabularInline):
     model = OrderStatusChange
-    fields = ["status", "at", "actor", "note"]
+    fields = ("status", "at", "actor", "note")
     readonly_fields = fields
     verbose_name_plural = "status history"
 

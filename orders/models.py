@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +10,9 @@ from django.db.models import Q
 from django.utils.functional import cached_property
 
 from catalog.models import Book
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read over the phone is unambiguous.
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -23,18 +27,18 @@ def order_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class OrderQuerySet(models.QuerySet):
-    def for_user(self, user):
+class OrderQuerySet(models.QuerySet["Order"]):
+    def for_user(self, user: "User") -> "OrderQuerySet":
         """The orders `user` may see: their own, or every order for staff."""
         if user.is_staff:
             return self
         return self.filter(user=user)
 
-    def for_order_token(self, token: str):
+    def for_order_token(self, token: str) -> "OrderQuerySet":
         """The one order an Order-Token opens."""
         return self.filter(order_token_hash=order_token_hash(token))
 
-    def with_details(self):
+    def with_details(self) -> "OrderQuerySet":
         """Lines and status history in two extra queries, whatever the number of orders."""
         return self.prefetch_related("items", "status_history")
 
@@ -123,7 +127,7 @@ class Order(models.Model):
     # Set by checkout for the 201 answer to a guest: the Order-Token (only its hash is kept).
     token: str | None = None
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
     # What the order serializer shows: from `with_details()`' prefetch, a query each, or set by checkout.
@@ -136,8 +140,15 @@ class Order(models.Model):
         return list(self.status_history.all())
 
     @property
-    def shipping_method(self) -> dict:
+    def shipping_method(self) -> dict[str, str]:
         return {"code": self.shipping_method_code, "name": self.shipping_method_name}
+
+    @property
+    def email_to(self) -> str:
+        """Where the order's emails go: its `email` (a guest has no user), else its user's address."""
+        if not self.email and self.user is not None:
+            return self.user.email
+        return self.email
 
     def can_move_to(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.Status(self.status)]
@@ -146,7 +157,7 @@ class Order(models.Model):
         return self.can_move_to(self.Status.CANCELLED)
 
     @property
-    def shipping_address(self) -> dict:
+    def shipping_address(self) -> dict[str, str]:
         return {
             "full_name": self.shipping_full_name,
             "line1": self.shipping_line1,
@@ -179,7 +190,7 @@ class OrderLine(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_orderline_quantity_positive"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} × {self.title}"
 
 
@@ -198,7 +209,7 @@ class OrderStatusChange(models.Model):
         ordering = ["at", "id"]
         verbose_name = "status change"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.order_id} → {self.status}"
 
 

@@ -1,5 +1,7 @@
 """Orders as the contract shows them, checkout's input, and staff status changes."""
 
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -162,7 +164,13 @@ class OrderStatusUpdateSerializer(StrictTextSerializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class OrderTokenMixin:
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer  # what the mixin is mixed into
+else:
+    _Serializer = object
+
+
+class OrderTokenMixin(_Serializer):
     """Adds a guest's `order_token` to checkout's answer (absent for a signed-in customer's order)."""
 
     optional_response_fields = ("order_token",)

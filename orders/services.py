@@ -4,6 +4,8 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -58,9 +60,9 @@ def guest_order_token_derived(*, cart_token: str, idempotency_key: str, number: 
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def request_fingerprint(*, address: dict, shipping_method: str = "standard", email: str | None = None) -> str:
+def request_fingerprint(*, address: dict[str, Any], shipping_method: str = "standard", email: str | None = None) -> str:
     """A stable hash of a checkout's validated body, to tell a retry from a reused key (a guest's email counts)."""
-    body = {"shipping_address": address, "shipping_method": shipping_method}
+    body: dict[str, Any] = {"shipping_address": address, "shipping_method": shipping_method}
     if email is not None:
         body["email"] = email
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -71,7 +73,7 @@ ORDER_NUMBER = Unique(Order, ("number",), "An order with this number already exi
 MAX_NUMBER_ATTEMPTS = 5
 
 
-def _order_insert(*, numbered=None, **fields) -> Order:
+def _order_insert(*, numbered: Callable[[str], dict[str, Any]] | None = None, **fields: Any) -> Order:
     """Inserts the order under a fresh random number, drawing again should another order hold it.
 
     Numbers are random (50 bits), so a clash is all but impossible; but it is not the buyer's
@@ -90,7 +92,11 @@ def _order_insert(*, numbered=None, **fields) -> Order:
 
 
 def order_quote(
-    *, user=None, cart_token: str | None = None, address: dict, shipping_method: str = "standard"
+    *,
+    user: User | None = None,
+    cart_token: str | None = None,
+    address: dict[str, Any],
+    shipping_method: str = "standard",
 ) -> Pricing:
     """What checking out the user's cart would charge now, with its problems; reads only, locks nothing.
 
@@ -112,10 +118,10 @@ def order_quote(
 @transaction.atomic
 def order_place(
     *,
-    user=None,
+    user: User | None = None,
     cart_token: str | None = None,
     email: str = "",
-    address: dict,
+    address: dict[str, Any],
     shipping_method: str = "standard",
     idempotency_key: str | None = None,
     confirm: bool = True,
@@ -138,20 +144,21 @@ def order_place(
     """
     guest = user is None
     cart = cart_lock(user=user, token=cart_token if guest else None)
-    email = User.objects.normalize_email(email) if guest else user.email
+    guest_cart_token = cast(str, cart_token)  # for a guest: cart_lock found their cart by it
+    email = User.objects.normalize_email(email) if user is None else user.email
     fingerprint = request_fingerprint(address=address, shipping_method=shipping_method, email=email if guest else None)
     stored_key = idempotency_key
     if idempotency_key is not None and guest:
-        stored_key = guest_idempotency_scope(cart_token=cart_token, idempotency_key=idempotency_key)
+        stored_key = guest_idempotency_scope(cart_token=guest_cart_token, idempotency_key=idempotency_key)
     if stored_key is not None:
         # A guest's scoped key is unique by itself (and stays so once the order joins an account).
         existing = Order.objects.filter(idempotency_key=stored_key, **({} if guest else {"user": user})).first()
         if existing is not None:
             if existing.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReusedError()
-            if guest:
+            if guest and idempotency_key is not None:  # a guest's stored key is made from one
                 existing.token = guest_order_token_derived(
-                    cart_token=cart_token, idempotency_key=idempotency_key, number=existing.number
+                    cart_token=guest_cart_token, idempotency_key=idempotency_key, number=existing.number
                 )
             return existing
 
@@ -162,12 +169,12 @@ def order_place(
 
     tokens: dict[str, str] = {}
 
-    def guest_token(number: str) -> dict:
+    def guest_token(number: str) -> dict[str, Any]:
         if idempotency_key is None:
             tokens[number] = order_token_new()
         else:
             tokens[number] = guest_order_token_derived(
-                cart_token=cart_token, idempotency_key=idempotency_key, number=number
+                cart_token=guest_cart_token, idempotency_key=idempotency_key, number=number
             )
         return {"order_token_hash": order_token_hash(tokens[number])}
 
@@ -216,7 +223,7 @@ def order_place(
 
 
 @transaction.atomic
-def order_abandon(*, order: Order, user=None, cart_token: str | None = None, note: str) -> Order:
+def order_abandon(*, order: Order, user: User | None = None, cart_token: str | None = None, note: str) -> Order:
     """Undoes a checkout whose payment could not be started: the order is cancelled (kept, for the
     books), its copies go back to stock and into the cart they came from, and its Idempotency-Key
     is freed so that a retry places a new order. No email: the buyer was told the checkout failed.
@@ -244,7 +251,7 @@ def order_abandon(*, order: Order, user=None, cart_token: str | None = None, not
     return order
 
 
-def guest_orders_claim(*, user) -> int:
+def guest_orders_claim(*, user: User) -> int:
     """A verified email's guest orders join its account; returns how many."""
     if not user.is_email_verified:
         return 0
@@ -301,7 +308,7 @@ def _order_record_move(*, order: Order, status: str, actor, note: str, also_save
     order.save(update_fields=["status", "updated_at", *also_saved])
     OrderStatusChange.objects.create(order=order, status=status, actor=actor, note=note)
     email_enqueue(
-        to=order.email or order.user.email,
+        to=order.email_to,
         subject=f"Your Bookstore order {order.number} is {order.get_status_display().lower()}",
         body=f"Your order {order.number} is now {order.get_status_display().lower()}.\n"
         + (f"\n{note}\n" if note else "")
@@ -346,7 +353,7 @@ def order_ship(
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, actor, note: str = "") -> Order:
+def order_cancel(*, order: Order, actor: User | None, note: str = "") -> Order:
     """Cancels a pending or paid order and puts its copies back in stock, exactly once.
 
     The order row is locked first, so of two simultaneous cancellations the second waits,
@@ -366,7 +373,7 @@ def order_cancel(*, order: Order, actor, note: str = "") -> Order:
 
 
 @transaction.atomic
-def order_set_status(*, order: Order, status: str, actor, note: str = "") -> Order:
+def order_set_status(*, order: Order, status: str, actor: User | None, note: str = "") -> Order:
     """Moves an order along pending → paid → shipped → delivered (or cancels it); anything else is refused."""
     if status == Order.Status.CANCELLED:
         return order_cancel(order=order, actor=actor, note=note)

@@ -26,7 +26,7 @@ from payments.models import Payment, PaymentEvent, Refund
 
 class PaymentInline(ReadOnlyAdminMixin, StackedInline):
     model = Payment
-    fields = [
+    fields = (
         "method",
         "money",
         "amount",
@@ -37,7 +37,7 @@ class PaymentInline(ReadOnlyAdminMixin, StackedInline):
         "stripe_payment_intent_id",
         "last_error",
         "ledger",
-    ]
+    )
     readonly_fields = fields
     can_delete = False
     extra = 0
@@ -57,7 +57,7 @@ class PaymentInline(ReadOnlyAdminMixin, StackedInline):
 
 class RefundInline(ReadOnlyTabularInline):
     model = Refund
-    fields = ["amount", "reason", "lines", "source", "stripe_refund_id", "actor", "created_at"]
+    fields = ("amount", "reason", "lines", "source", "stripe_refund_id", "actor", "created_at")
     readonly_fields = fields
 
 
@@ -150,7 +150,7 @@ class OrderAdmin(orders_admin.OrderAdmin):
 
 class PaymentEventInline(ReadOnlyTabularInline):
     model = PaymentEvent
-    fields = ["created_at", "kind", "amount", "status_after", "actor", "stripe_event_id", "note"]
+    fields = ("created_at", "kind", "amount", "status_after", "actor", "stripe_event_id", "note")
     readonly_fields = fields
     verbose_name_plural = "ledger"
 
@@ -162,7 +162,7 @@ class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
     list_select_related = ["order"]
     search_fields = ["order__number", "stripe_payment_intent_id"]
     inlines = [PaymentEventInline]
-    fields = [
+    fields = (
         "order",
         "method",
         "status",
@@ -175,5 +175,5 @@ class PaymentAdmin(ReadOnlyAdminMixin, ModelAdmin):
         "last_error",
         "created_at",
         "updated_at",
-    ]
+    )
     readonly_fields = fields

@@ -52,7 +52,7 @@ class Payment(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.method} payment of {self.order_id}: {self.status}"
 
     # What the order serializer shows: from the view's prefetch, a query, or set by checkout (none yet).
@@ -99,7 +99,7 @@ class PaymentEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.payment_id}: {self.kind} {self.amount}"
 
 
@@ -137,7 +137,7 @@ class Refund(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"refund of {self.amount} on {self.payment_id}"
 
 
@@ -148,7 +148,7 @@ class StripeEvent(models.Model):
     type = models.CharField(max_length=100)
     received_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.event_id} ({self.type})"
 
 

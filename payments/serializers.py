@@ -92,7 +92,7 @@ class OrderWithPaymentSerializer(OrderSerializer):
     @extend_schema_field(RefundSerializer(many=True))
     def get_refunds(self, order: Order) -> list:
         payment = self._payment(order)
-        return RefundSerializer(payment.refund_list, many=True).data if payment is not None else []
+        return RefundSerializer(payment.refund_list, many=True).data if payment is not None else []  # type: ignore[return-value]  # many: a list
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_expires_at(self, order: Order):

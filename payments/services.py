@@ -17,6 +17,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -65,7 +66,15 @@ def _lock(*, order_id: int) -> tuple[Order, Payment]:
     return order, payment
 
 
-def _record(*, payment: Payment, kind: str, amount: Decimal = ZERO, actor=None, event_id: str = "", note: str = ""):
+def _record(
+    *,
+    payment: Payment,
+    kind: str,
+    amount: Decimal = ZERO,
+    actor: User | None = None,
+    event_id: str = "",
+    note: str = "",
+) -> None:
     payment.status = payment.status_from_amounts()
     payment.save()
     PaymentEvent.objects.create(
@@ -82,7 +91,7 @@ def _record(*, payment: Payment, kind: str, amount: Decimal = ZERO, actor=None, 
 # Checkout
 
 
-def payment_start(*, order: Order, method: str, actor=None) -> Payment:
+def payment_start(*, order: Order, method: str, actor: User | None = None) -> Payment:
     """The order's payment row: manual (instructions, staff record it) or a card payment awaiting its
     PaymentIntent (`payment_intent_attach`, called once the checkout has committed)."""
     if method == Payment.Method.STRIPE and not stripe_gateway.stripe_enabled():
@@ -112,10 +121,11 @@ def payment_intent_attach(*, order: Order, payment: Payment) -> Payment:
     intent = stripe_gateway.payment_intent_create(
         amount=order.total, currency=order.currency, order_number=order.number
     )
+    secret = intent.client_secret or ""  # always set on a new PaymentIntent
     Payment.objects.filter(pk=payment.pk).update(
-        stripe_payment_intent_id=intent.id, client_secret=intent.client_secret, updated_at=timezone.now()
+        stripe_payment_intent_id=intent.id, client_secret=secret, updated_at=timezone.now()
     )
-    payment.stripe_payment_intent_id, payment.client_secret = intent.id, intent.client_secret
+    payment.stripe_payment_intent_id, payment.client_secret = intent.id, secret
     return payment
 
 
@@ -130,7 +140,7 @@ def manual_payment_text(*, order: Order, payment: Payment) -> str:
     )
 
 
-def order_checkout(*, payment_method: str | None = None, **place) -> Order:
+def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
     """`orders.services.order_place` and the order's payment; for a card, then its PaymentIntent.
 
     The order, its stock and its payment row commit first, in one transaction; Stripe is called
@@ -146,12 +156,12 @@ def order_checkout(*, payment_method: str | None = None, **place) -> Order:
     actor = place.get("user")
     with transaction.atomic():
         order = orders_services.order_place(confirm=False, **place)
-        payment = Payment.objects.filter(order=order).first() if place.get("idempotency_key") is not None else None
-        replay = payment is not None
-        if replay:
-            if payment.method != method:
+        existing = Payment.objects.filter(order=order).first() if place.get("idempotency_key") is not None else None
+        replay = existing is not None
+        if existing is not None:
+            if existing.method != method:
                 raise IdempotencyKeyReusedError()
-            order.payment = payment
+            order.payment = payment = existing
         else:
             payment = payment_start(order=order, method=method, actor=actor)
     if payment.method == Payment.Method.STRIPE and not payment.stripe_payment_intent_id:
@@ -172,7 +182,7 @@ def order_checkout(*, payment_method: str | None = None, **place) -> Order:
     return order
 
 
-def _checkout_undo(*, order: Order, payment: Payment, place: dict) -> None:
+def _checkout_undo(*, order: Order, payment: Payment, place: dict[str, Any]) -> None:
     note = "The card payment could not be started (Stripe did not answer); the checkout was undone."
     with transaction.atomic():
         orders_services.order_abandon(
@@ -187,7 +197,7 @@ def _checkout_undo(*, order: Order, payment: Payment, place: dict) -> None:
 
 
 @transaction.atomic
-def order_mark_paid(*, order: Order, actor, note: str = "") -> Order:
+def order_mark_paid(*, order: Order, actor: User | None, note: str = "") -> Order:
     """Staff record a manual payment: the only way a manual order becomes paid. Card orders refuse."""
     order, payment = _lock(order_id=order.pk)
     if payment.method == Payment.Method.STRIPE:
@@ -201,7 +211,7 @@ def order_mark_paid(*, order: Order, actor, note: str = "") -> Order:
 
 
 @transaction.atomic
-def order_cancel(*, order: Order, actor, note: str = "") -> Order:
+def order_cancel(*, order: Order, actor: User | None, note: str = "") -> Order:
     """Cancels a pending or paid order: refunds what was paid in full first, cancels an open
     PaymentIntent, then `orders.services.order_cancel` puts the stock back."""
     order, payment = _lock(order_id=order.pk)
@@ -233,7 +243,7 @@ def order_cancel(*, order: Order, actor, note: str = "") -> Order:
     return orders_services.order_cancel(order=order, actor=actor, note=note)
 
 
-def order_set_status(*, order: Order, status: str, actor, note: str = "") -> Order:
+def order_set_status(*, order: Order, status: str, actor: User | None, note: str = "") -> Order:
     """Staff status changes: paid and cancelled go through the money; the rest is `orders`' own."""
     if status == Order.Status.PAID:
         return order_mark_paid(order=order, actor=actor, note=note)
@@ -245,10 +255,12 @@ def order_set_status(*, order: Order, status: str, actor, note: str = "") -> Ord
 def _intent_cancel_or_record_success(*, order: Order, payment: Payment) -> None:
     """Cancels the PaymentIntent. If Stripe refuses because the card was just charged, records the
     payment instead (the webhook may not have arrived yet). Other failures raise."""
+    intent_id = payment.stripe_payment_intent_id
+    assert intent_id is not None  # the callers check it
     try:
-        stripe_gateway.payment_intent_cancel(payment.stripe_payment_intent_id)
+        stripe_gateway.payment_intent_cancel(intent_id)
     except PaymentProviderUnavailableError:
-        intent = stripe_gateway.payment_intent_retrieve(payment.stripe_payment_intent_id)
+        intent = stripe_gateway.payment_intent_retrieve(intent_id)
         if intent.status == "canceled":
             return
         if intent.status != "succeeded":
@@ -298,7 +310,7 @@ def orders_expire_unpaid(*, now: datetime | None = None) -> int:
 # Refunds
 
 
-def refund_fingerprint(*, amount: Decimal | None, lines: list[dict], reason: str) -> str:
+def refund_fingerprint(*, amount: Decimal | None, lines: list[dict[str, Any]], reason: str) -> str:
     canonical = json.dumps(
         {"amount": str(amount) if amount is not None else None, "lines": lines, "reason": reason},
         sort_keys=True,
@@ -311,10 +323,10 @@ def refund_fingerprint(*, amount: Decimal | None, lines: list[dict], reason: str
 def refund_create(
     *,
     order: Order,
-    actor,
+    actor: User | None,
     reason: str,
     amount: Decimal | None = None,
-    lines: list[dict] | None = None,
+    lines: list[dict[str, Any]] | None = None,
     idempotency_key: str | None = None,
 ) -> Refund:
     """Staff refund part or all of what was paid, by amount or by lines (`{book_id, quantity, restock}`).
@@ -351,13 +363,16 @@ def refund_create(
     )
 
 
-def _refund_lines(*, order: Order, payment: Payment, lines: list[dict]) -> tuple[list[dict], Decimal]:
+def _refund_lines(
+    *, order: Order, payment: Payment, lines: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Decimal]:
     ordered = {line.book_id: line for line in OrderLine.objects.filter(order=order)}
-    returned = Counter()
+    returned: Counter[int] = Counter()
     for refund in payment.refunds.all():
         for line in refund.lines:
             returned[line["book_id"]] += line["quantity"]
-    result, total = [], ZERO
+    result: list[dict[str, Any]] = []
+    total = ZERO
     for index, line in enumerate(lines):
         book_id, quantity = line["book_id"], line["quantity"]
         if book_id not in ordered:
@@ -400,8 +415,8 @@ def _refund(
     payment: Payment,
     amount: Decimal,
     reason: str,
-    lines: list[dict],
-    actor,
+    lines: list[dict[str, Any]],
+    actor: User | None,
     source: str,
     idempotency_key: str = "",
     fingerprint: str = "",
@@ -416,13 +431,13 @@ def _refund(
         and source != Refund.Source.STRIPE_DASHBOARD
         and payment.stripe_payment_intent_id
     ):
-        refund = stripe_gateway.refund_create(
+        stripe_refund = stripe_gateway.refund_create(
             payment_intent_id=payment.stripe_payment_intent_id,
             amount=amount,
             currency=payment.currency,
             key=f"{payment.pk}-{payment.refunds.count() + 1}",
         )
-        stripe_refund_id = refund.id
+        stripe_refund_id = stripe_refund.id
     restock = {line["book_id"]: line["quantity"] for line in lines if line["restocked"]}
     if restock:
         stock_apply(
@@ -449,7 +464,7 @@ def _refund(
         payment=payment, kind=PaymentEvent.Kind.REFUNDED, amount=amount, actor=actor, event_id=event_id, note=reason
     )
     email_enqueue(
-        to=order.email or order.user.email,
+        to=order.email_to,
         subject=f"A refund on your Bookstore order {order.number}",
         body=(
             f"We have refunded {amount} {payment.currency} on your order {order.number}.\n\n"
@@ -521,7 +536,7 @@ def _succeeded(*, order: Order, payment: Payment, amount: int, currency: str, ev
         )
 
 
-def _on_intent_succeeded(*, order: Order, payment: Payment, obj: dict, event_id: str) -> None:
+def _on_intent_succeeded(*, order: Order, payment: Payment, obj: dict[str, Any], event_id: str) -> None:
     _succeeded(
         order=order,
         payment=payment,
@@ -531,14 +546,14 @@ def _on_intent_succeeded(*, order: Order, payment: Payment, obj: dict, event_id:
     )
 
 
-def _on_intent_failed(*, order: Order, payment: Payment, obj: dict, event_id: str) -> None:
+def _on_intent_failed(*, order: Order, payment: Payment, obj: dict[str, Any], event_id: str) -> None:
     if payment.amount_paid > 0 or order.status != Order.Status.PENDING:
         return  # a late failure of an earlier attempt changes nothing once paid or cancelled
     error = obj.get("last_payment_error") or {}
     payment.last_error = (error.get("message") or error.get("code") or "The card payment failed.")[:500]
     _record(payment=payment, kind=PaymentEvent.Kind.FAILED, event_id=event_id, note=payment.last_error)
     email_enqueue(
-        to=order.email or order.user.email,
+        to=order.email_to,
         subject=f"The payment for your Bookstore order {order.number} did not go through",
         body=(
             f"Your card payment for order {order.number} failed: {payment.last_error}\n\n"
@@ -547,7 +562,7 @@ def _on_intent_failed(*, order: Order, payment: Payment, obj: dict, event_id: st
     )
 
 
-def _on_charge_refunded(*, order: Order, payment: Payment, obj: dict, event_id: str) -> None:
+def _on_charge_refunded(*, order: Order, payment: Payment, obj: dict[str, Any], event_id: str) -> None:
     """A refund made in Stripe's dashboard (ours are already recorded: only the difference counts)."""
     currency = obj.get("currency", payment.currency)
     if payment.amount_paid == 0 and obj.get("paid"):

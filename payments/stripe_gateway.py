@@ -7,11 +7,15 @@ so the SDK's retries and a retried request never create two.
 
 import logging
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
 
 from payments.exceptions import PaymentProviderUnavailableError, WebhookSignatureError
+
+if TYPE_CHECKING:
+    from stripe._base_address import BaseAddresses
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ def from_minor_units(amount: int, currency: str) -> Decimal:
 
 
 def _client() -> stripe.StripeClient:
-    base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    base: BaseAddresses | None = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses=base,

@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 from payments.views import OrderViewSet, StripeWebhookView
 
 # The orders' routes with their money; `bookstore.urls` puts these before `orders.urls`.
-router = SimpleRouter(trailing_slash="")
+router = SimpleRouter(trailing_slash=False)
 router.register("orders", OrderViewSet, basename="order")
 
 urlpatterns = [

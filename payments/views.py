@@ -140,8 +140,9 @@ class OrderViewSet(orders_views.OrderViewSet):
         request=None,
         responses={200: OrderWithPaymentSerializer, 409: orders_views.INVALID_TRANSITION, 503: PROVIDER_DOWN},
     )
+    # The stubs bind an @action to the class it is written in, so any override differs from it.
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request, pk=None):  # type: ignore[override]
         actor = request.user if request.user.is_authenticated else None  # a guest, by Order-Token
         services.order_cancel(order=self.get_object(), actor=actor)
         return self.render_order(self.get_object())

@@ -11,11 +11,11 @@ from bookstore.countries import ISO_3166_ALPHA2
 COUNTRY_CHOICES = sorted((code, code) for code in ISO_3166_ALPHA2)
 
 
-class ShippingMethodQuerySet(models.QuerySet):
-    def active(self):
+class ShippingMethodQuerySet(models.QuerySet["ShippingMethod"]):
+    def active(self) -> "ShippingMethodQuerySet":
         return self.filter(is_active=True)
 
-    def delivering_to(self, country: str):
+    def delivering_to(self, country: str) -> "ShippingMethodQuerySet":
         """The methods that deliver to `country` (ISO 3166-1 alpha-2): everywhere, or that country named."""
         return self.filter(Q(everywhere=True) | Q(countries__country=country)).distinct()
 
@@ -49,7 +49,7 @@ class ShippingMethod(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
     def cost_for(self, *, subtotal: Decimal) -> Decimal:
@@ -69,7 +69,7 @@ class ShippingMethodCountry(models.Model):
         verbose_name_plural = "countries served"
         constraints = [models.UniqueConstraint(fields=["method", "country"], name="shipping_method_country_once")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.country
 
 
@@ -97,7 +97,7 @@ class TaxRate(models.Model):
             models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=1), name="shipping_taxrate_rate_0_to_1"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.country} {self.kind} {self.rate}"
 
     @staticmethod
