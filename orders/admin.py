@@ -104,8 +104,7 @@ class MoveForm(forms.Form):
     carrier = forms.CharField(required=False, max_length=64, help_text="When shipping: e.g. Royal Mail, DHL, UPS.")
     tracking_number = forms.CharField(required=False, max_length=64, help_text="When shipping.")
     tracking_url = forms.URLField(
-        required=False,
-        assume_scheme="https", max_length=500, help_text="When shipping: where the customer follows it."
+        required=False, assume_scheme="https", max_length=500, help_text="When shipping: where the customer follows it."
     )
 
     def __init__(self, *args, order: Order, **kwargs):
