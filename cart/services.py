@@ -297,7 +297,7 @@ def _cart_merge(*, user: User, token: str) -> dict[str, list[dict[str, Any]]] | 
         return None
     mine = cart_lock(user=user)
     current = {line.book_id: line for line in CartItem.objects.filter(cart=mine)}
-    report: dict[str, list] = {"merged": [], "clamped": [], "dropped": []}
+    report: dict[str, list[dict[str, Any]]] = {"merged": [], "clamped": [], "dropped": []}
     new_lines, now = [], timezone.now()
     for line in anonymous.items.in_line_order():
         book, existing = line.book, current.get(line.book_id)
