@@ -70,7 +70,7 @@ def book_create(
     if not fields.get("slug"):
         fields["slug"] = book_slug(fields.get("title", ""))
     with unique_violations(ISBN_TAKEN):
-        book = Book.objects.create(stock=0, **fields)
+        book = Book.objects.create(stock=0, **fields)  # type: ignore[misc]  # `stock` is a property with a setter, which Model.__init__ accepts; the plugin knows fields only
     book.authors.set(authors)
     if stock:
         stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor, note=stock_note)
