@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.email_addresses import EmailAddressError, email_normalize, email_normalize_lenient
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     """Bulk changes of users' rows go through `accounts.services.users_update` (their cached rows stop counting)."""
 
     use_in_migrations = True

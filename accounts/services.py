@@ -3,7 +3,7 @@
 import contextlib
 import logging
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -109,7 +109,7 @@ def user_verify_email(*, uid: str, token: str) -> User:
 
 
 @transaction.atomic
-def users_update(*, users: QuerySet[User], **fields) -> int:
+def users_update(*, users: QuerySet[User], **fields: Any) -> int:
     """`users.update(**fields)` whose every changed user counts on their next request (`accounts.user_cache`).
 
     A bulk update sends no save signals: the rows are locked and updated by id, so every row

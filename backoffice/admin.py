@@ -54,4 +54,4 @@ def _report_urls():
     ]
 
 
-admin.site.extra_urls = _report_urls
+admin.site.extra_urls = _report_urls  # type: ignore[attr-defined]  # admin.site is UnfoldAdminSite (see above)

@@ -4,6 +4,8 @@ Each link shows only to someone allowed to view its model; the Developer group o
 (token blacklists, task results, groups, carts are for debugging, not for running the shop).
 """
 
+from typing import Any
+
 from django.urls import NoReverseMatch, reverse
 
 # (title, icon, app_label, model_name): icons are Material Symbols names, as unfold expects.
@@ -71,7 +73,7 @@ def _items(entries) -> list[dict]:
 
 def sidebar(request) -> list[dict]:
     """UNFOLD["SIDEBAR"]["navigation"]: built per request, so links follow the URLs actually registered."""
-    groups = [
+    groups: list[dict[str, Any]] = [
         {
             "title": "Overview",
             "items": [

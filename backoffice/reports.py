@@ -8,6 +8,8 @@ a crash.
 import csv
 import json
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -29,7 +31,7 @@ class PeriodForm(forms.Form):
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data; the stubs allow None
         today = timezone.localdate()
         end = data.get("end") or today
         start = data.get("start") or end - timedelta(days=29)
@@ -100,7 +102,7 @@ def sales_view(request):
         form = SalesForm({})
     if not form.is_valid():
         if request.GET.get("format") == "csv":
-            return HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")
+            return HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")  # type: ignore[arg-type]  # iterating an ErrorList gives its messages
         return _page(request, "backoffice/sales.html", "Sales report", form, rows=[])
     period, start, end = form.cleaned_data["period"], form.cleaned_data["start"], form.cleaned_data["end"]
     rows = stats.sales(period=period, start=start, end=end)
@@ -129,7 +131,7 @@ def sales_view(request):
         ],
     }
     options = {**CHART_OPTIONS, "plugins": {"legend": {"display": True, "position": "top", "align": "end"}}}
-    totals = {
+    totals: dict[str, int | Decimal] = {
         "orders": sum(row.orders for row in rows),
         "revenue": sum((row.revenue for row in rows), stats.ZERO),
         "refunded": sum((row.refunded for row in rows), stats.ZERO),
@@ -158,7 +160,7 @@ def bestsellers_view(request):
         form = BestsellersForm({})
     if not form.is_valid():
         if request.GET.get("format") == "csv":
-            return HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")
+            return HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")  # type: ignore[arg-type]  # iterating an ErrorList gives its messages
         return _page(request, "backoffice/bestsellers.html", "Bestsellers", form, rows=[])
     start, end, limit = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["limit"]
     rows = stats.bestsellers(start=start, end=end, limit=limit)

@@ -164,4 +164,13 @@ def bestsellers(*, start: date, end: date, limit: int = 20) -> list[BestsellerRo
         .annotate(title=F("book__title"), isbn=F("book__isbn"), copies=Sum("quantity"), revenue=_money("line_total"))
         .order_by("-copies", "-revenue", "book_id")[:limit]
     )
-    return [BestsellerRow(**{**row, "revenue": cents(row["revenue"])}) for row in rows]
+    return [
+        BestsellerRow(
+            book_id=row["book_id"],
+            title=row["title"],
+            isbn=row["isbn"],
+            copies=row["copies"],
+            revenue=cents(row["revenue"]),
+        )
+        for row in rows
+    ]

@@ -103,8 +103,8 @@ class Cart(models.Model):
         return sum((line.line_total for line in self.lines if line.book.is_active), Decimal("0.00"))
 
 
-class CartItemQuerySet(models.QuerySet):
-    def in_line_order(self):
+class CartItemQuerySet(models.QuerySet["CartItem"]):
+    def in_line_order(self) -> "CartItemQuerySet":
         """With their books, oldest first: a cart's lines as `Cart.lines` lists them."""
         return self.select_related("book__stock_record").order_by("id")
 

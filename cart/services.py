@@ -193,7 +193,7 @@ def cart_add_item(*, user: User | None = None, token: str | None = None, book_id
     with_line = (
         Book.objects.order_by()
         .only("id", "title", "price", "cover", "is_active", "in_stock")
-        .annotate(stock=F("stock_record__quantity"))
+        .annotate(stock=F("stock_record__quantity"))  # type: ignore[no-redef]  # sets the `stock` property (its setter), as Django allows
         .annotate(line=FilteredRelation("cart_items", condition=Q(cart_items__cart=cart)))
         .annotate(line_id=F("line__id"), line_quantity=F("line__quantity"), line_created=F("line__created_at"))
     )
@@ -297,7 +297,7 @@ def _cart_merge(*, user: User, token: str) -> dict[str, list[dict[str, Any]]] | 
         return None
     mine = cart_lock(user=user)
     current = {line.book_id: line for line in CartItem.objects.filter(cart=mine)}
-    report: dict[str, list] = {"merged": [], "clamped": [], "dropped": []}
+    report: dict[str, list[dict[str, Any]]] = {"merged": [], "clamped": [], "dropped": []}
     new_lines, now = [], timezone.now()
     for line in anonymous.items.in_line_order():
         book, existing = line.book, current.get(line.book_id)

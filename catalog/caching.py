@@ -127,6 +127,7 @@ def cached_response(request):
         return None
     content = _render(_with_current_stock(stored[1]))
     etag = etag_for(content)
+    response: HttpResponse
     if _not_modified(request, etag):
         response = HttpResponseNotModified()
     else:

@@ -1,11 +1,14 @@
 """Bulk import of books from CSV rows: validation with the API's rules, then batched writes."""
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
+from typing import Any, cast
 
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -65,6 +68,8 @@ _PLAIN_FIELDS = [
 
 class BookImportRowSerializer(serializers.Serializer):
     """One CSV row, checked with the same rules as the API's `BookWriteSerializer` (but no queries)."""
+
+    _fast_check: "FastRowCheck"  # set by `FastRowCheck.of`, once per serializer
 
     isbn = ISBNField()
     title = serializers.CharField(max_length=300)
@@ -129,7 +134,8 @@ class FastRowCheck:
     """
 
     def __init__(self, validator: BookImportRowSerializer):
-        fields = validator.fields
+        # Typed as bare `Field`s; each is the class declared above, with its limits set there.
+        fields = cast("Mapping[str, Any]", validator.fields)
         self.validator = validator
         self.text_limits = {
             name: field.max_length
@@ -311,7 +317,7 @@ class BookImporter:
         if connection.vendor != "postgresql":
             books = Book.objects.bulk_create(
                 [
-                    Book(
+                    Book(  # type: ignore[misc]  # `stock` is a property with a setter, which Model.__init__ accepts; the plugin knows fields only
                         isbn=row["isbn"],
                         slug=row["slug"],
                         category_id=row["category_id"],
@@ -322,12 +328,12 @@ class BookImporter:
                 ]
             )
             return {book.isbn: book.pk for book in books}
-        columns = {  # name: (array type, value of a row)
+        columns: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {  # name: (array type, value of a row)
             "isbn": ("text", lambda row: row["isbn"]),
             "slug": ("text", lambda row: row["slug"]),
             "category_id": ("bigint", lambda row: row["category_id"]),
             "in_stock": ("boolean", lambda row: (row["stock"] or 0) > 0),  # the level goes to catalog_stock
-            **{name: (_ARRAY_TYPES[name], lambda row, name=name: row[name]) for name in _PLAIN_FIELDS},
+            **{name: (_ARRAY_TYPES[name], itemgetter(name)) for name in _PLAIN_FIELDS},
             "names": ("text", lambda row: " ".join(sorted(row["authors"])) if self.has_authors else ""),
         }
         stored = [name for name in columns if name != "names"]
@@ -371,7 +377,8 @@ class BookImporter:
                 )
                 cursor.execute(sql, [now] + [[row[name] for row in rows] for name in ["id", *names]])
                 return
-            fields = [Book._meta.get_field(name) for name in names]
+            # Concrete columns of the book row only (the names are `_PLAIN_FIELDS` and `category_id`).
+            fields = [cast("models.Field[Any, Any]", Book._meta.get_field(name)) for name in names]
             sql = (
                 f"UPDATE catalog_book SET {', '.join(f'{f.column} = %s' for f in fields)}, updated_at = %s "  # noqa: S608 (fixed names)
                 "WHERE id = %s"

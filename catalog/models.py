@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
@@ -9,6 +9,9 @@ from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
     from catalog.search import SearchPlan
 
 # PostgreSQL search: the text search configuration of the vector and the query (no stemming:
@@ -29,7 +32,7 @@ class Author(models.Model):
         return self.name
 
 
-class CategoryQuerySet(models.QuerySet):
+class CategoryQuerySet(models.QuerySet["Category"]):
     def subtree_ids(self, id_or_slug: int | str) -> set[int]:
         """Ids of the category (by id or slug) and all its descendants.
 
@@ -231,7 +234,7 @@ class Book(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # A new book gets its `Stock` row at its opening level (bulk creators write the rows themselves).
         adding = self._state.adding
         if adding:
@@ -241,7 +244,7 @@ class Book(models.Model):
             self.stock_record = Stock.objects.create(book=self, quantity=self.stock)
             self.__dict__.pop("_stock", None)
 
-    def refresh_from_db(self, *args, **kwargs):
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         # The stock is read again too (from its row, when next asked for): what was set is forgotten.
         self.__dict__.pop("_stock", None)
         if Book.stock_record.related.is_cached(self):
@@ -286,7 +289,7 @@ class Stock(models.Model):
             models.CheckConstraint(condition=Q(quantity__gte=0), name="catalog_stock_quantity_not_negative"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.quantity} of {self.book_id}"
 
 
@@ -308,16 +311,16 @@ class ReviewQuerySet(models.QuerySet["Review"]):
     def with_listing_data(self) -> "ReviewQuerySet":
         return self.select_related("user").with_verified_purchase()
 
-    def published(self):
+    def published(self) -> "ReviewQuerySet":
         return self.filter(status=Review.Status.PUBLISHED)
 
-    def visible_to(self, user):
+    def visible_to(self, user: "User | AnonymousUser | None") -> "ReviewQuerySet":
         """Published reviews, plus the hidden ones for staff and for their own author."""
         if user is not None and user.is_authenticated:
             return self if user.is_staff else self.filter(Q(status=Review.Status.PUBLISHED) | Q(user=user))
         return self.published()
 
-    def awaiting_moderation(self):
+    def awaiting_moderation(self) -> "ReviewQuerySet":
         """Reviews with reports staff have not decided on yet."""
         open_reports = ReviewReport.objects.filter(review=OuterRef("pk"), resolved_at__isnull=True)
         return self.filter(Exists(open_reports))
@@ -349,7 +352,7 @@ class Review(models.Model):
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="catalog_review_rating_1_to_5"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         stars = "★" * self.rating + "☆" * (5 - self.rating)
         title = f"“{self.title}”" if self.title else "(no title)"
         return f"{stars} {title} on {self.book.title} by {self.user.display_name}"
@@ -370,7 +373,7 @@ class ReviewReport(models.Model):
             models.UniqueConstraint(fields=["review", "user"], name="catalog_review_report_once_per_user"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Report on review {self.review_id}: {self.reason[:60]}"
 
 

@@ -12,9 +12,10 @@
 
 import hashlib
 from functools import cached_property
+from typing import Any, cast
 
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Count, Window
+from django.db.models import Count, QuerySet, Window
 from rest_framework.exceptions import NotFound
 
 from bookstore.pagination import PageNumberPagination, _positive_int
@@ -38,9 +39,10 @@ class CountedPaginator(Paginator):
     def count(self) -> int:
         if self.known_count is not None:
             return self.known_count
+        books = cast("QuerySet[Any]", self.object_list)  # the stubs' pagination protocol has no `count`
         if self.count_key is None:
-            return self.object_list.count()
-        return caching.cached_value(self.count_key, self.object_list.count)
+            return books.count()
+        return caching.cached_value(self.count_key, books.count)
 
 
 def count_key(request, filter_names) -> str:

@@ -62,7 +62,7 @@ def _lock_category(*, pk: int, attr: str) -> None:
 
 @transaction.atomic
 def book_create(
-    *, actor=None, authors: Iterable[Author] = (), stock: int = 0, stock_note: str = "", **fields: Any
+    *, actor: User | None = None, authors: Iterable[Author] = (), stock: int = 0, stock_note: str = "", **fields: Any
 ) -> Book:
     """Creates a book with its authors; its opening stock is written to the ledger (reason `initial`)."""
     authors = list(authors)
@@ -70,7 +70,7 @@ def book_create(
     if not fields.get("slug"):
         fields["slug"] = book_slug(fields.get("title", ""))
     with unique_violations(ISBN_TAKEN):
-        book = Book.objects.create(stock=0, **fields)
+        book = Book.objects.create(stock=0, **fields)  # type: ignore[misc]  # `stock` is a property with a setter, which Model.__init__ accepts; the plugin knows fields only
     book.authors.set(authors)
     if stock:
         stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor, note=stock_note)
@@ -84,7 +84,7 @@ def book_create(
 def book_update(
     *,
     book: Book,
-    actor=None,
+    actor: User | None = None,
     authors: Iterable[Author] | None = None,
     stock: int | None = None,
     expected_stock: int | None = None,
@@ -353,7 +353,7 @@ REPORTS_HIDDEN_REASON = "Reported by {n} customers; waiting for a decision."
 
 
 @transaction.atomic
-def review_report(*, review: Review, user, reason: str) -> ReviewReport:
+def review_report(*, review: Review, user: User, reason: str) -> ReviewReport:
     """A customer reports a review, once (a second report, even one sent at the same moment, is
     409 `already_reported`). The review's row is locked, so reports counted at once are counted
     one after the other: the `REVIEW_REPORTS_TO_HIDE`-th open report from different customers hides it.

@@ -149,7 +149,7 @@ def stock_set_many(*, levels: Mapping[int, int], reason: str, actor: User | None
     return len(changes)
 
 
-def stock_record_opening(*, levels: Mapping[int, int], reason: str, actor=None, note: str = "") -> int:
+def stock_record_opening(*, levels: Mapping[int, int], reason: str, actor: User | None = None, note: str = "") -> int:
     """Writes the `Stock` rows and ledger lines of books just bulk-created (imports, demo seed):
     `levels` maps each new book's id to the stock it was created with. Every book gets its stock
     row; zero levels write no ledger line. (`Book.save` writes a single new book's row itself.)
@@ -198,7 +198,7 @@ def stock_set(
     *,
     book: Book,
     stock: int,
-    actor=None,
+    actor: User | None = None,
     reason: str = StockMovement.Reason.ADJUSTMENT,
     note: str = "",
     expected_stock: int | None = None,

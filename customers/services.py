@@ -70,7 +70,7 @@ def customer_export(*, user: User) -> dict[str, Any]:
     }
 
 
-def customer_data_erase(sender, *, user: User, **kwargs) -> None:
+def customer_data_erase(sender: type[User], *, user: User, **kwargs: Any) -> None:
     """`accounts.signals.account_closing`: the orders' personal fields, the addresses and the carts (see above)."""
     Order.objects.filter(user=user).update(**dict.fromkeys(ORDER_PERSONAL_FIELDS, ERASED))
     Address.objects.filter(user=user).delete()

@@ -11,6 +11,7 @@ payments' subclass of this admin calls), exactly as in the API, with the note th
 
 import csv
 from datetime import timedelta
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -70,8 +71,9 @@ class PlacedFilter(admin.SimpleListFilter):
             "month": today.replace(day=1),
             "30d": today - timedelta(days=29),
         }
-        if self.value() in starts:
-            return queryset.filter(created_at__gte=day_start(starts[self.value()]))
+        value = self.value()
+        if value in starts:
+            return queryset.filter(created_at__gte=day_start(starts[value]))
         return queryset
 
 
@@ -110,10 +112,10 @@ class MoveForm(forms.Form):
     def __init__(self, *args, order: Order, **kwargs):
         super().__init__(*args, **kwargs)
         allowed = sorted(Order.TRANSITIONS[Order.Status(order.status)], key=list(Order.Status).index)
-        self.fields["status"].choices = [(status.value, status.label) for status in allowed]
+        cast(forms.ChoiceField, self.fields["status"]).choices = [(status.value, status.label) for status in allowed]
 
     def clean(self):
-        data = super().clean()
+        data = cast("dict[str, Any]", super().clean())  # Form.clean returns cleaned_data; the stubs allow None
         parcel = [data.get(name) for name in ("carrier", "tracking_number", "tracking_url")]
         if any(parcel) and data.get("status") != Order.Status.SHIPPED:
             raise forms.ValidationError(
@@ -174,7 +176,7 @@ class OrderAdmin(ModelAdmin):
 
     @display(description="customer", ordering="shipping_full_name", header=True)
     def customer(self, order: Order):
-        return order.shipping_full_name, order.email or (order.user.email if order.user_id else "")
+        return order.shipping_full_name, order.email or (order.user.email if order.user is not None else "")
 
     @display(description="status", ordering="status", label=STATUS_LABELS)
     def status_label(self, order: Order):
@@ -345,7 +347,7 @@ class OrderAdmin(ModelAdmin):
             order.number,
             timezone.localtime(order.created_at).isoformat(timespec="seconds"),
             order.status,
-            order.email or (order.user.email if order.user_id else ""),
+            order.email or (order.user.email if order.user is not None else ""),
             order.shipping_full_name,
             order.shipping_city,
             order.shipping_country,

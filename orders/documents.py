@@ -164,7 +164,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         ("Invoice", invoice.display_number),
         ("Date", timezone.localtime(invoice.issued_at).strftime("%d %B %Y")),
         ("Order", order.number),
-        ("Customer", order.email or (order.user.email if order.user_id else "")),
+        ("Customer", order.email or (order.user.email if order.user is not None else "")),
     ]
     rows = [["Title", "ISBN", "Qty", "Unit price", "Tax", "Amount"]]
     for line in lines:

@@ -219,7 +219,7 @@ class InvoiceCounter(models.Model):
     name = models.CharField(max_length=20, primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name}: {self.last_number}"
 
 
@@ -238,7 +238,7 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["number"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_number
 
     @property

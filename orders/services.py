@@ -258,12 +258,12 @@ def guest_orders_claim(*, user: User) -> int:
     return Order.objects.filter(user__isnull=True, email=User.objects.normalize_email(user.email)).update(user=user)
 
 
-def guest_orders_claim_on_verification(sender, *, user, **kwargs) -> None:
+def guest_orders_claim_on_verification(sender: type[User], *, user: User, **kwargs: Any) -> None:
     """Receiver of `accounts.signals.email_verified`."""
     guest_orders_claim(user=user)
 
 
-def _pricing_fields(pricing: Pricing) -> dict:
+def _pricing_fields(pricing: Pricing) -> dict[str, Any]:
     return {
         "subtotal": pricing.subtotal,
         "shipping_cost": pricing.shipping_cost,
@@ -303,7 +303,9 @@ def _order_lock(*, order: Order) -> Order:
     return Order.objects.select_for_update(of=("self",)).select_related("user").get(pk=order.pk)
 
 
-def _order_record_move(*, order: Order, status: str, actor, note: str, also_saved: tuple[str, ...] = ()) -> Order:
+def _order_record_move(
+    *, order: Order, status: str, actor: User | None, note: str, also_saved: tuple[str, ...] = ()
+) -> Order:
     order.status = status
     order.save(update_fields=["status", "updated_at", *also_saved])
     OrderStatusChange.objects.create(order=order, status=status, actor=actor, note=note)
@@ -331,7 +333,13 @@ def _tracking_text(order: Order) -> str:
 
 @transaction.atomic
 def order_ship(
-    *, order: Order, actor, note: str = "", carrier: str = "", tracking_number: str = "", tracking_url: str = ""
+    *,
+    order: Order,
+    actor: User | None,
+    note: str = "",
+    carrier: str = "",
+    tracking_number: str = "",
+    tracking_url: str = "",
 ) -> Order:
     """Marks a paid order shipped with the parcel's carrier, tracking number and link (all optional: a letter
     has none); the customer's email carries them, and so does the order in the API."""
@@ -389,7 +397,7 @@ INVOICE_STATUSES = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVE
 
 
 @transaction.atomic
-def invoice_issue(*, order: Order, actor=None) -> Invoice:
+def invoice_issue(*, order: Order, actor: User | None = None) -> Invoice:
     """The order's invoice, issued with the next number the first time it is asked for, the same one after.
 
     Numbers have no gaps: the counter's row is locked, moved on and the invoice written in one
