@@ -1,5 +1,6 @@
 import datetime
 import io
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -333,3 +334,18 @@ def test_seed_demo_orders_are_deterministic_and_placed_once():
 
     assert "Demo orders: already placed" in out.getvalue()
     assert list(Order.objects.order_by("pk").values_list("status", "total", "user__email", "tracking_number")) == first
+
+
+def test_seed_demo_audiobooks_have_no_page_count_and_isbns_are_valid_and_not_in_sequence():
+    from catalog.isbn import isbn13_check_digit
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    assert Book.objects.filter(format=Book.Format.AUDIOBOOK).exists()
+    assert not Book.objects.filter(format=Book.Format.AUDIOBOOK, page_count__isnull=False).exists()
+    assert not Book.objects.exclude(format=Book.Format.AUDIOBOOK).filter(page_count__isnull=True).exists()
+    isbns = list(Book.objects.order_by("pk").values_list("isbn", flat=True))
+    assert all(len(isbn) == 13 and isbn13_check_digit(isbn[:12]) == isbn[12] for isbn in isbns)
+    assert len(set(isbns)) == len(isbns)
+    steps = {int(b[:12]) - int(a[:12]) for a, b in itertools.pairwise(isbns)}
+    assert steps != {1}
