@@ -15,6 +15,9 @@ from accounts.tests.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
 
+# The back office's browser fixtures (`browser`, `page`, `staff`, `media_root`), for every app's browser tests.
+pytest_plugins = ["bookstore.tests.browser"]
+
 
 # The slow tier: fuzzers, a browser, servers in subprocesses. `make test-fast` leaves it out.
 SLOW_MODULES = {
