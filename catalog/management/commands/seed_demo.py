@@ -1,12 +1,15 @@
 """manage.py seed_demo — a believable demo catalog, generated locally, deterministic and idempotent."""
 
 import datetime
+import logging
 import random
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
 
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, Category, Review, StockMovement
@@ -137,12 +140,17 @@ REVIEW_TITLES = {
     5: ["A new favourite", "Wonderful", "Could not put it down"],
 }
 REVIEWER_COUNT = 40
+ORDER_DAYS = 28
+ORDER_CUSTOMERS = 8  # the demo customer and the first reviewers (who cannot log in) place the demo orders
+CARRIERS = ["Royal Mail", "DPD", "DHL", "UPS"]
+CITIES = [("London", "SW1Y 4JH"), ("Leeds", "LS1 4DY"), ("Bristol", "BS1 5TR"), ("York", "YO1 7HH")]
 
 
 class Command(BaseCommand):
     help = (
         "Fill an empty store with a demo catalog (categories, authors, ~300 books, reviews) and two accounts: "
-        f"staff {STAFF[0]} and customer {CUSTOMER[0]}. Deterministic; does nothing when books exist."
+        f"staff {STAFF[0]} and customer {CUSTOMER[0]}, then four weeks of demo orders in every status. "
+        "Deterministic; the catalog is skipped when books exist, the orders when the demo customer has some."
     )
 
     def handle(self, *args, **options):
@@ -159,10 +167,34 @@ class Command(BaseCommand):
             )
         shipping = seed_shipping_and_tax()
         self.stdout.write("Shipping and tax: " + ", ".join(f"{n} {what} created" for what, n in shipping.items()) + ".")
+        self._seed_orders_once()
         if created_users:
             self.stdout.write(f"Created account(s): {', '.join(created_users)}.")
         self.stdout.write(f"Staff (admin at /admin/): {STAFF[0]} / {STAFF[1]}")
         self.stdout.write(f"Customer: {CUSTOMER[0]} / {CUSTOMER[1]}")
+
+    def _seed_orders_once(self) -> None:
+        from orders.models import Order
+
+        User = get_user_model()
+        customer = User.objects.get(email=CUSTOMER[0])
+        demo_catalog = User.objects.filter(email__endswith="@demo.bookstore.local").exists()
+        if Order.objects.filter(user=customer).exists() or not demo_catalog:
+            self.stdout.write("Demo orders: already placed (or not the demo catalog), nothing changed.")
+            return
+        # the moves' emails (shipped, refunded) are not sent to anyone: the demo customers are made up
+        tasks_log = logging.getLogger("django_tasks")
+        was_disabled, tasks_log.disabled = tasks_log.disabled, True  # one line per email task otherwise
+        try:
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
+                by_status = _seed_orders(random.Random(SEED + 1), customer=customer)  # noqa: S311 (deterministic)
+        finally:
+            tasks_log.disabled = was_disabled
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo orders placed: " + ", ".join(f"{n} {status}" for status, n in by_status.items()) + "."
+            )
+        )
 
     def _ensure_accounts(self) -> list[str]:
         User = get_user_model()
@@ -200,12 +232,15 @@ class Command(BaseCommand):
         )
 
         books, seen_titles = [], set()
+        # ISBNs in no visible sequence, from their own seeded stream (the rest of the catalog draws as before)
+        isbn_rng = random.Random(SEED + 2)  # noqa: S311 (deterministic demo data)
+        bodies = [f"9789{n:08d}" for n in isbn_rng.sample(range(10**8), BOOK_COUNT)]
         for i in range(BOOK_COUNT):
             title = f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
             while title in seen_titles:
                 title = f"{title} {rng.choice(['II', 'Returns', 'Revisited', 'and Other Stories'])}"
             seen_titles.add(title)
-            body = f"978{900000000 + i:09d}"
+            body = bodies[i]
             books.append(
                 Book(  # type: ignore[misc]  # `stock` is a property with a setter, which Model.__init__ accepts; the plugin knows fields only
                     isbn=body + isbn13_check_digit(body),
@@ -224,6 +259,8 @@ class Command(BaseCommand):
                     stock=rng.choice([0, 0, 2, 3, 5, 8, 12, 20, 35, 60]),
                 )
             )
+            if books[-1].format == Book.Format.AUDIOBOOK:  # an audiobook has a running time, not pages
+                books[-1].page_count = None
         books = Book.objects.bulk_create(books)
         stock_record_opening(
             levels={book.pk: book.stock for book in books}, reason=StockMovement.Reason.INITIAL, note="demo seed"
@@ -271,3 +308,79 @@ class Command(BaseCommand):
             "books": len(books),
             "reviews": len(reviews),
         }
+
+
+def _seed_orders(rng: random.Random, *, customer) -> dict[str, int]:
+    """A few weeks of orders in every status, placed and moved through the real services (stock, ledger,
+    payments), then dated back over the last ORDER_DAYS days."""
+    from cart.services import cart_add_item
+    from orders import services as orders_services
+    from orders.models import Order, OrderLine, OrderStatusChange
+    from payments import services as payments_services
+    from payments.models import Payment
+
+    User = get_user_model()
+    staff = User.objects.get(email=STAFF[0])
+    customers = [customer, *User.objects.filter(email__endswith="@demo.bookstore.local").order_by("email")][
+        :ORDER_CUSTOMERS
+    ]
+    books = list(Book.objects.filter(stock_record__quantity__gte=8).order_by("isbn"))
+    now = timezone.now()
+    by_status: dict[str, int] = {status: 0 for status in Order.Status.values}
+    refunded = 0
+    for days_back in range(ORDER_DAYS, -1, -1):
+        for _ in range(rng.choice([1, 2, 2, 3])):
+            user = rng.choice(customers)
+            for book in rng.sample(books, rng.choice([1, 1, 2, 3])):
+                cart_add_item(user=user, book_id=book.pk, quantity=rng.choice([1, 1, 1, 2]))
+            city, postcode = rng.choice(CITIES)
+            address = {
+                "full_name": user.get_full_name() or "Demo Reader",
+                "line1": f"{rng.randrange(1, 120)} High Street",
+                "line2": "",
+                "city": city,
+                "region": "",
+                "postal_code": postcode,
+                "country": "GB",
+                "phone": "",
+            }
+            order = orders_services.order_place(user=user, address=address, confirm=False)
+            payments_services.payment_start(order=order, method=Payment.Method.MANUAL, actor=user)
+            # older orders have moved further along; the last days' are still pending or paid
+            if days_back <= 3:
+                target = rng.choice(["pending", "pending", "paid"])
+            elif days_back <= 6:
+                target = rng.choice(["pending", "paid", "paid", "shipped", "cancelled"])
+            else:
+                target = rng.choices(["delivered", "shipped", "cancelled", "paid"], weights=[70, 10, 12, 8])[0]
+            if target == "cancelled":
+                order = payments_services.order_cancel(order=order, actor=staff, note="Customer changed their mind.")
+            elif target != "pending":
+                order = payments_services.order_mark_paid(order=order, actor=staff, note="Bank transfer received.")
+                if target in ("shipped", "delivered"):
+                    order = orders_services.order_ship(
+                        order=order,
+                        actor=staff,
+                        carrier=rng.choice(CARRIERS),
+                        tracking_number=f"DM{rng.randrange(10**9, 10**10)}GB",
+                    )
+                if target == "delivered":
+                    order = orders_services.order_set_status(order=order, status=Order.Status.DELIVERED, actor=staff)
+                    if not refunded and days_back > 14:
+                        line = OrderLine.objects.filter(order=order).order_by("pk").first()
+                        payments_services.refund_create(
+                            order=order,
+                            actor=staff,
+                            reason="Arrived damaged.",
+                            lines=[{"book_id": line.book_id, "quantity": line.quantity, "restock": True}],
+                        )
+                        refunded += 1
+            placed_at = now - datetime.timedelta(days=days_back, hours=rng.randrange(0, 10), minutes=rng.randrange(60))
+            Order.objects.filter(pk=order.pk).update(created_at=placed_at)
+            for step, change in enumerate(OrderStatusChange.objects.filter(order=order).order_by("pk")):
+                OrderStatusChange.objects.filter(pk=change.pk).update(
+                    at=min(placed_at + datetime.timedelta(days=step, minutes=5), now)
+                )
+            by_status[order.status] += 1
+    by_status["refunded"] = refunded
+    return by_status
