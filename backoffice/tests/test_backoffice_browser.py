@@ -2,7 +2,7 @@
 orders desk's move form and packing slip, and the sales report.
 
 The browser, the staff member and the Chromium set-up are the admin browser tests' own
-(`bookstore/tests/test_admin_browser.py`): Debian's Chromium, never a downloaded one; skipped
+(`bookstore/tests/browser.py`, a plugin of the root conftest): Debian's Chromium, never a downloaded one; skipped
 without it, failed under REQUIRE_CHROMIUM=1. Each page leaves a screenshot under `artifacts/screenshots/`.
 """
 
@@ -10,31 +10,14 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from backoffice.tests.helpers import days_ago, placed_on
-from bookstore.tests.test_admin_browser import (  # noqa: F401 (pytest fixtures used by name)
-    SCREENSHOTS,
-    STAFF_PASSWORD,
-    TIMEOUT_MS,
-    browser,
-    staff,
-)
+from bookstore.tests.browser import SCREENSHOTS, STAFF_PASSWORD
 from catalog.tests.factories import BookFactory
 from orders.models import Order
 from orders.tests.factories import order_placed
 
-VIEWPORT = {"width": 1366, "height": 768}
-
 
 @pytest.fixture
-def page(browser, live_server):  # noqa: F811
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
-    context.close()
-
-
-@pytest.fixture
-def signed_in(page, staff):  # noqa: F811
+def signed_in(page, staff):
     page.goto("/admin/login/?next=/admin/")
     page.fill("#id_username", staff.email)
     page.fill("#id_password", STAFF_PASSWORD)

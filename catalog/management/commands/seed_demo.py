@@ -368,6 +368,7 @@ def _seed_orders(rng: random.Random, *, customer) -> dict[str, int]:
                     order = orders_services.order_set_status(order=order, status=Order.Status.DELIVERED, actor=staff)
                     if not refunded and days_back > 14:
                         line = OrderLine.objects.filter(order=order).order_by("pk").first()
+                        assert line is not None  # every demo order has lines
                         payments_services.refund_create(
                             order=order,
                             actor=staff,
