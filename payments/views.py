@@ -5,6 +5,7 @@ import logging
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_serializers import ErrorResponse404Serializer
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -194,7 +195,11 @@ class StripeWebhookView(APIView):
             "payment, is a 200 that changes nothing."
         ),
         request={"application/json": dict},
-        responses={200: OpenApiResponse(description="Received."), 503: PROVIDER_DOWN},
+        responses={
+            200: OpenApiResponse(description="Received."),
+            404: OpenApiResponse(ErrorResponse404Serializer, description="Card payments are off (no Stripe secrets)."),
+            503: PROVIDER_DOWN,
+        },
     )
     def post(self, request):
         if not stripe_enabled():
