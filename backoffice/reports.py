@@ -95,15 +95,24 @@ def _period_label(period: str, day) -> str:
     return day.isoformat()
 
 
+def _report_form(
+    request: Any, form_class: type[forms.Form], template: str, title: str
+) -> tuple[Any, HttpResponse | None]:
+    """A report's period form bound to the query (an empty query: the defaults), and the answer
+    to give instead when it is invalid: a 400 for the CSV, the page with its errors otherwise."""
+    form = form_class(request.GET or {})
+    if form.is_valid():
+        return form, None
+    if request.GET.get("format") == "csv":
+        return form, HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")  # type: ignore[arg-type]  # iterating an ErrorList gives its messages
+    return form, _page(request, template, title, form, rows=[])
+
+
 def sales_view(request):
     _check(request)
-    form = SalesForm(request.GET or None)
-    if not form.is_bound:
-        form = SalesForm({})
-    if not form.is_valid():
-        if request.GET.get("format") == "csv":
-            return HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")  # type: ignore[arg-type]  # iterating an ErrorList gives its messages
-        return _page(request, "backoffice/sales.html", "Sales report", form, rows=[])
+    form, refusal = _report_form(request, SalesForm, "backoffice/sales.html", "Sales report")
+    if refusal is not None:
+        return refusal
     period, start, end = form.cleaned_data["period"], form.cleaned_data["start"], form.cleaned_data["end"]
     rows = stats.sales(period=period, start=start, end=end)
     if request.GET.get("format") == "csv":
@@ -155,13 +164,9 @@ def sales_view(request):
 
 def bestsellers_view(request):
     _check(request)
-    form = BestsellersForm(request.GET or None)
-    if not form.is_bound:
-        form = BestsellersForm({})
-    if not form.is_valid():
-        if request.GET.get("format") == "csv":
-            return HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")  # type: ignore[arg-type]  # iterating an ErrorList gives its messages
-        return _page(request, "backoffice/bestsellers.html", "Bestsellers", form, rows=[])
+    form, refusal = _report_form(request, BestsellersForm, "backoffice/bestsellers.html", "Bestsellers")
+    if refusal is not None:
+        return refusal
     start, end, limit = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["limit"]
     rows = stats.bestsellers(start=start, end=end, limit=limit)
     if request.GET.get("format") == "csv":
