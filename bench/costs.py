@@ -1,6 +1,6 @@
 """Deterministic costs of the write paths and the uncached detail, in one process (no load dependence).
 
-    .venv/bin/python bench/profile.py --database bookstore_bench [--requests 200] [--top 25]
+    .venv/bin/python bench/costs.py --database bookstore_bench [--requests 200] [--top 25]
 
 Runs against a database `bench/run.py` generated (`--reuse` data), through Django's test client
 with the bench's settings (DEBUG=0, Redis cache, TASKS_BACKEND=database). For each endpoint:
