@@ -218,7 +218,7 @@ def plans(tmp: Path, books: int, tokens: dict, search_words: tuple[str, str]) ->
 
 def flush_cache(redis_url: str) -> None:
     """Empties the bench's Redis database: the generator and `fill_carts` write books with SQL,
-    which the store's catalog cache (invalidated by the ORM and the services) cannot see."""
+    which the store's catalog cache (invalidated by the services that write, catalog.caching) cannot see."""
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
