@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.checks import ModelAdminChecks
 from django.core.files.storage import default_storage
 from django.db.models import Count, Prefetch, Q
@@ -12,6 +11,7 @@ from django.http import HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
+from unfold.forms import ActionForm
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from catalog import services
@@ -468,7 +468,7 @@ class ModerationFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReviewActionForm(helpers.ActionForm):
+class ReviewActionForm(ActionForm):  # unfold's: Django's own renders without a Run button in unfold's action bar
     reason = forms.CharField(required=False, max_length=300, label="Reason (to hide)")
 
 
