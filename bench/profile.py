@@ -119,7 +119,8 @@ def main():
         n = len(plan)
         print(f"\n## {name} ({n} requests, statuses {sorted(statuses)})\n")
         print(f"- SQL statements per request: {len(sql) / n:.2f}")
-        print(f"- Redis round trips per request: {redis_counter.trips / n:.2f} ({redis_counter.commands / n:.2f} commands)")
+        trips, commands = redis_counter.trips / n, redis_counter.commands / n
+        print(f"- Redis round trips per request: {trips:.2f} ({commands:.2f} commands)")
         print(f"- Python function calls per request: {stats.total_calls / n:,.0f}")  # type: ignore[attr-defined]
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
