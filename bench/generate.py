@@ -255,8 +255,8 @@ def generate(
         ),
         (
             "reviews",
-            f"""INSERT INTO catalog_review
-                    (rating, title, body, status, hidden_reason, created_at, updated_at, book_id, user_id)
+            f"""INSERT INTO catalog_review (rating, title, body, status, hidden_reason, created_at, updated_at,
+                                        book_id, user_id)
                 SELECT 1 + (random() * 4)::int, 'Review', 'Worth reading.', 'published', '', now(), now(), b, u
                 FROM (SELECT DISTINCT 1 + (i * 7) % {books} AS b, 1 + (i * 13 + i / {books}) % {users} AS u
                       FROM generate_series(1, {reviews}) i) pairs""",
