@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from bookstore.tests.clients import client_for
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -99,25 +99,28 @@ def staff_user(db):
     return UserFactory(password=PASSWORD, is_staff=True)
 
 
-def _client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
 @pytest.fixture
 def user_client(user):
-    return _client_for(user)
+    return client_for(user)
 
 
 @pytest.fixture
 def other_client(other_user):
-    return _client_for(other_user)
+    return client_for(other_user)
 
 
 @pytest.fixture
 def staff_client(staff_user):
-    return _client_for(staff_user)
+    return client_for(staff_user)
+
+
+@pytest.fixture
+def admin_client(client, db):
+    """A superuser signed in to the admin with a session, as staff use it; `admin_client.user` is them."""
+    superuser = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    client.user = superuser
+    return client
 
 
 @pytest.fixture

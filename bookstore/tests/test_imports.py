@@ -8,6 +8,7 @@ other module happened to load first fails here.
 """
 
 import ast
+import functools
 import os
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
     return {name for name in names if name in known}
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     modules = {name: path for app in APPS for name, path in modules_of(app).items()}
     return {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}
