@@ -95,6 +95,10 @@ def _period_label(period: str, day) -> str:
     return day.isoformat()
 
 
+def _query_value(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _report_form(
     request: Any, form_class: type[forms.Form], template: str, title: str
 ) -> tuple[Any, HttpResponse | None]:
@@ -102,7 +106,11 @@ def _report_form(
     to give instead when it is invalid: a 400 for the CSV, the page with its errors otherwise."""
     form = form_class(request.GET or {})
     if form.is_valid():
-        return form, None
+        # Shown bound to the period it resolved to, so the inputs hold the dates the report covers
+        # (bound to an empty query, a date input shows only its placeholder).
+        shown = form_class({name: _query_value(value) for name, value in form.cleaned_data.items()})
+        shown.is_valid()
+        return shown, None
     if request.GET.get("format") == "csv":
         return form, HttpResponseBadRequest(" ".join(form.non_field_errors()) or "Invalid period.")  # type: ignore[arg-type]  # iterating an ErrorList gives its messages
     return form, _page(request, template, title, form, rows=[])

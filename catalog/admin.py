@@ -4,17 +4,18 @@ from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.checks import ModelAdminChecks
+from django.core.files.storage import default_storage
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
+from unfold.forms import ActionForm
 
 from bookstore.admin_mixins import ReadOnlyAdminMixin, ReadOnlyTabularInline
 from catalog import services
-from catalog.covers import check_cover_image, cover_reencoded
+from catalog.covers import check_cover_image, cover_keep, cover_kept, cover_kept_drop, cover_reencoded
 from catalog.exceptions import InUseError, StockChangedError
 from catalog.isbn import InvalidISBNError, looks_like_isbn, normalize_isbn
 from catalog.models import Author, Book, Category, Review, ReviewReport, StockMovement
@@ -74,7 +75,13 @@ class BookAdminForm(SeenStockMixin):
             "page_count", "format", "description", "price", "is_active", "cover",
         ]  # fmt: skip
 
+    # A cover chosen on a try that failed elsewhere (a wrong ISBN...) is kept for the next one: the
+    # browser sends no file again, so the form carries a token for it (`catalog.covers.cover_keep`).
+    kept_cover = forms.CharField(required=False, widget=forms.HiddenInput)
+
     cover_format: str | None = None
+    kept_cover_name = ""
+    user_id: int | None = None  # the staff member's, set by `BookAdmin.get_form`: a kept cover is theirs
 
     def clean_cover(self):
         cover = self.cleaned_data.get("cover")
@@ -86,7 +93,33 @@ class BookAdminForm(SeenStockMixin):
                 raise forms.ValidationError(str(error), code="invalid_image") from None
             cover.name = f"cover.{services.COVER_EXTENSIONS[image_format]}"
             self.cover_format = image_format
+        elif cover is not False:  # no new file and "clear" not ticked: the one kept from the last try, if any
+            kept = cover_kept(self.data.get(self.add_prefix("kept_cover"), ""), user_id=self.user_id)
+            if kept is not None:
+                cover, self.cover_format, self.kept_cover_name = kept
+                cover.name = f"cover.{services.COVER_EXTENSIONS[self.cover_format]}"
         return cover
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and self.errors and self.cover_format:
+            self._keep_cover()
+
+    def _keep_cover(self) -> None:
+        """The form comes back with errors: keep its good cover for the next try, and show it."""
+        if not self.kept_cover_name:
+            token, self.kept_cover_name = cover_keep(
+                self.cleaned_data["cover"], self.cover_format or "", user_id=self.user_id
+            )
+            data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)  # a request's is immutable
+            data[self.add_prefix("kept_cover")] = token
+            self.data = data
+        # on the field's BoundField, made while cleaning with the help text the field had then
+        self["cover"].help_text = format_html(
+            'Kept from your last try; choose another file to replace it.<br><img id="kept-cover-preview" '
+            'src="{}" alt="The cover you chose" style="max-height:160px;width:auto;margin-top:.5rem">',
+            default_storage.url(self.kept_cover_name),
+        )
 
     def clean_isbn(self):
         try:
@@ -154,7 +187,7 @@ class BookAdmin(ModelAdmin):
         (None, {"fields": ["isbn", "title", "subtitle", "slug", "authors", "category"]}),
         ("Publication", {"fields": ["publisher", "published_date", "language", "page_count", "format", "description"]}),
         ("Sales", {"fields": ["price", "stock", "is_active"]}),
-        ("Cover", {"fields": ["cover", "cover_preview"]}),
+        ("Cover", {"fields": ["cover", "kept_cover", "cover_preview"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
@@ -221,7 +254,7 @@ class BookAdmin(ModelAdmin):
     # Written through the catalog's services, as the API writes (one path per entity): fields and
     # authors by `book_create`/`book_update`, the stock through the ledger with the level the staff
     # member saw (`expected_stock`), a withdrawal by `book_withdraw` (the book leaves every cart).
-    SERVICE_MANAGED = {"authors", "stock", "is_active", "cover"}
+    SERVICE_MANAGED = {"authors", "stock", "is_active", "cover", "kept_cover"}
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -260,6 +293,13 @@ class BookAdmin(ModelAdmin):
                     services.book_withdraw(book=obj)
         if getattr(form, "cover_format", None):
             services.book_set_cover(book=obj, image=data["cover"], image_format=form.cover_format)
+            if form.kept_cover_name:  # stored as the book's cover now: the copy kept for the form goes
+                cover_kept_drop(form.kept_cover_name)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user_id = request.user.pk  # a class of its own per call (modelform_factory)
+        return form
 
     def save_related(self, request, form, formsets, change):
         # The authors were set by the service (no `form.save_m2m()`); the inlines are read-only.
@@ -428,7 +468,7 @@ class ModerationFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReviewActionForm(helpers.ActionForm):
+class ReviewActionForm(ActionForm):  # unfold's: Django's own renders without a Run button in unfold's action bar
     reason = forms.CharField(required=False, max_length=300, label="Reason (to hide)")
 
 

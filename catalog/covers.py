@@ -7,11 +7,16 @@ What is stored is the decoded image saved again in its own format, so no metadat
 a location, text chunks, colour profiles) and no bytes appended to the file survive.
 """
 
+import datetime
 import io
+import uuid
 import warnings
 from typing import Any
 
+from django.core import signing
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 MAX_COVER_BYTES = 5 * 1024 * 1024
@@ -91,3 +96,67 @@ def cover_reencoded(image, image_format: str) -> ContentFile:
     finally:
         image.seek(0)
     return ContentFile(buffer.getvalue())
+
+
+# A cover chosen on a form that came back with an error elsewhere (the admin's add-book form): the
+# browser does not send the file again, so the checked, re-encoded image waits in the storage the
+# covers use, named by a signed token that the form carries in a hidden input until it is saved.
+KEPT_COVERS = "covers/kept/"
+KEPT_FOR_SECONDS = 24 * 3600
+_KEPT_SALT = "catalog.covers.kept"
+_KEPT_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+def cover_keep(content: ContentFile, image_format: str, *, user_id: int | None) -> tuple[str, str]:
+    """Stores a checked cover until its form is saved; returns (the token for the form, the stored name).
+
+    Kept covers older than a day (forms given up on) are dropped here.
+    """
+    _drop_stale_kept_covers()
+    content.seek(0)
+    name = default_storage.save(f"{KEPT_COVERS}{uuid.uuid4().hex}.{_KEPT_EXTENSIONS[image_format]}", content)
+    return signing.dumps({"name": name, "user": user_id}, salt=_KEPT_SALT), name
+
+
+def cover_kept(token: str, *, user_id: int | None) -> tuple[ContentFile, str, str] | None:
+    """The cover a token names (content, Pillow format, stored name), checked again; None for a token
+    that is forged, another user's, too old, or names a cover no longer kept."""
+    if not token:
+        return None
+    try:
+        payload = signing.loads(token, salt=_KEPT_SALT, max_age=KEPT_FOR_SECONDS)
+    except signing.BadSignature:  # SignatureExpired included
+        return None
+    name = payload.get("name", "") if isinstance(payload, dict) else ""
+    if payload.get("user") != user_id or not name.startswith(KEPT_COVERS) or ".." in name:
+        return None
+    try:
+        with default_storage.open(name) as stored:
+            content = ContentFile(stored.read())
+    except OSError:
+        return None
+    try:
+        image_format = check_cover_image(content)
+    except ValueError:
+        return None
+    return content, image_format, name
+
+
+def cover_kept_drop(name: str) -> None:
+    if name.startswith(KEPT_COVERS):
+        default_storage.delete(name)
+
+
+def _drop_stale_kept_covers() -> None:
+    try:
+        _, names = default_storage.listdir(KEPT_COVERS)
+    except OSError:  # none kept yet
+        return
+    cutoff = timezone.now() - datetime.timedelta(seconds=KEPT_FOR_SECONDS)
+    for name in names:
+        path = f"{KEPT_COVERS}{name}"
+        try:
+            if default_storage.get_modified_time(path) < cutoff:
+                default_storage.delete(path)
+        except OSError:
+            continue

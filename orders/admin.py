@@ -282,9 +282,11 @@ class OrderAdmin(ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": f"Move order {order.number}",
+            # unfold's header crumbs: Orders › Orders › the order › the template's content_title
+            # (from `object`; with `opts` they would stop at "Orders › Orders")
+            "object": order,
             "order": order,
             "form": form,
-            "opts": self.model._meta,
             "final": not Order.TRANSITIONS[Order.Status(order.status)],
         }
         return TemplateResponse(request, "admin/orders/order/move.html", context, status=400 if form.errors else 200)

@@ -31,6 +31,17 @@ def shot(page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
+def rows_of(page, selector: str) -> list[int]:
+    """How many of the elements sit on each row of the page, top to bottom."""
+    tops = [round(box["y"]) for box in (item.bounding_box() for item in page.locator(selector).all()) if box]
+    return [tops.count(top) for top in sorted(set(tops))]
+
+
+def lines_of(page, selector: str) -> int:
+    """How many lines an inline element's text takes (one box per line)."""
+    return page.locator(selector).first.evaluate("element => element.getClientRects().length")
+
+
 def kpi(page, slug: str) -> str:
     return page.locator(f"[data-kpi={slug}] .bo-kpi-value").inner_text().strip()
 
@@ -49,6 +60,9 @@ def test_the_dashboard_shows_todays_figures_and_low_stock_books(signed_in):
     page.locator("#dashboard").wait_for()
     shot(page, "dashboard")
 
+    # the six figures in one row or a balanced grid at a laptop's width, not five and one left over
+    per_row = rows_of(page, "#kpis > *")
+    assert sum(per_row) == 6 and len(set(per_row)) == 1, per_row
     assert kpi(page, "orders-today") == "2"
     assert kpi(page, "revenue-today").split()[0] == str(paid.total)
     low_stock = page.locator("#low-stock tbody tr").all_inner_texts()
@@ -64,10 +78,15 @@ def test_the_orders_desk_ships_a_paid_order_with_tracking_and_prints_its_packing
     page.goto("/admin/orders/order/")
     shot(page, "orders-desk")
     assert order.number in page.locator("#result_list tbody").inner_text()
+    assert lines_of(page, "#result_list tbody .field-number a") == 1  # the order number on one line
 
     page.locator("#result_list tbody a", has_text=order.number).click()
     page.click("#move-order")
     assert page.locator("#current-status").inner_text() == "Paid"
+    # the page names the order and what is done to it, in the tab and the header's breadcrumbs
+    assert page.title().startswith(f"Move order {order.number}")
+    crumbs = [crumb.strip() for crumb in page.locator("#header-inner h1 .truncate").all_inner_texts()]
+    assert crumbs == ["Orders", "Orders", order.number, "Change its status"]
     page.select_option("#id_status", "shipped")
     page.fill("#id_note", "Left the warehouse at 4 pm.")
     page.fill("#id_carrier", "Royal Mail")
@@ -96,6 +115,11 @@ def test_the_sales_report_shows_a_row_per_day_with_sales(signed_in):
     table = page.locator("#sales-table")
     table.wait_for()
     shot(page, "report-sales")
+    # the inputs show the period the report covers (the last 30 days), not empty date placeholders
+    assert (page.input_value("#id_start"), page.input_value("#id_end")) == (
+        days_ago(29).isoformat(),
+        days_ago(0).isoformat(),
+    )
 
     rows = table.locator("tbody tr").all_inner_texts()
     assert len(rows) == 1

@@ -3,6 +3,7 @@
 import csv
 import io
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 
@@ -125,3 +126,34 @@ def test_reports_cost_a_fixed_number_of_queries(admin_client, sales_history, dja
         admin_client.get(SALES, {"period": "week"})
     with django_assert_max_num_queries(3):
         admin_client.get(BESTSELLERS)
+
+
+def input_values(response) -> dict[str, str]:
+    """The values the report form's inputs show (a date input without one shows a placeholder)."""
+    values: dict[str, str] = {}
+
+    class Inputs(HTMLParser):
+        in_form = False
+
+        def handle_starttag(self, tag, attrs):
+            attributes = dict(attrs)
+            if tag == "form":
+                self.in_form = attributes.get("id") == "report-form"
+            elif tag == "input" and self.in_form and attributes.get("name"):
+                values[attributes["name"]] = attributes.get("value") or ""
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.in_form = False
+
+    Inputs().feed(response.content.decode())
+    return values
+
+
+def test_the_period_inputs_show_the_period_the_report_covers(admin_client):
+    assert input_values(admin_client.get(SALES)) == {
+        "start": days_ago(29).isoformat(),
+        "end": days_ago(0).isoformat(),
+    }
+    shown = input_values(admin_client.get(BESTSELLERS, {"end": days_ago(3)}))
+    assert (shown["start"], shown["end"], shown["limit"]) == (days_ago(32).isoformat(), days_ago(3).isoformat(), "20")
