@@ -24,6 +24,8 @@ SLOW_MODULES = {
     "bookstore/tests/test_contract_fuzzing.py",
     "bookstore/tests/test_admin_browser.py",
     "backoffice/tests/test_backoffice_browser.py",
+    "catalog/tests/test_admin_cover_browser.py",
+    "catalog/tests/test_moderation_browser.py",
     "bookstore/tests/test_generated_client.py",
     "bookstore/tests/test_typescript_client.py",
     "bookstore/tests/test_scale_out.py",
