@@ -60,6 +60,13 @@ def _static_files_without_collectstatic():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _media_outside_the_checkout(tmp_path_factory):
+    """Uploaded and generated covers (seed_demo draws 300) go to a temporary folder, never to ./media."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashing():
     """Argon2 is slow by design; tests hash hundreds of passwords (one test checks Argon2 itself)."""
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
