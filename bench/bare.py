@@ -418,9 +418,10 @@ def checkout(environ, user):
                    shipping_line1, shipping_line2, shipping_city, shipping_region, shipping_postal_code,
                    shipping_country, shipping_phone, idempotency_key, request_fingerprint, created_at, updated_at,
                    user_id, email, prices_include_tax, shipping_method_code, shipping_method_name,
-                   shipping_tax_amount, shipping_tax_rate, tax_total)
+                   shipping_tax_amount, shipping_tax_rate, tax_total, carrier, tracking_number, tracking_url)
                VALUES (%s, 'pending', %s, %s, %s, 'USD', %s, %s, %s, %s, %s, %s, %s, %s, '', '', now(), now(), %s,
-                       (SELECT email FROM accounts_user WHERE id = %s), false, 'standard', 'Standard', 0, 0, 0)
+                       (SELECT email FROM accounts_user WHERE id = %s), false, 'standard', 'Standard', 0, 0, 0,
+                       '', '', '')
                RETURNING {ORDER_COLUMNS.replace("o.", "")}""",
             (number, subtotal, shipping, subtotal + shipping, *address.values(), user, user),
         ).fetchone()

@@ -255,8 +255,9 @@ def generate(
         ),
         (
             "reviews",
-            f"""INSERT INTO catalog_review (rating, title, body, created_at, updated_at, book_id, user_id)
-                SELECT 1 + (random() * 4)::int, 'Review', 'Worth reading.', now(), now(), b, u
+            f"""INSERT INTO catalog_review (rating, title, body, status, hidden_reason, created_at, updated_at,
+                                        book_id, user_id)
+                SELECT 1 + (random() * 4)::int, 'Review', 'Worth reading.', 'published', '', now(), now(), b, u
                 FROM (SELECT DISTINCT 1 + (i * 7) % {books} AS b, 1 + (i * 13 + i / {books}) % {users} AS u
                       FROM generate_series(1, {reviews}) i) pairs""",
         ),
@@ -272,11 +273,13 @@ def generate(
                     shipping_full_name, shipping_line1, shipping_line2, shipping_city, shipping_region,
                     shipping_postal_code, shipping_country, shipping_phone, idempotency_key, request_fingerprint,
                     created_at, updated_at, user_id, email, prices_include_tax, shipping_method_code,
-                    shipping_method_name, shipping_tax_amount, shipping_tax_rate, tax_total)
+                    shipping_method_name, shipping_tax_amount, shipping_tax_rate, tax_total,
+                    carrier, tracking_number, tracking_url)
                 SELECT o, 'BK-B' || lpad(o::text, 9, '0'), 'delivered', 40.00, 0.00, 40.00, 'USD',
                        'Bench User', '1 Bench Street', '', 'Benchville', '', '12345', 'US', '', '', '',
                        now() - (o || ' hours')::interval, now(), 1 + (o - 1) / 5,
-                       'user' || (1 + (o - 1) / 5) || '@bench.local', false, 'standard', 'Standard', 0, 0, 0
+                       'user' || (1 + (o - 1) / 5) || '@bench.local', false, 'standard', 'Standard', 0, 0, 0,
+                       '', '', ''
                 FROM generate_series(1, {orders_users * 5}) o""",
         ),
         (

@@ -1,17 +1,45 @@
 """The shared cache of public catalog reads (book list and detail) and their ETags.
 
-A cached response is stored with the catalog's *version* (a counter in the shared cache) at
-the time it was read, and counts only while that is still the current version; one round
-trip fetches both. Every write that can change what a catalog read shows or selects (books,
-authors, categories, reviews, search columns, and a book's stock crossing zero, which moves it
-in and out of the `in_stock` lists) calls `catalog_changed()`, which bumps the version once the
-transaction commits: the next read misses and goes to the database.
+What a cached answer depends on, and the one way it is invalidated
+-------------------------------------------------------------------
+A cached answer is stored with the *version* it was read under and counts only while that is
+still the current version; one round trip fetches both.
+
+- A book's **detail** is stored under that book's own version (`catalog:book:<id>`). It shows the
+  book's fields, its authors' names, its category's name and slug, its ratings, whether it is
+  withdrawn (then 404) and its `updated_at`.
+- **Lists** (and the values kept with them: list counts per filter, the category tree) are stored
+  under the lists' version (`catalog:version`): any book they show or filter on, any author name
+  (search), any category (the `category` filter takes the subtree), any rating, popularity.
+
+Invalidation is explicit, in the services that write (`catalog.services`, `catalog.stock`,
+`catalog.search_index`, the import and the demo seed); no model signal is involved, so every
+write path (API, admin, commands) invalidates exactly as the service it calls does. Each calls
+`catalog_changed(book_ids=...)` with the books whose detail changes; the lists' version goes
+with every call. Who calls it, and for which books:
+
+| write | details | lists |
+|---|---|---|
+| book created, imported, seeded | (none cached yet) | yes |
+| book fields or authors changed, cover, withdrawn, restored, deleted | that book | yes |
+| stock crossing zero (0 <-> >0: `in_stock` and `updated_at` change) | those books | yes |
+| sale, restock or adjustment that leaves the stock on the same side of zero | no | no |
+| author renamed | their books | yes |
+| author's bio, author created or deleted (no books) | no | no |
+| category renamed or its slug changed | its books | yes |
+| category moved, created, deleted | no | yes |
+| review published, re-rated, hidden, restored, deleted | its book | yes |
+| review title or body edited, a report that does not hide it | no | no |
+| popularity refresh, search rebuild | no | yes |
 
 Stock figures are not part of what is cached: a sale changes a `catalog.Stock` row and bumps no
-version (unless the stock reaches or leaves zero), so cached pages survive sales. A cached
-answer is stored as its data, and each hit merges the current `stock` and `in_stock` of its
-books from one indexed query (`catalog_stock` by primary key) before it is rendered; its ETag is
-that of the merged body, so it changes with the stock.
+version (unless the stock reaches or leaves zero). A cached answer is stored as its data, and
+each hit merges the current `stock` and `in_stock` of its books from one indexed query
+(`catalog_stock` by primary key) before it is rendered; its ETag is that of the merged body, so
+it changes with the stock.
+
+Each change sets the versions now and again when the transaction commits: a read that ran in
+between (and saw the old rows) is stored under a version the second one makes obsolete.
 
 Staff reads (they see withdrawn books) are never cached. When the cache does not answer, reads
 go to the database and the cache is left alone for a few seconds rather than slowing every request.
@@ -20,6 +48,7 @@ go to the database and the cache is left alone for a few seconds rather than slo
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
@@ -46,32 +75,44 @@ def _cache_failed(error: Exception) -> None:
     logger.warning("catalog cache unavailable (%s); reading from the database", type(error).__name__)
 
 
-def _bump() -> None:
+def book_version_key(book_id: int | str) -> str:
+    return f"catalog:book:{book_id}"
+
+
+BOOK_VERSION_TIMEOUT = 24 * 60 * 60  # an expired one is started afresh: what it covered misses, never goes stale
+
+
+def _bump(book_ids: list[int]) -> None:
     try:
         version_bump(cache, VERSION_KEY, None)
+        if book_ids:
+            version = time.time_ns()
+            cache.set_many({book_version_key(pk): version for pk in book_ids}, BOOK_VERSION_TIMEOUT)
     except Exception as error:
         _cache_failed(error)
 
 
-def catalog_changed() -> None:
-    """Call with any write that changes a catalog read.
+def catalog_changed(*, book_ids: Iterable[int] = ()) -> None:
+    """Call with any write that changes a catalog read: the lists change, and so do the details
+    of `book_ids` (the books whose own detail shows the change; see the table above).
 
-    Bumps the version now and again when the transaction commits: a read that ran in between
-    (and saw the old rows) is stored under a version that the second bump makes obsolete.
+    Sets the versions now and again when the transaction commits: a read that ran in between
+    (and saw the old rows) is stored under a version that the second change makes obsolete.
     """
-    _bump()
-    transaction.on_commit(_bump)
+    books = sorted(set(book_ids))
+    _bump(books)
+    transaction.on_commit(lambda: _bump(books))
 
 
-def _lookup(key: str):
+def _lookup(key: str, version_key: str = VERSION_KEY, timeout: int | None = None):
     """(current version, what is stored under `key`) in one round trip; (None, None) when the cache is out."""
     if not _cache_usable():
         return None, None
     try:
-        found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
+        found = cache.get_many([version_key, key])
+        version = found.get(version_key)
         if version is None:
-            version = version_start(cache, VERSION_KEY, None)
+            version = version_start(cache, version_key, timeout)
         return version, found.get(key)
     except Exception as error:
         _cache_failed(error)
@@ -112,14 +153,17 @@ def response_key(request) -> str:
     return "catalog:response:" + hashlib.blake2b(url.encode(), digest_size=20).hexdigest()
 
 
-def cached_response(request):
+def cached_response(request, *, book_id: int | None = None):
     """The stored answer to this read (or a 304), or None; remembers on `request` where `finish` stores it.
 
-    Each stored answer carries the catalog version it was read under, and counts only while
-    that is still the current version.
+    Each stored answer carries the version it was read under (the book's for the detail of
+    `book_id`, the lists' otherwise), and counts only while that is still the current version.
     """
     key = response_key(request)
-    version, stored = _lookup(key)
+    if book_id is None:
+        version, stored = _lookup(key)
+    else:
+        version, stored = _lookup(key, book_version_key(book_id), BOOK_VERSION_TIMEOUT)
     if version is None:
         return None
     request._catalog_cache_slot = (key, version)
@@ -178,8 +222,3 @@ _renderer = JSONRenderer()
 
 def _render(data) -> bytes:
     return _renderer.render(data)
-
-
-def model_changed(sender, **kwargs) -> None:
-    """Signal receiver: a save or delete of a catalog row through the ORM (admin, DRF, services)."""
-    catalog_changed()

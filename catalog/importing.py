@@ -269,9 +269,9 @@ class BookImporter:
         arrays (no model instance per row) and new books get their search vectors in the INSERT
         itself (their words join the typo dictionary in `finish`).
         """
-        catalog_changed()
         result = ImportResult()
         existing = dict(Book.objects.filter(isbn__in=[r["isbn"] for r in rows]).values_list("isbn", "pk"))
+        catalog_changed(book_ids=existing.values())  # new books join the lists, updated ones change their detail
         if self.has_authors:
             self._author_ids_for({name for row in rows for name in row["authors"]})
         for row in rows:

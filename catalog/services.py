@@ -75,6 +75,7 @@ def book_create(
     if stock:
         stock_apply(changes={book.pk: stock}, reason=StockMovement.Reason.INITIAL, actor=actor, note=stock_note)
     book_search_vector_refresh(book_ids=[book.pk])
+    catalog_changed()  # a new book: in the lists; it has no cached detail yet
     book.refresh_from_db(fields=["in_stock", "updated_at"])
     book.stock = stock
     return book
@@ -121,6 +122,8 @@ def book_update(
         )
     if authors is not None or {"title", "subtitle", "publisher", "description"} & set(fields):
         book_search_vector_refresh(book_ids=[book.pk])
+    if fields or authors is not None:
+        catalog_changed(book_ids=[book.pk])  # a stock level alone changes a cached read only at zero (the ledger's)
     return book
 
 
@@ -141,7 +144,7 @@ def books_withdraw(*, books: QuerySet[Book]) -> int:
     )
     if not titles:
         return 0
-    catalog_changed()
+    catalog_changed(book_ids=titles)
     Book.objects.filter(pk__in=titles).update(is_active=False, updated_at=timezone.now())
     _carts_drop_books(titles=titles)
     return len(titles)
@@ -174,10 +177,14 @@ def _carts_drop_books(*, titles: Mapping[int, str]) -> None:
     lines.delete()
 
 
+@transaction.atomic
 def books_restore(*, books: QuerySet[Book]) -> int:
     """Puts withdrawn books back in the catalog."""
-    catalog_changed()
-    return books.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
+    ids = list(books.filter(is_active=False).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    catalog_changed(book_ids=ids)
+    return Book.objects.filter(pk__in=ids, is_active=False).update(is_active=True, updated_at=timezone.now())
 
 
 def book_withdraw(*, book: Book) -> Book:
@@ -199,7 +206,7 @@ def book_delete(*, book: Book) -> None:
         return
     if book_has_history(book=locked):
         raise InUseError("This book has orders or stock history; withdraw it instead.")
-    catalog_changed()
+    catalog_changed(book_ids=[locked.pk])
     locked.delete()
 
 
@@ -213,6 +220,7 @@ def book_set_cover(*, book: Book, image: File[bytes], image_format: str) -> Book
     image.seek(0)
     book.cover.save(name, image, save=False)
     book.save(update_fields=["cover", "updated_at"])
+    catalog_changed(book_ids=[book.pk])
     if old_name and old_name != book.cover.name:
         book.cover.storage.delete(old_name)
     return book
@@ -237,6 +245,7 @@ def category_create(*, name: str, slug: str = "", parent_id: int | None = None, 
     if parent_id is not None:
         _lock_category(pk=parent_id, attr="parent_id")
     fields = {"name": name, "parent_id": parent_id, "description": description}
+    catalog_changed()  # the category tree the `category` filter reads
     if slug:
         with unique_violations(CATEGORY_SLUG_TAKEN):
             return Category.objects.create(slug=slug, **fields)
@@ -273,6 +282,10 @@ def category_update(*, category: Category, **fields: Any) -> Category:
     if fields:
         with unique_violations(CATEGORY_SLUG_TAKEN):
             category.save(update_fields=[*fields, "updated_at"])
+    if {"name", "slug"} & set(fields):  # shown on its books; the slug also selects lists
+        catalog_changed(book_ids=category.books.values_list("pk", flat=True))
+    elif {"parent", "parent_id"} & set(fields):  # the subtrees the `category` filter takes
+        catalog_changed()
     return category
 
 
@@ -289,6 +302,7 @@ def category_delete(*, category: Category) -> None:
         raise InUseError("This category still has books; move or delete them first.")
     if category.children.exists():
         raise InUseError("This category still has sub-categories; move or delete them first.")
+    catalog_changed()  # the category tree
     category.delete()
 
 
@@ -310,6 +324,7 @@ def author_update(*, author: Author, **fields: Any) -> Author:
         author.save(update_fields=[*fields, "updated_at"])
     if renamed:
         author_books_search_refresh(author_ids=[author.pk])
+        catalog_changed(book_ids=author.books.values_list("pk", flat=True))  # the bio is shown on no book
     return author
 
 
@@ -327,7 +342,9 @@ def author_delete(*, author: Author) -> None:
 def review_create(*, book: Book, user: User, rating: int, title: str = "", body: str = "") -> Review:
     """One review per user and book: a second, even one sent at the same moment, is a 400 `unique`."""
     with unique_violations(REVIEW_TAKEN):
-        return Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)
+        review = Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)
+    catalog_changed(book_ids=[book.pk])  # its ratings
+    return review
 
 
 def review_update(*, review: Review, **fields: Any) -> Review:
@@ -336,16 +353,22 @@ def review_update(*, review: Review, **fields: Any) -> Review:
         setattr(review, name, value)
     if fields:
         review.save(update_fields=[*fields, "updated_at"])
+    if {"rating", "status"} & set(fields):  # the book's ratings (a title or body is shown on no book read)
+        catalog_changed(book_ids=[review.book_id])
     return review
 
 
 def review_delete(*, review: Review) -> None:
+    catalog_changed(book_ids=[review.book_id])
     review.delete()
 
 
+@transaction.atomic
 def reviews_remove(*, reviews: QuerySet[Review]) -> int:
     """Removes reviews (the admin's action against abusive ones); returns how many."""
-    count, _ = Review.objects.filter(pk__in=list(reviews.values_list("pk", flat=True))).delete()
+    rows = list(reviews.values_list("pk", "book_id"))
+    catalog_changed(book_ids=[book_id for _, book_id in rows])
+    count, _ = Review.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
     return count
 
 
@@ -371,7 +394,7 @@ def review_report(*, review: Review, user: User, reason: str) -> ReviewReport:
 
 
 def _reviews_set_status(*, ids: list[int], status: str, reason: str) -> int:
-    catalog_changed()  # ratings and review lists change
+    catalog_changed(book_ids=Review.objects.filter(pk__in=ids).values_list("book_id", flat=True))  # ratings
     return Review.objects.filter(pk__in=ids).update(status=status, hidden_reason=reason, updated_at=timezone.now())
 
 

@@ -73,7 +73,8 @@ def stock_apply(
         if book_ids:
             Book.objects.filter(pk__in=book_ids).update(in_stock=in_stock, updated_at=timezone.now())
     if flips[True] or flips[False]:
-        catalog_changed()  # the `in_stock` filter's lists (and the flag) change only at zero
+        # The `in_stock` filter's lists, and the flipped books' `updated_at`, change only at zero.
+        catalog_changed(book_ids=flips[True] + flips[False])
     StockMovement.objects.bulk_create(
         [
             StockMovement(

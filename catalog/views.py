@@ -133,13 +133,14 @@ class BookViewSet(viewsets.ModelViewSet):
         return Response(self.present_suggestions(books, self.get_serializer_context()))
 
     def retrieve(self, request, *args, **kwargs):
-        if cached := self._cached(request):
+        pk = str(self.kwargs["pk"])
+        if pk.isdigit() and (cached := self._cached(request, book_id=int(pk))):
             return cached
         return Response(self.present(self.get_object(), self.get_serializer_context()))
 
-    def _cached(self, request):
+    def _cached(self, request, book_id: int | None = None):
         # Staff see withdrawn books: their reads are never shared.
-        return None if _is_staff(request) else caching.cached_response(request)
+        return None if _is_staff(request) else caching.cached_response(request, book_id=book_id)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

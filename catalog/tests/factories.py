@@ -2,7 +2,26 @@ from decimal import Decimal
 
 import factory
 
+from catalog.caching import catalog_changed
 from catalog.models import Author, Book, Category, Review
+
+
+class _Invalidating(factory.django.DjangoModelFactory):
+    """Rows made as the services make them: the cached catalog reads that show them are invalidated
+    (`catalog.caching`; the services call it, no signal does)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        if create:
+            catalog_changed(book_ids=cls._books_shown_on(instance))
+
+    @classmethod
+    def _books_shown_on(cls, instance) -> list[int]:
+        return []
 
 
 def _isbn13(n: int) -> str:
@@ -12,7 +31,7 @@ def _isbn13(n: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-class AuthorFactory(factory.django.DjangoModelFactory):
+class AuthorFactory(_Invalidating):
     name = factory.Faker("name")
     bio = factory.Faker("paragraph")
 
@@ -20,7 +39,7 @@ class AuthorFactory(factory.django.DjangoModelFactory):
         model = Author
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(_Invalidating):
     name = factory.Sequence(lambda n: f"Category {n}")
     slug = factory.Sequence(lambda n: f"category-{n}")
     parent = None
@@ -29,7 +48,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
         model = Category
 
 
-class BookFactory(factory.django.DjangoModelFactory):
+class BookFactory(_Invalidating):
     isbn = factory.Sequence(lambda n: _isbn13(n + 1000))
     title = factory.Sequence(lambda n: f"Book number {n}")
     slug = factory.Sequence(lambda n: f"book-number-{n}")
@@ -52,7 +71,7 @@ class BookFactory(factory.django.DjangoModelFactory):
         self.authors.set(extracted if extracted is not None else [AuthorFactory()])
 
 
-class ReviewFactory(factory.django.DjangoModelFactory):
+class ReviewFactory(_Invalidating):
     book = factory.SubFactory(BookFactory)
     user = factory.SubFactory("accounts.tests.factories.UserFactory")
     rating = 4
@@ -61,6 +80,10 @@ class ReviewFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Review
+
+    @classmethod
+    def _books_shown_on(cls, instance) -> list[int]:
+        return [instance.book_id]
 
 
 def stock_force(book_id: int, quantity: int) -> None:

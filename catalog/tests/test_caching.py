@@ -176,3 +176,176 @@ def test_an_in_stock_lists_count_follows_a_sell_out(api_client):
 
     assert api_client.get(BOOKS, {"in_stock": "true", "page_size": 1, "page": 2}).json()["count"] == 2
     assert api_client.get(BOOKS, {"in_stock": "false", "page_size": 1}).json()["count"] == 1
+
+
+# Invalidation is explicit in the services (catalog.caching): a cached read goes only when
+# something it shows or filters on changes, and only the reads that show it.
+
+
+def _cached(api_client, url, params=None) -> bool:
+    """Whether this public read is answered from the cache (one query: the stock merge)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.get(url, params).status_code == 200
+    return len(queries) == 1
+
+
+def test_an_admin_title_edit_shows_on_the_books_detail_and_lists_at_once(api_client):
+    from django.test import Client
+
+    from accounts.models import User
+
+    book = BookFactory(title="Old title")
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["title"] == "Old title"
+    assert api_client.get(BOOKS).json()["results"][0]["title"] == "Old title"
+    admin = Client()
+    admin.force_login(User.objects.create_superuser(email="boss@example.com", password="x-admin-pass-123"))
+    form = {
+        "isbn": book.isbn, "title": "New title", "slug": book.slug, "authors": [a.pk for a in book.authors.all()],
+        "category": book.category_id, "language": "en", "format": "paperback", "price": str(book.price),
+        "stock": str(book.stock), "is_active": "on", "stock_movements-TOTAL_FORMS": "0",
+        "stock_movements-INITIAL_FORMS": "0", "stock_movements-MIN_NUM_FORMS": "0",
+        "stock_movements-MAX_NUM_FORMS": "0",
+    }  # fmt: skip
+
+    assert admin.post(f"/admin/catalog/book/{book.pk}/change/", form).status_code == 302
+
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["title"] == "New title"
+    assert api_client.get(BOOKS).json()["results"][0]["title"] == "New title"
+
+
+def test_a_change_to_one_book_keeps_the_other_books_cached_details(api_client):
+    from catalog import services
+
+    changed, other = BookFactory(), BookFactory()
+    for book in (changed, other):
+        api_client.get(f"{BOOKS}/{book.pk}")
+
+    services.book_update(book=changed, price=Decimal("3.00"))
+
+    assert _cached(api_client, f"{BOOKS}/{other.pk}")
+    assert api_client.get(f"{BOOKS}/{changed.pk}").json()["price"] == "3.00"
+
+
+def test_a_sale_that_leaves_stock_on_both_sides_of_zero_invalidates_nothing(api_client):
+    book = BookFactory(stock=10)
+    urls = [(f"{BOOKS}/{book.pk}", None), (BOOKS, None), (BOOKS, {"in_stock": "true"})]
+    for url, params in urls:
+        api_client.get(url, params)
+
+    stock_apply(changes={book.pk: -3}, reason="sale")
+    stock_apply(changes={book.pk: 1}, reason="cancellation")
+
+    assert all(_cached(api_client, url, params) for url, params in urls)
+
+
+def test_selling_out_invalidates_the_books_detail_and_the_lists_not_other_details(api_client):
+    sold, other = BookFactory(stock=1), BookFactory(stock=5)
+    for book in (sold, other):
+        api_client.get(f"{BOOKS}/{book.pk}")
+    before = api_client.get(f"{BOOKS}/{sold.pk}").json()["updated_at"]
+
+    stock_apply(changes={sold.pk: -1}, reason="sale")
+
+    after = api_client.get(f"{BOOKS}/{sold.pk}").json()
+    assert (after["in_stock"], after["updated_at"] > before) == (False, True)
+    assert _cached(api_client, f"{BOOKS}/{other.pk}")
+
+
+def test_an_author_rename_shows_on_their_books_and_a_new_bio_invalidates_nothing(api_client):
+    from catalog import services
+    from catalog.tests.factories import AuthorFactory
+
+    author = AuthorFactory(name="Ann Old")
+    book, other = BookFactory(authors=[author]), BookFactory()
+    for url in (f"{BOOKS}/{book.pk}", f"{BOOKS}/{other.pk}", BOOKS):
+        api_client.get(url)
+
+    services.author_update(author=author, bio="Another life.")
+    assert all(_cached(api_client, url) for url in (f"{BOOKS}/{book.pk}", BOOKS))
+
+    services.author_update(author=author, name="Ann New")
+    assert [a["name"] for a in api_client.get(f"{BOOKS}/{book.pk}").json()["authors"]] == ["Ann New"]
+    listed = {b["id"]: b["authors"] for b in api_client.get(BOOKS).json()["results"]}
+    assert [a["name"] for a in listed[book.pk]] == ["Ann New"]
+    assert _cached(api_client, f"{BOOKS}/{other.pk}")
+
+
+def test_a_category_rename_shows_on_its_books_and_in_the_lists_filtered_by_it(api_client):
+    from catalog import services
+
+    category = CategoryFactory(name="Old name", slug="old-slug")
+    book, other = BookFactory(category=category), BookFactory()
+    for url, params in ((f"{BOOKS}/{book.pk}", None), (f"{BOOKS}/{other.pk}", None), (BOOKS, {"category": "old-slug"})):
+        api_client.get(url, params)
+
+    services.category_update(category=category, name="New name", slug="new-slug")
+
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["category"]["name"] == "New name"
+    assert api_client.get(BOOKS, {"category": "new-slug"}).json()["count"] == 1
+    assert api_client.get(BOOKS, {"category": "old-slug"}).json()["count"] == 0
+    assert _cached(api_client, f"{BOOKS}/{other.pk}")
+
+
+def test_moving_a_category_changes_the_lists_of_its_old_parent(api_client):
+    from catalog import services
+
+    parent, child = CategoryFactory(slug="parent"), CategoryFactory(slug="child")
+    BookFactory(category=child)
+    assert api_client.get(BOOKS, {"category": "parent"}).json()["count"] == 0
+
+    services.category_update(category=child, parent_id=parent.pk)
+
+    assert api_client.get(BOOKS, {"category": "parent"}).json()["count"] == 1
+
+
+def test_reviews_change_the_books_rating_on_its_detail(api_client, user, staff_user):
+    from catalog import services
+    from catalog.models import Review
+
+    book, other = BookFactory(), BookFactory()
+    for b in (book, other):
+        api_client.get(f"{BOOKS}/{b.pk}")
+
+    review = services.review_create(book=book, user=user, rating=2)
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["average_rating"] == 2.0
+    services.review_update(review=review, rating=4)
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["average_rating"] == 4.0
+    services.review_update(review=review, title="Better on a second read")
+    assert _cached(api_client, f"{BOOKS}/{book.pk}")
+    services.reviews_hide(reviews=Review.objects.filter(pk=review.pk), reason="Spoilers")
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["review_count"] == 0
+    services.reviews_restore(reviews=Review.objects.filter(pk=review.pk))
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["review_count"] == 1
+    services.review_delete(review=review)
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["review_count"] == 0
+    assert _cached(api_client, f"{BOOKS}/{other.pk}")
+
+
+def test_an_import_that_changes_a_book_shows_on_its_detail(api_client, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    book = BookFactory(isbn="9780306406157", title="Old title", stock=10)
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["title"] == "Old title"
+    path = tmp_path / "books.csv"
+    path.write_text(
+        "isbn,title,authors,price,stock\n978-0-306-40615-7,New title,Ann Author,12.50,5\n", encoding="utf-8"
+    )
+
+    call_command("import_books", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+    assert api_client.get(f"{BOOKS}/{book.pk}").json()["title"] == "New title"
+
+
+def test_writes_invalidate_through_the_services_not_through_model_signals():
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from catalog.models import Author, Book, Category, Review
+
+    for model in (Book, Author, Category, Review):
+        assert not post_save.has_listeners(model) and not post_delete.has_listeners(model), model
+    assert not m2m_changed.has_listeners(Book.authors.through)

@@ -4,6 +4,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.test import TestCase
 from rest_framework.settings import api_settings
 
 from cart.models import CartItem
@@ -360,9 +361,15 @@ def test_checkout_has_its_own_throttle_and_reads_are_not_counted(user_client, us
 
 
 def _checkout_queries(queries_of, client, user, lines: int, **headers) -> list[str]:
+    """The checkout's SQL, what runs once its transaction commits included (the test's own never does)."""
     cart_with(user, *[(BookFactory(), 1) for _ in range(lines)])
     client.get(ORDERS)  # the user's row is read once, then cached
-    return queries_of(lambda: checkout(client, **headers))
+
+    def checkout_committed():
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return checkout(client, **headers)
+
+    return queries_of(checkout_committed)
 
 
 def test_checkout_runs_a_constant_number_of_queries(user_client, user, queries_of):
@@ -374,6 +381,17 @@ def test_checkout_runs_a_constant_number_of_queries(user_client, user, queries_o
     # stock update, movements; order, lines, history; empty cart; the payment and its ledger line (payments).
     # The response is built from what was written.
     assert len(ten_lines) == 12, ten_lines
+
+
+def test_checkout_with_queued_emails_adds_only_the_tasks_row(user_client, user, queries_of, settings):
+    # As in production and in the bench (TASKS_BACKEND=database): the confirmation email is a task
+    # row, written once the checkout commits and sent by `db_worker` (with TASKS_BACKEND=immediate
+    # it is sent then, and reads nothing). The bench counts these 13.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    queries = _checkout_queries(queries_of, user_client, user, 3)
+
+    assert len(queries) == 13, queries
+    assert sum(sql.startswith('INSERT INTO "django_tasks_database_dbtaskresult"') for sql in queries) == 1
 
 
 def test_checkout_with_an_idempotency_key_adds_only_its_lookup(user_client, user, queries_of):
