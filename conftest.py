@@ -9,9 +9,9 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from bookstore.tests.clients import client_for
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -24,6 +24,8 @@ SLOW_MODULES = {
     "bookstore/tests/test_contract_fuzzing.py",
     "bookstore/tests/test_admin_browser.py",
     "backoffice/tests/test_backoffice_browser.py",
+    "catalog/tests/test_admin_cover_browser.py",
+    "catalog/tests/test_moderation_browser.py",
     "bookstore/tests/test_generated_client.py",
     "bookstore/tests/test_typescript_client.py",
     "bookstore/tests/test_scale_out.py",
@@ -56,6 +58,13 @@ def _static_files_without_collectstatic():
     """Production's manifest storage needs `collectstatic`; the tests serve static files as they are."""
     plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_outside_the_checkout(tmp_path_factory):
+    """Uploaded and generated covers (seed_demo draws 300) go to a temporary folder, never to ./media."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
         yield
 
 
@@ -99,25 +108,28 @@ def staff_user(db):
     return UserFactory(password=PASSWORD, is_staff=True)
 
 
-def _client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
 @pytest.fixture
 def user_client(user):
-    return _client_for(user)
+    return client_for(user)
 
 
 @pytest.fixture
 def other_client(other_user):
-    return _client_for(other_user)
+    return client_for(other_user)
 
 
 @pytest.fixture
 def staff_client(staff_user):
-    return _client_for(staff_user)
+    return client_for(staff_user)
+
+
+@pytest.fixture
+def admin_client(client, db):
+    """A superuser signed in to the admin with a session, as staff use it; `admin_client.user` is them."""
+    superuser = UserFactory(password=PASSWORD, is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    client.user = superuser
+    return client
 
 
 @pytest.fixture

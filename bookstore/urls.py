@@ -59,7 +59,7 @@ if settings.API_DOCS != "off":
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-handler400 = "bookstore.errors.bad_request"
-handler403 = "bookstore.errors.permission_denied"
-handler404 = "bookstore.errors.page_not_found"
-handler500 = "bookstore.errors.server_error"
+handler400 = "bookstore.error_views.bad_request"
+handler403 = "bookstore.error_views.permission_denied"
+handler404 = "bookstore.error_views.page_not_found"
+handler500 = "bookstore.error_views.server_error"

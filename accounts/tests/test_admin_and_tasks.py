@@ -11,14 +11,6 @@ pytestmark = pytest.mark.django_db
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
-@pytest.fixture
-def admin_client(client, staff_user):
-    staff_user.is_superuser = True
-    staff_user.save()
-    client.force_login(staff_user)
-    return client
-
-
 def test_user_changelist_searches_by_email_and_name(admin_client):
     UserFactory(email="margaret.atwood@example.com", first_name="Margaret")
     UserFactory(email="someone.else@example.com", first_name="Someone")

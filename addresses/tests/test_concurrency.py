@@ -3,11 +3,10 @@
 from collections import Counter
 
 import pytest
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 from addresses.models import Address
+from bookstore.tests.clients import client_for
 from bookstore.tests.concurrency import run_together
 from orders.tests.factories import ADDRESS
 
@@ -16,16 +15,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 URL = "/api/v1/auth/me/addresses"
 
 
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
 def test_racing_adds_never_pass_twenty_and_leave_one_default():
     user = UserFactory()
     Address.objects.bulk_create(Address(user=user, **ADDRESS) for _ in range(Address.MAX_PER_USER - 3))
-    clients = [_client(user) for _ in range(8)]
+    clients = [client_for(user) for _ in range(8)]
 
     responses = run_together([lambda c=c: c.post(URL, ADDRESS | {"is_default": True}) for c in clients])
 

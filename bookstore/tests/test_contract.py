@@ -12,16 +12,10 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
-from drf_spectacular.generators import SchemaGenerator
 
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory
 
 API_JSON = "application/json"
-
-
-@pytest.fixture(scope="module")
-def schema():
-    return SchemaGenerator().get_schema(request=None, public=True)
 
 
 def _component(schema, name: str) -> dict:

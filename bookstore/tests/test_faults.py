@@ -17,8 +17,8 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
+from bookstore.tests.clients import client_for
 from cart.models import CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
 from catalog.models import StockMovement
@@ -32,10 +32,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _client(user=None) -> APIClient:
     """A client that returns 5xx responses instead of re-raising what the handler reported."""
-    client = APIClient(raise_request_exception=False)
-    if user is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
+    if user is None:
+        return APIClient(raise_request_exception=False)
+    return client_for(user, raise_request_exception=False)
 
 
 def _assert_no_internals(response) -> None:

@@ -8,6 +8,7 @@ other module happened to load first fails here.
 """
 
 import ast
+import functools
 import os
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
     return {name for name in names if name in known}
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     modules = {name: path for app in APPS for name, path in modules_of(app).items()}
     return {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}
@@ -109,27 +111,59 @@ def test_a_lower_app_imports_none_of_the_apps_above_it(app):
     assert above == set()
 
 
-# One interpreter per module is slow (about a second each): accounts in the fast tier, the rest in the slow one.
+# One interpreter runs `django.setup()` and forks a child per module, which imports that module
+# alone: each child starts from exactly the state a fresh interpreter has after `django.setup()`,
+# without paying for one (about a second) per module.
+IMPORT_EACH_ALONE = """
+import os, sys, traceback
+import django
+django.setup()
+failed = []
+for module in sys.argv[1:]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            __import__(module)
+        except BaseException:
+            os.write(write, traceback.format_exc().strip().splitlines()[-1].encode())
+            os._exit(1)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        error = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        print(f"{module}: {error or f'exit status {status}'}")
+"""
+
+
+def imports_alone(modules: list[str]) -> list[str]:
+    """The modules that fail to import alone after `django.setup()`, each with its last error line."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bookstore.settings", "PYTHONPATH": str(ROOT)}
+    env.setdefault("DEBUG", "1")
+    run = subprocess.run(
+        [sys.executable, "-c", IMPORT_EACH_ALONE, *modules],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()
+
+
+def test_the_import_check_reports_a_module_that_fails_alone():
+    assert imports_alone(["json", "bookstore.no_such_module"]) == [
+        "bookstore.no_such_module: ModuleNotFoundError: No module named 'bookstore.no_such_module'"
+    ]
+
+
+# One interpreter an app (a second for `django.setup()`): accounts in the fast tier, the rest slow.
 @pytest.mark.parametrize(
     "app", [app if app == "accounts" else pytest.param(app, marks=pytest.mark.slow) for app in APPS]
 )
 def test_each_module_imports_alone_in_a_fresh_interpreter(app):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bookstore.settings", "PYTHONPATH": str(ROOT)}
-    env.setdefault("DEBUG", "1")
-    runs = {
-        module: subprocess.Popen(
-            [sys.executable, "-c", f"import django; django.setup(); import {module}"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for module in modules_of(app)
-    }
-    failed = {}
-    for module, run in runs.items():
-        output, _ = run.communicate(timeout=120)
-        if run.returncode != 0:
-            failed[module] = output.strip().splitlines()[-1:]
-    assert failed == {}
+    assert imports_alone(sorted(modules_of(app))) == []

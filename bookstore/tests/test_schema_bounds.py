@@ -1,12 +1,6 @@
 """The OpenAPI schema states the bounds the API enforces: pages, sizes, ids, ratings, prices."""
 
 import pytest
-from drf_spectacular.generators import SchemaGenerator
-
-
-@pytest.fixture(scope="module")
-def schema():
-    return SchemaGenerator().get_schema(request=None, public=True)
 
 
 def _parameter(schema, path, name, method="get", location="query"):

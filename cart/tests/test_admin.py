@@ -5,14 +5,6 @@ from cart.tests.factories import CartFactory, CartItemFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, staff_user):
-    staff_user.is_superuser = True
-    staff_user.save(update_fields=["is_superuser"])
-    client.force_login(staff_user)
-    return client
-
-
 def test_admin_shows_a_cart_with_its_lines_read_only(admin_client, user):
     cart = CartFactory(user=user)
     line = CartItemFactory(cart=cart, quantity=3)

@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from bookstore.tests.concurrency import client_for, run_together
+from bookstore.tests.clients import client_for
+from bookstore.tests.concurrency import run_together
 from cart.models import CartItem
 from cart.tests.factories import CartFactory, CartItemFactory
 from catalog.models import Book

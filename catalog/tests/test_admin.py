@@ -9,16 +9,6 @@ from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, db):
-    from accounts.models import User
-
-    superuser = User.objects.create_superuser(email="boss@example.com", password="x-admin-pass-123")
-    client.force_login(superuser)
-    client.user = superuser
-    return client
-
-
 @pytest.mark.parametrize("model", ["book", "author", "category", "review", "stockmovement"])
 def test_admin_changelists_and_search_render_for_staff(admin_client, model):
     book = BookFactory(title="Admin Book")

@@ -27,16 +27,6 @@ def book_form(book, **overrides) -> dict:
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client(client, db):
-    from accounts.models import User
-
-    superuser = User.objects.create_superuser(email="boss@example.com", password="x-admin-pass-123")
-    client.force_login(superuser)
-    client.user = superuser
-    return client
-
-
 def spy(monkeypatch, name: str, queries: list | None = None) -> list[dict]:
     """Records the keyword arguments of each call of `catalog.services.<name>` (and, if given, its SQL)."""
     calls: list[dict] = []

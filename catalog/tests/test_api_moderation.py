@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.tests.factories import UserFactory
-from bookstore.tests.concurrency import client_for
+from bookstore.tests.clients import client_for
 from catalog import services
 from catalog.models import Review
 from catalog.tests.factories import BookFactory, ReviewFactory

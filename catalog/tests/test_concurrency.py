@@ -8,7 +8,8 @@ ends as two sequential requests would.
 import pytest
 
 from accounts.tests.factories import UserFactory
-from bookstore.tests.concurrency import client_for, meet_before, outcomes, run_together
+from bookstore.tests.clients import client_for
+from bookstore.tests.concurrency import meet_before, outcomes, run_together
 from catalog import services
 from catalog.models import Author, Book, Category, Review
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory

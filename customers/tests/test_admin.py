@@ -1,5 +1,4 @@
 import pytest
-from django.contrib.auth import get_user_model
 
 from addresses.models import Address
 from catalog.tests.factories import BookFactory
@@ -7,13 +6,6 @@ from orders.tests.factories import ADDRESS, order_placed
 from shipping.models import ShippingMethod, TaxRate
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    staff = get_user_model().objects.create_superuser(email="boss@example.com", password="pw")
-    client.force_login(staff)
-    return client
 
 
 def test_the_customer_page_shows_their_addresses_and_orders(admin_client, user, other_user):

@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 
 from accounts.tests.factories import UserFactory
-from bookstore.tests.concurrency import client_for, run_together
+from bookstore.tests.clients import client_for
+from bookstore.tests.concurrency import run_together
 from catalog.models import Book, StockMovement
 from catalog.tests.factories import BookFactory
 from orders.models import Order

@@ -21,14 +21,6 @@ from payments import services as payments_services
 CHANGELIST = "/admin/orders/order/"
 
 
-@pytest.fixture
-def admin_client(client, staff_user):
-    staff_user.is_superuser = True
-    staff_user.save(update_fields=["is_superuser"])
-    client.force_login(staff_user)
-    return client
-
-
 def order_to(user, *, name: str, city: str, status: str | None = None, method: str = "standard") -> Order:
     cart_with(user, (BookFactory(stock=10), 1))
     order = payments_services.order_checkout(
@@ -86,7 +78,7 @@ def test_filters_by_status_payment_shipping_method_and_day(admin_client, user):
 
 
 @pytest.mark.django_db
-def test_a_bulk_move_records_the_note_the_staff_typed(admin_client, user, staff_user):
+def test_a_bulk_move_records_the_note_the_staff_typed(admin_client, user):
     order = order_placed(user=user)
     response = admin_client.post(
         CHANGELIST,
@@ -95,7 +87,7 @@ def test_a_bulk_move_records_the_note_the_staff_typed(admin_client, user, staff_
     )
     assert [str(m) for m in response.context["messages"]] == ["1 order(s) now paid."]
     last = order.status_history.last()
-    assert (last.status, last.note, last.actor) == ("paid", "Transfer arrived on Tuesday.", staff_user)
+    assert (last.status, last.note, last.actor) == ("paid", "Transfer arrived on Tuesday.", admin_client.user)
     assert "Back office." not in "".join(order.status_history.values_list("note", flat=True))
 
 

@@ -16,10 +16,9 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
+from bookstore.tests.clients import client_for
 from catalog.models import Book, StockMovement
 from orders.models import Order, OrderLine
 from orders.tests.factories import ADDRESS
@@ -48,12 +47,6 @@ def _isbn13(n: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def _client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
-
-
 def _shipping(subtotal: Decimal) -> Decimal:
     return Decimal("0.00") if subtotal >= settings.FREE_SHIPPING_THRESHOLD else settings.SHIPPING_FLAT_RATE
 
@@ -66,8 +59,8 @@ class StoreMachine(RuleBasedStateMachine):
         self._savepoint = transaction.atomic()
         self._savepoint.__enter__()
         cache.clear()  # throttle counters start at zero for every example
-        self.customers = [_client(UserFactory()) for _ in range(CUSTOMERS)]
-        self.staff = _client(UserFactory(is_staff=True))
+        self.customers = [client_for(UserFactory()) for _ in range(CUSTOMERS)]
+        self.staff = client_for(UserFactory(is_staff=True))
         self.book_ids = []
         self.stock = {}  # book id → stock the model expects
         self.price = {}  # book id → current price

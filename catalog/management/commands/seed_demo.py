@@ -6,14 +6,17 @@ import random
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from catalog import demo
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Author, Book, Category, Review, StockMovement
 from catalog.search_index import book_search_vector_refresh
+from catalog.services import book_set_cover
 from catalog.slugs import book_slug, category_slug
 from catalog.stock import stock_record_opening
 from shipping.demo import seed_shipping_and_tax
@@ -86,51 +89,10 @@ LAST = [
     "Yilmaz",
     "Zhang",
 ]
-ADJECTIVES = [
-    "Silent",
-    "Hidden",
-    "Last",
-    "Burning",
-    "Paper",
-    "Glass",
-    "Northern",
-    "Forgotten",
-    "Iron",
-    "Quiet",
-    "Midnight",
-    "Winter",
-    "Salt",
-    "Golden",
-    "Broken",
-    "Distant",
-    "Little",
-    "Wild",
-    "Secret",
-    "Electric",
-]
-NOUNS = [
-    "Garden",
-    "River",
-    "Library",
-    "Kingdom",
-    "Orchard",
-    "Lighthouse",
-    "Atlas",
-    "Harbour",
-    "Machine",
-    "Letters",
-    "Mountain",
-    "Archive",
-    "Bridge",
-    "Cartographer",
-    "Orchestra",
-    "Island",
-    "Compass",
-    "Empire",
-    "Kitchen",
-    "Sky",
-]
-SUBTITLES = ["", "", "", "A Novel", "A History", "Stories", "A Field Guide", "A Memoir", "Second Edition"]
+# How many of the books each category holds (fiction is most of a bookshop's stock); and the
+# languages of the categories that have books in others than English.
+CATEGORY_WEIGHTS = {"Fiction": 5, "Non-fiction": 3, "Food & Drink": 3, "Children": 3, "Computing": 3}
+LANGUAGE_WEIGHTS = {"en": 80, "fr": 6, "de": 6, "es": 5, "it": 3}
 PUBLISHERS = ["Harbour House", "Northwind Press", "Lantern Books", "Blue Fern", "Quayside", "Meridian & Co."]
 REVIEW_TITLES = {
     1: ["Not for me", "Disappointing"],
@@ -231,49 +193,52 @@ class Command(BaseCommand):
             ]
         )
 
-        books, seen_titles = [], set()
+        books = []
         # ISBNs in no visible sequence, from their own seeded stream (the rest of the catalog draws as before)
         isbn_rng = random.Random(SEED + 2)  # noqa: S311 (deterministic demo data)
         bodies = [f"9789{n:08d}" for n in isbn_rng.sample(range(10**8), BOOK_COUNT)]
+        weights = [CATEGORY_WEIGHTS[leaf.parent.name] for leaf in leaves]  # type: ignore[union-attr]  # leaves have parents
+        unused: dict[tuple[str, str], list[str]] = {}  # the titles not yet given, per pool
         for i in range(BOOK_COUNT):
-            title = f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
-            while title in seen_titles:
-                title = f"{title} {rng.choice(['II', 'Returns', 'Revisited', 'and Other Stories'])}"
-            seen_titles.add(title)
+            leaf, language, title = _next_title(rng, leaves, weights, unused)
+            shelf = demo.SHELVES[leaf.name]
+            book_format = rng.choices(list(Book.Format.values), weights=[55, 25, 15, 5])[0]
+            if leaf.name == "Picture Books":  # read aloud from paper
+                book_format = rng.choice([Book.Format.HARDCOVER, Book.Format.PAPERBACK])
             body = bodies[i]
             books.append(
                 Book(  # type: ignore[misc]  # `stock` is a property with a setter, which Model.__init__ accepts; the plugin knows fields only
                     isbn=body + isbn13_check_digit(body),
                     title=title,
-                    subtitle=rng.choice(SUBTITLES),
+                    subtitle=rng.choice(demo.subtitle_pool(leaf.name, language)),
                     slug=book_slug(title),
-                    category=rng.choice(leaves),
+                    category=leaf,
                     publisher=rng.choice(PUBLISHERS),
                     published_date=datetime.date(1950, 1, 1) + datetime.timedelta(days=rng.randrange(0, 27000)),
-                    language=rng.choices(["en", "fr", "de", "es", "it"], weights=[80, 6, 6, 5, 3])[0],
-                    page_count=rng.randrange(80, 900),
-                    format=rng.choices(list(Book.Format.values), weights=[55, 25, 15, 5])[0],
-                    description=f"{title}: a {rng.choice(['gripping', 'tender', 'sweeping', 'witty', 'patient'])} book "
-                    f"about {rng.choice(['memory', 'the sea', 'cities', 'families', 'machines', 'food'])}.",
-                    price=Decimal(rng.randrange(499, 4999)) / 100,
+                    language=language,
+                    # an audiobook has a running time, not pages
+                    page_count=None if book_format == Book.Format.AUDIOBOOK else rng.randrange(*shelf.pages),
+                    format=book_format,
+                    description=demo.blurb(leaf.name, language, rng.choice(shelf.blurbs)),
+                    price=Decimal(f"{rng.randrange(shelf.prices[0], shelf.prices[1] + 1) - 1}.99"),
                     stock=rng.choice([0, 0, 2, 3, 5, 8, 12, 20, 35, 60]),
                 )
             )
-            if books[-1].format == Book.Format.AUDIOBOOK:  # an audiobook has a running time, not pages
-                books[-1].page_count = None
         books = Book.objects.bulk_create(books)
         stock_record_opening(
             levels={book.pk: book.stock for book in books}, reason=StockMovement.Reason.INITIAL, note="demo seed"
         )
 
         through = Book.authors.through
+        written_by = {book.pk: rng.sample(authors, rng.choice([1, 1, 1, 2, 3])) for book in books}
         through.objects.bulk_create(
-            [
-                through(book_id=book.pk, author_id=author.pk)
-                for book in books
-                for author in rng.sample(authors, rng.choice([1, 1, 1, 2, 3]))
-            ]
+            [through(book_id=book_id, author_id=author.pk) for book_id, by in written_by.items() for author in by]
         )
+        # A cover for every book, stored as an uploaded one is (the same service and storage).
+        for book in books:
+            byline = " & ".join(author.name for author in written_by[book.pk])
+            png = demo.cover_png(title=book.title, author=byline, section=book.category.parent.name)  # type: ignore[union-attr]  # leaves have parents
+            book_set_cover(book=book, image=ContentFile(png), image_format="PNG")
 
         User = get_user_model()
         reviewers = User.objects.bulk_create(
@@ -306,8 +271,27 @@ class Command(BaseCommand):
             "categories": Category.objects.count(),
             "authors": len(authors),
             "books": len(books),
+            "covers": len(books),
             "reviews": len(reviews),
         }
+
+
+def _next_title(
+    rng: random.Random, leaves: list[Category], weights: list[int], unused: dict[tuple[str, str], list[str]]
+) -> tuple[Category, str, str]:
+    """A category, a language and a title no book has yet, from that category's and language's pool
+    (the pools of books in other languages are shared by the categories of their kind)."""
+    while True:
+        leaf = rng.choices(leaves, weights=weights)[0]
+        shelf = demo.SHELVES[leaf.name]
+        languages = list(shelf.languages)
+        language = rng.choices(languages, weights=[LANGUAGE_WEIGHTS[code] for code in languages])[0]
+        key = (leaf.name, language) if language == demo.ENGLISH else (shelf.kind, language)
+        if key not in unused:
+            unused[key] = demo.title_pool(leaf.name, language)
+            rng.shuffle(unused[key])
+        if unused[key]:
+            return leaf, language, unused[key].pop()
 
 
 def _seed_orders(rng: random.Random, *, customer) -> dict[str, int]:
