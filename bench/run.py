@@ -331,7 +331,7 @@ def main():
     )
     args = parser.parse_args()
     levels = [int(c) for c in args.connections.split(",")]
-    wrk_bin = ensure_wrk()
+    wrk_bin = None if args.explain else ensure_wrk()  # EXPLAIN ANALYZE needs no load generator
     db_url, dsn = f"{PG}/{args.database}", f"postgresql://postgres@127.0.0.1:5432/{args.database}"
     started = time.monotonic()
 

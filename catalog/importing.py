@@ -1,7 +1,7 @@
 """Bulk import of books from CSV rows: validation with the API's rules, then batched writes."""
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -15,7 +15,7 @@ from rest_framework import serializers
 from catalog.caching import catalog_changed
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, StockMovement
-from catalog.search_index import book_search_vector_refresh, search_vector_sql, search_words_add
+from catalog.search_index import book_search_vector_refresh, search_vector_sql, search_words_insert_sql
 from catalog.serializers import ISBNField
 from catalog.slugs import book_slug, category_slug, first_free
 from catalog.stock import stock_record_opening, stock_set_many
@@ -35,7 +35,7 @@ COLUMNS = [
     "stock",
     "description",
 ]
-# Their PostgreSQL types, for the arrays a batch is sent as.
+# Their PostgreSQL types, for the arrays and the staging table a batch is sent as.
 _ARRAY_TYPES = {
     "id": "bigint",
     "title": "text",
@@ -64,6 +64,40 @@ _PLAIN_FIELDS = [
     "price",
     "description",
 ]
+
+# New books of a batch are copied (COPY, text format) into this session's staging table, then
+# inserted from it with their search vectors in one statement.
+_STAGING_TABLE = "catalog_import_rows"
+_STAGING_TYPES = {
+    "isbn": "text",
+    "slug": "text",
+    "category_id": "bigint",
+    "in_stock": "boolean",
+    **{name: _ARRAY_TYPES[name] for name in _PLAIN_FIELDS},
+    "names": "text",  # the authors' names, for the search vector
+}
+_STAGING_COLUMNS = list(_STAGING_TYPES)
+_STAGING_SQL = f"""
+    CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING_TABLE} (
+        n bigint GENERATED ALWAYS AS IDENTITY,
+        {", ".join(f"{name} {kind}" for name, kind in _STAGING_TYPES.items())}
+    );
+    TRUNCATE {_STAGING_TABLE}
+"""
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_text(value: Any) -> str:
+    """A value as a field of COPY's text format (NULL is \\N; backslash, tab, newline, CR escaped)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    text = str(value)  # int, Decimal, date (ISO) or str
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        for raw, escaped in _COPY_ESCAPES:
+            text = text.replace(raw, escaped)
+    return text
 
 
 class BookImportRowSerializer(serializers.Serializer):
@@ -231,14 +265,6 @@ class BookImporter:
             (parent_id, name): pk for pk, parent_id, name in Category.objects.values_list("pk", "parent_id", "name")
         }
         self.category_slugs: set[str] = set(Category.objects.values_list("slug", flat=True))
-        self.created_ids: list[int] = []  # their words join the typo dictionary in `finish`
-
-    def finish(self) -> None:
-        """After the last batch: the words of the books created join the typo dictionary, in one
-        statement (once per import rather than once per batch: most words recur from batch to
-        batch). Updated books' words joined it with their batch's refresh."""
-        search_words_add(book_ids=self.created_ids)
-        self.created_ids = []
 
     def _author_ids_for(self, names: set[str]) -> None:
         missing = names - self.author_ids.keys()
@@ -265,9 +291,10 @@ class BookImporter:
     def write_batch(self, rows: list[dict]) -> ImportResult:
         """Creates or updates the books of `rows` (distinct ISBNs) in one transaction.
 
-        A constant number of statements whatever the batch size; on PostgreSQL the rows go in as
-        arrays (no model instance per row) and new books get their search vectors in the INSERT
-        itself (their words join the typo dictionary in `finish`).
+        A constant number of statements whatever the batch size; on PostgreSQL new books go in by
+        COPY (no model instance per row) and get their search vectors in the INSERT itself, which
+        also adds their new words to the typo dictionary: when the batch commits, its books are
+        found by search and by typo correction.
         """
         result = ImportResult()
         existing = dict(Book.objects.filter(isbn__in=[r["isbn"] for r in rows]).values_list("isbn", "pk"))
@@ -280,7 +307,6 @@ class BookImporter:
         updated = [{**row, "id": existing[row["isbn"]]} for row in rows if row["isbn"] in existing]
 
         ids = self._insert(new)
-        self.created_ids.extend(ids.values())
         opening = {ids[row["isbn"]]: row["stock"] or 0 for row in new}
         result.stock_changes = stock_record_opening(
             levels=opening, reason=StockMovement.Reason.IMPORT, actor=self.actor, note="CSV import"
@@ -328,15 +354,16 @@ class BookImporter:
                 ]
             )
             return {book.isbn: book.pk for book in books}
-        columns: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {  # name: (array type, value of a row)
-            "isbn": ("text", lambda row: row["isbn"]),
-            "slug": ("text", lambda row: row["slug"]),
-            "category_id": ("bigint", lambda row: row["category_id"]),
-            "in_stock": ("boolean", lambda row: (row["stock"] or 0) > 0),  # the level goes to catalog_stock
-            **{name: (_ARRAY_TYPES[name], itemgetter(name)) for name in _PLAIN_FIELDS},
-            "names": ("text", lambda row: " ".join(sorted(row["authors"])) if self.has_authors else ""),
+        names = (lambda row: " ".join(sorted(row["authors"]))) if self.has_authors else (lambda row: "")
+        values = {  # staging column: its value in a row
+            "isbn": itemgetter("isbn"),
+            "slug": itemgetter("slug"),
+            "category_id": itemgetter("category_id"),
+            "in_stock": lambda row: (row["stock"] or 0) > 0,  # the level goes to catalog_stock
+            **{name: itemgetter(name) for name in _PLAIN_FIELDS},
+            "names": names,
         }
-        stored = [name for name in columns if name != "names"]
+        stored = [name for name in _STAGING_COLUMNS if name != "names"]
         vector = search_vector_sql(
             title="r.title",
             names="r.names",
@@ -344,22 +371,25 @@ class BookImporter:
             publisher="r.publisher",
             description="r.description",
         )
-        arrays = ", ".join(f"%s::{kind}[]" for kind, _ in columns.values())
-        sql = f"""
-            WITH r AS (
-                SELECT * FROM unnest({arrays}) AS r({", ".join(columns)})
-            ), v AS (
+        insert = f"""
+            WITH v AS (
                 INSERT INTO catalog_book
                     ({", ".join(stored)}, cover, is_active, popularity, created_at, updated_at, search_vector)
                 SELECT {", ".join(f"r.{name}" for name in stored)}, '', TRUE, 0, %s, %s, {vector}
-                FROM r
+                FROM {_STAGING_TABLE} AS r
+                ORDER BY r.n
                 RETURNING id, isbn, search_vector
+            ), words AS (
+                {search_words_insert_sql(source="v")}
             )
             SELECT isbn, id FROM v
         """  # noqa: S608 (only fixed names and fragments are interpolated; values are parameters)
-        params = [[value(row) for row in rows] for _, value in columns.values()] + [now, now]
+        getters = [values[name] for name in _STAGING_COLUMNS]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(_STAGING_SQL)
+            with cursor.copy(f"COPY {_STAGING_TABLE} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
+                copy.write("".join("\t".join(_copy_text(get(row)) for get in getters) + "\n" for row in rows))
+            cursor.execute(insert, [now, now])
             return dict(cursor.fetchall())
 
     def _update(self, rows: list[dict]) -> None:

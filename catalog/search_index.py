@@ -22,10 +22,12 @@ _SEARCH_VECTOR_SQL = """
     || setweight(to_tsvector('simple', catalog_search_words({description})), 'D')
 """
 # New words of the given vectors join the dictionary of typo candidates.
+# (`tsvector_to_array` gives the lexemes alone: half the work of `unnest(tsvector)`, which also
+# builds each lexeme's positions and weights; the filters run on the distinct words only.)
 _ADD_WORDS_SQL = """
     INSERT INTO catalog_searchword (word)
-    SELECT DISTINCT w.lexeme FROM {source}, unnest(v.search_vector) AS w
-    WHERE length(w.lexeme) <= 100 AND w.lexeme !~ '^[0-9]+$'
+    SELECT d.word FROM (SELECT DISTINCT unnest(tsvector_to_array(v.search_vector)) AS word FROM {source}) AS d
+    WHERE length(d.word) <= 100 AND d.word !~ '^[0-9]+$'
     ORDER BY 1
     ON CONFLICT DO NOTHING
 """
@@ -65,7 +67,7 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
             WHERE b2.id = b.id {where}
             RETURNING b.search_vector
         )
-        {_ADD_WORDS_SQL.format(source="v")}
+        {search_words_insert_sql(source="v")}
     """  # noqa: S608 (only fixed fragments are interpolated; values are parameters)
     params: dict[str, Any] = {}
     if book_ids is not None:
@@ -85,15 +87,11 @@ def search_vector_sql(*, title: str, names: str, subtitle: str, publisher: str, 
     )
 
 
-def search_words_add(*, book_ids: Iterable[int], using: str = "default") -> None:
-    """Adds the words of these books' search vectors to the typo dictionary (after a bulk insert
-    that wrote the vectors itself); one statement, a no-op outside PostgreSQL."""
-    ids = list(book_ids)
-    if not ids or connections[using].vendor != "postgresql":
-        return
-    sql = _ADD_WORDS_SQL.format(source="catalog_book AS v").replace("WHERE length", "WHERE v.id = ANY(%s) AND length")
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, [ids])
+def search_words_insert_sql(*, source: str) -> str:
+    """The statement that adds the new words of the search vectors of `source` (a table or CTE
+    with a `search_vector` column, aliased `v`) to the typo dictionary, for statements that write
+    books in bulk (a data-modifying CTE with `RETURNING search_vector`)."""
+    return _ADD_WORDS_SQL.format(source=f"{source} AS v")
 
 
 def author_books_search_refresh(*, author_ids: Iterable[int]) -> None:

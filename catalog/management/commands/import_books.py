@@ -163,7 +163,6 @@ class Command(BaseCommand):
                 flush()
                 bar.update(done)
         flush()
-        importer.finish()
         bar.update(done)
         bar.finish()
         return counts, errors
