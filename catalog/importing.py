@@ -1,7 +1,7 @@
 """Bulk import of books from CSV rows: validation with the API's rules, then batched writes."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -355,7 +355,7 @@ class BookImporter:
             )
             return {book.isbn: book.pk for book in books}
         names = (lambda row: " ".join(sorted(row["authors"]))) if self.has_authors else (lambda row: "")
-        values = {  # staging column: its value in a row
+        values: dict[str, Callable[[dict], Any]] = {  # staging column: its value in a row
             "isbn": itemgetter("isbn"),
             "slug": itemgetter("slug"),
             "category_id": itemgetter("category_id"),
@@ -387,7 +387,8 @@ class BookImporter:
         getters = [values[name] for name in _STAGING_COLUMNS]
         with connection.cursor() as cursor:
             cursor.execute(_STAGING_SQL)
-            with cursor.copy(f"COPY {_STAGING_TABLE} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN") as copy:
+            copy_sql = f"COPY {_STAGING_TABLE} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN"
+            with cursor.copy(copy_sql) as copy:
                 copy.write("".join("\t".join(_copy_text(get(row)) for get in getters) + "\n" for row in rows))
             cursor.execute(insert, [now, now])
             return dict(cursor.fetchall())

@@ -349,3 +349,28 @@ def test_seed_demo_audiobooks_have_no_page_count_and_isbns_are_valid_and_not_in_
     assert len(set(isbns)) == len(isbns)
     steps = {int(b[:12]) - int(a[:12]) for a, b in itertools.pairwise(isbns)}
     assert steps != {1}
+
+
+def test_import_keeps_tabs_backslashes_and_line_breaks_in_text(tmp_path):
+    """PostgreSQL's import copies rows in COPY's text format, where these characters are escapes."""
+    description = 'Line one\nline two\twith a tab, C:\\path\\N and a \\\\ pair, \r\n"quoted"'
+    quoted = description.replace('"', '""')
+    csv_text = (
+        HEADER + f'978-0-306-40615-7,"Tab\there",Back\\slash,Ann Author,Fiction,Pub,,en,,ebook,3.00,2,"{quoted}"\n'
+    )
+    _, err = run_import(tmp_path, csv_text)
+
+    assert err == ""
+    book = Book.objects.get(isbn="9780306406157")
+    assert (book.title, book.subtitle) == ("Tab\there", "Back\\slash")
+    assert book.description == description
+    assert book.stock == 2
+
+
+@pytest.mark.postgres
+def test_an_imported_book_is_found_by_a_typo_as_soon_as_the_import_ends(tmp_path, api_client):
+    run_import(tmp_path, HEADER + "978-0-306-40615-7,Cryptonomicon,,Neal Stephenson,Fiction,Pub,,en,,ebook,3.00,2,\n")
+
+    found = api_client.get("/api/v1/books", {"search": "cryptonomicn"}).json()
+
+    assert [book["isbn"] for book in found["results"]] == ["9780306406157"]
