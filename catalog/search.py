@@ -26,7 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from django.contrib.postgres.search import SearchQueryField
 from django.db import connections
@@ -41,6 +41,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Q,
+    QuerySet,
     Value,
     When,
 )
@@ -48,8 +49,9 @@ from django.db.models.expressions import Combinable
 
 from catalog.isbn import looks_like_isbn
 
-if TYPE_CHECKING:
-    from catalog.models import BookQuerySet
+# The book queryset these functions narrow and return (catalog.models.BookQuerySet, which calls them:
+# this module does not import the models back).
+Books = TypeVar("Books", bound=QuerySet[Any])
 
 MAX_WORDS = 10
 MAX_WORD_LENGTH = 100  # longer words are matched exactly only (and are not in the dictionary)
@@ -296,13 +298,13 @@ def _rank_annotations(plan: SearchPlan) -> dict:
 
 
 def search_books(
-    queryset: "BookQuerySet",
+    queryset: Books,
     text: str,
     *,
     ranked: bool = True,
-    relax_within: "BookQuerySet | None" = None,
+    relax_within: Books | None = None,
     plan: SearchPlan | None = None,
-) -> "BookQuerySet":
+) -> Books:
     """`queryset` narrowed to the books matching `text`; ranked (see the module) unless not `ranked`.
 
     The result carries `search_relaxed` on each row. `relax_within`: the queryset in which "no book
@@ -335,8 +337,7 @@ def search_books(
     books = books.alias(search_title=SearchWords(F("title")))
     books = books.annotate(**_rank_annotations(plan))
     rating = [F("average_rating").desc(nulls_last=True)] if "average_rating" in books.query.annotations else []
-    # The plugin cannot see the names `_rank_annotations` adds (a dict of annotations).
-    return books.order_by(  # type: ignore[misc]
+    return books.order_by(
         "-search_isbn",
         "-search_matched",
         "search_typos",
@@ -350,9 +351,9 @@ def search_books(
     )
 
 
-def _search_plain(queryset: "BookQuerySet", text: str) -> "BookQuerySet":
+def _search_plain(queryset: Books, text: str) -> Books:
     """SQLite: every word in the title, subtitle or an author's name (case-insensitive), or the ISBN."""
-    from catalog.models import Author
+    Author = queryset.model._meta.get_field("authors").related_model
 
     words = _WORD.findall(text.casefold())[:MAX_WORDS]
     isbn = looks_like_isbn(text.strip())

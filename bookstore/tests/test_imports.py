@@ -74,22 +74,7 @@ def cycles_within(app: str, edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-KNOWN_CYCLES = {
-    # BookQuerySet.search imports catalog.search, which imports catalog.models (both lazily): the
-    # split of catalog's services and search by subject (issue 12, part 3) is to untangle it.
-    "catalog": "catalog.models and catalog.search import each other (lazily)",
-}
-
-
-@pytest.mark.parametrize(
-    "app",
-    [
-        pytest.param(app, marks=pytest.mark.xfail(reason=KNOWN_CYCLES[app], strict=True))
-        if app in KNOWN_CYCLES
-        else app
-        for app in APPS
-    ],
-)
+@pytest.mark.parametrize("app", APPS)
 def test_no_import_cycle_within_an_app(app):
     assert cycles_within(app, graph()) == []
 
