@@ -100,6 +100,8 @@ class BookViewSet(viewsets.ModelViewSet):
 
     def _search_envelope(self, page) -> dict:
         """`search_relaxed` when searching, `facets` when asked for (see catalog.search)."""
+        if not {"search", "facets"} & self.request.query_params.keys():
+            return {}  # neither: no second filterset to build (a tenth of an uncached list's time)
         filterset = self.filterset_class(self.request.query_params, queryset=self.get_queryset(), request=self.request)
         filterset.is_valid()  # already validated by the filter backend
         extra: dict[str, Any] = {}
