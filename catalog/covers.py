@@ -127,8 +127,10 @@ def cover_kept(token: str, *, user_id: int | None) -> tuple[ContentFile, str, st
         payload = signing.loads(token, salt=_KEPT_SALT, max_age=KEPT_FOR_SECONDS)
     except signing.BadSignature:  # SignatureExpired included
         return None
-    name = payload.get("name", "") if isinstance(payload, dict) else ""
-    if payload.get("user") != user_id or not name.startswith(KEPT_COVERS) or ".." in name:
+    if not isinstance(payload, dict) or payload.get("user") != user_id:
+        return None
+    name = str(payload.get("name", ""))
+    if not name.startswith(KEPT_COVERS) or ".." in name:
         return None
     try:
         with default_storage.open(name) as stored:
