@@ -391,8 +391,7 @@ def order_list(environ, user):
         ):
             lines.setdefault(order_id, []).append(line)
         for order_id, *change in q(
-            "SELECT order_id, status, at, note FROM orders_orderstatuschange WHERE order_id = ANY(%s) "
-            "ORDER BY at, id",
+            "SELECT order_id, status, at, note FROM orders_orderstatuschange WHERE order_id = ANY(%s) ORDER BY at, id",
             (ids,),
         ):
             history.setdefault(order_id, []).append(change)
@@ -413,9 +412,7 @@ def order_list(environ, user):
         "total_pages": pages,
         "next": following,
         "previous": previous,
-        "results": [
-            order_json(o, lines.get(o[0], []), history.get(o[0], []), refunds.get(o[24], [])) for o in orders
-        ],
+        "results": [order_json(o, lines.get(o[0], []), history.get(o[0], []), refunds.get(o[24], [])) for o in orders],
     }
 
 
