@@ -517,11 +517,12 @@ def report_variants(args, variants, started) -> None:
 
 
 def explain(args, started) -> None:
-    """EXPLAIN ANALYZE of the searches as the store runs them (Django's own SQL), into a results file.
+    """EXPLAIN ANALYZE of the list pages and searches as the store runs them (Django's own SQL), into a
+    results file.
 
-    For each search: the typo lookup in the word dictionary (when a word has 5+ letters), the
-    page with its count (one query, as the list runs it), and for a broad word the facets and
-    the suggestions.
+    For the default and a filtered list: a first page, the count a cache miss takes, page 5. For
+    each search: the typo lookup in the word dictionary (when a word has 5+ letters), the page with
+    its count (one query, as the list runs it), and for a broad word the facets and the suggestions.
     """
     import re
 
@@ -563,7 +564,24 @@ def explain(args, started) -> None:
             found.append((f"suggest `{prefix}`", *suggestions.search(prefix)[:8].query.sql_with_params()))
         return found
 
+    def list_queries(params):
+        """A list page as the store reads it (a first page: 21 rows), and its count on a cache miss."""
+        from django.test.utils import CaptureQueriesContext
+
+        filterset, _books = list_filter(params)
+        with CaptureQueriesContext(connection) as counted:  # the SQL of Django's own count()
+            filterset.qs.count()
+        return [
+            ("page", *filterset.qs[:21].query.sql_with_params()),
+            ("count (cache miss)", counted.captured_queries[-1]["sql"], None),
+            ("page 5", *filterset.qs[80:100].query.sql_with_params()),
+        ]
+
     searches = {
+        "default list": list_queries({}),
+        "filtered list (category + price 10-40)": list_queries(
+            {"category": "cat-3", "min_price": "10", "max_price": "40"}
+        ),
         "broad one-word search `dragon`": queries("dragon", facets=True, suggest=True),
         "typo search `dragn`": queries("dragn"),
         "author search `okafor`": queries("okafor"),
@@ -573,13 +591,13 @@ def explain(args, started) -> None:
     now = datetime.now(UTC)
     load = os.getloadavg()
     lines = [
-        f"# Search at scale — {now:%Y-%m-%d %H:%M} UTC",
+        f"# Lists and search at scale — {now:%Y-%m-%d %H:%M} UTC",
         "",
         f"**Measured on this machine**: {machine()}. Load average: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}.",
-        f"{Book.objects.count():,} books. Each query is one that `GET /api/v1/books?search=…` (or "
-        "`books/suggest`) runs, with Django's SQL, warmed once, then `EXPLAIN (ANALYZE, BUFFERS)`.",
+        f"{Book.objects.count():,} books. Each query is one that `GET /api/v1/books` (with its filters or "
+        "`search=…`) or `books/suggest` runs, with Django's SQL, warmed once, then `EXPLAIN (ANALYZE, BUFFERS)`.",
         "",
-        "| search | query | database time |",
+        "| read | query | database time |",
         "|---|---|---|",
     ]
     details = []
