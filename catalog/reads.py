@@ -1,0 +1,157 @@
+"""The book detail's read without the ORM's per-request work: SQL compiled once, plain dicts out.
+
+Profiled (`bench/cpu.py GET /api/v1/books/{n}`, 100,000 books): an uncached detail spent most
+of its CPU in Django's SQL compiler (two querysets compiled on every request: the book with its
+rating subqueries, then the authors' prefetch) and in building model instances, then in DRF's
+fields. Here each of the two statements is compiled by the ORM once per thread and database
+connection (so the SQL, and the converters SQLite needs for dates and decimals, stay Django's),
+then only executed; the rows become the answer's dict through plain functions.
+
+The answer is the one `catalog.serializers.BookSerializer` gives, key for key and byte for byte
+(`catalog/tests/test_reads.py` compares the two on varied books); the serializer stays the
+schema's, and the writes' answer.
+"""
+
+import decimal
+import threading
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
+
+from bookstore.filters import MAX_ID
+from catalog.models import Author, Book
+
+# A value no id has: compiled in as the book's id, then found in the parameters and replaced.
+_SENTINEL = -7_340_019_113
+
+_BOOK_COLUMNS = (
+    "id", "isbn", "title", "subtitle", "slug", "category_id", "category__name", "category__slug", "publisher",
+    "published_date", "language", "page_count", "format", "description", "price", "stock_record__quantity",
+    "in_stock", "cover", "average_rating", "review_count", "created_at", "updated_at",
+)  # fmt: skip
+
+_CENT = Decimal("0.01")
+_RATING_CONTEXT = decimal.Context(prec=3)  # BookListSerializer.average_rating: max_digits=3, decimal_places=2
+_PRICE_CONTEXT = decimal.Context(prec=7)  # Book.price: max_digits=7, decimal_places=2
+
+
+class _Statement:
+    """One queryset compiled once; run with another value in place of `_SENTINEL`."""
+
+    def __init__(self, queryset, using: str):
+        self.compiler = queryset.query.get_compiler(using)
+        sql, params = self.compiler.as_sql()
+        self.sql, self.params = sql, list(params)
+        self.slots = [i for i, param in enumerate(self.params) if param == _SENTINEL]
+        if not self.slots:
+            raise ValueError("the compiled statement does not take the sentinel value")
+        fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
+        self.converters = self.compiler.get_converters(fields)
+
+    def rows(self, value) -> list:
+        params = list(self.params)
+        for slot in self.slots:
+            params[slot] = value
+        with self.compiler.connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if self.converters:
+            rows = list(self.compiler.apply_converters(rows, self.converters))
+        return rows
+
+
+_local = threading.local()
+
+
+def _statement(name: str, build) -> _Statement:
+    connection = connections[DEFAULT_DB_ALIAS]
+    statements = getattr(_local, "statements", None)
+    if statements is None or _local.connection is not connection:
+        statements = _local.statements = {}
+        _local.connection = connection
+    statement = statements.get(name)
+    if statement is None:
+        statement = statements[name] = _Statement(build(), DEFAULT_DB_ALIAS)
+    return statement
+
+
+def _book_queryset(*, withdrawn: bool):
+    books = Book.objects.filter(pk=_SENTINEL)
+    if not withdrawn:
+        books = books.available()
+    return books.with_ratings().order_by().values_list(*_BOOK_COLUMNS)
+
+
+def _authors_queryset():
+    return Author.objects.filter(books=_SENTINEL).values_list("id", "name")  # in Author's order: name, id
+
+
+def _datetime(value) -> str:
+    # DRF's DateTimeField: in the current time zone, ISO 8601, UTC as "Z".
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _money(value) -> str:
+    # DRF's DecimalField (coerce_to_string): quantized to 2 places within 7 digits.
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value).strip())
+    return f"{value.quantize(_CENT, context=_PRICE_CONTEXT):f}"
+
+
+def _rating(value) -> Decimal | None:
+    # DRF's DecimalField (coerce_to_string=False): a Decimal, which the renderer writes as a number.
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value).strip())
+    return value.quantize(_CENT, context=_RATING_CONTEXT)
+
+
+def _cover_url(name: str, request) -> str | None:
+    if not name:
+        return None
+    url = Book._meta.get_field("cover").storage.url(name)
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | None:
+    """The detail of book `pk` as `BookSerializer` gives it, or None when there is no such book
+    (or it is withdrawn, unless `withdrawn`): two statements, the book's row and its authors."""
+    if not 0 < pk <= MAX_ID:
+        return None  # beyond a 64-bit id: no book (as the ORM's lookup says), not a database error
+    name = "book-withdrawn" if withdrawn else "book"
+    rows = _statement(name, lambda: _book_queryset(withdrawn=withdrawn)).rows(pk)
+    if not rows:
+        return None
+    (book_id, isbn, title, subtitle, slug, category_id, category_name, category_slug, publisher, published_date,
+     language, page_count, book_format, description, price, stock, in_stock, cover, average_rating, review_count,
+     created_at, updated_at) = rows[0]  # fmt: skip
+    authors = _statement("authors", _authors_queryset).rows(book_id)
+    return {
+        "id": book_id,
+        "isbn": isbn,
+        "title": title,
+        "subtitle": subtitle,
+        "slug": slug,
+        "authors": [{"id": author_id, "name": author_name} for author_id, author_name in authors],
+        "category": None if category_id is None else {"id": category_id, "name": category_name, "slug": category_slug},
+        "publisher": publisher,
+        "published_date": None if published_date is None else published_date.isoformat(),
+        "language": language,
+        "page_count": page_count,
+        "format": book_format,
+        "description": description,
+        "price": _money(price),
+        "currency": settings.STORE_CURRENCY,
+        "stock": 0 if stock is None else stock,
+        "in_stock": bool(in_stock),
+        "cover_url": _cover_url(cover, request),
+        "average_rating": _rating(average_rating),
+        "review_count": review_count,
+        "created_at": _datetime(created_at),
+        "updated_at": _datetime(updated_at),
+    }

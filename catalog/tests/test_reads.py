@@ -1,0 +1,88 @@
+"""The book detail read without the ORM (catalog.reads) answers exactly what BookSerializer does."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from catalog.models import Book, Review, Stock
+from catalog.serializers import BookSerializer
+from catalog.tests.factories import AuthorFactory, BookFactory, ReviewFactory, stock_force
+
+pytestmark = pytest.mark.django_db
+
+BOOKS = "/api/v1/books"
+
+
+def serializer_bytes(book_id: int) -> bytes:
+    """What the detail answered before catalog.reads: the ORM's instance through BookSerializer."""
+    request = Request(APIRequestFactory().get(f"{BOOKS}/{book_id}"))
+    book = Book.objects.with_listing_data().get(pk=book_id)
+    return JSONRenderer().render(BookSerializer(book, context={"request": request}).data)
+
+
+def varied_books() -> list[Book]:
+    """Books that exercise every column's edge: nulls, no authors, several, ratings that round, a cover."""
+    plain = BookFactory()
+    bare = BookFactory(category=None, authors=[], subtitle="", publisher="", description="", page_count=None, stock=0)
+    full = BookFactory(
+        authors=[AuthorFactory(name="Zed"), AuthorFactory(name="Abe"), AuthorFactory(name="Abe")],
+        subtitle="A “subtitle” with ünïcode",
+        published_date=datetime.date(1999, 12, 31),
+        page_count=412,
+        price=Decimal("99999.99"),
+        format=Book.Format.AUDIOBOOK,
+        language="ja",
+    )
+    for rating in (1, 2, 2):  # 1.666… rounds to 1.67
+        ReviewFactory(book=full, rating=rating)
+    ReviewFactory(book=full, rating=5, status=Review.Status.HIDDEN)  # counts in no rating
+    cheap = BookFactory(price=Decimal("0.01"), stock=3)
+    for rating in (4, 5):  # 4.5 exactly
+        ReviewFactory(book=cheap, rating=rating)
+    Book.objects.filter(pk=cheap.pk).update(cover="covers/cheap front.webp")
+    no_stock_row = BookFactory(stock=5)
+    Stock.objects.filter(book=no_stock_row).delete()
+    return [plain, bare, full, cheap, no_stock_row]
+
+
+def test_book_detail_is_byte_for_byte_the_serializers_answer(api_client):
+    books = varied_books()
+    stock_force(books[0].pk, 0)
+    for book in books:
+        cache.clear()  # uncached: the read itself, not a stored answer
+        response = api_client.get(f"{BOOKS}/{book.pk}")
+        assert response.status_code == 200
+        assert response.content == serializer_bytes(book.pk), book.title
+
+
+def test_book_detail_of_a_withdrawn_book_is_404_but_staff_read_it_in_full(api_client, staff_client):
+    book = BookFactory()
+    Book.objects.filter(pk=book.pk).update(is_active=False)
+
+    assert api_client.get(f"{BOOKS}/{book.pk}").status_code == 404
+    response = staff_client.get(f"{BOOKS}/{book.pk}")
+    assert response.status_code == 200
+    assert response.content == serializer_bytes(book.pk)
+
+
+@pytest.mark.parametrize("pk", ["0", "987654321", str(2**63), "12abc"])
+def test_book_detail_of_no_book_is_404(api_client, pk):
+    BookFactory()
+
+    response = api_client.get(f"{BOOKS}/{pk}")
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_book_detail_runs_two_queries_when_uncached(api_client, django_assert_num_queries):
+    book = BookFactory(authors=[AuthorFactory(), AuthorFactory()])
+    api_client.get(f"{BOOKS}/{book.pk + 1}")  # statements compiled, versions started
+
+    with django_assert_num_queries(2):  # the book's row, its authors
+        assert api_client.get(f"{BOOKS}/{book.pk}").status_code == 200
