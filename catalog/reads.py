@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from bookstore.filters import MAX_ID
-from catalog.models import Author, Book
+from catalog.models import Author, Book, BookQuerySet
 
 # A value no id has: compiled in as the book's id, then found in the parameters and replaced.
 _SENTINEL = -7_340_019_113
@@ -118,6 +118,45 @@ def _cover_url(name: str, request) -> str | None:
     return request.build_absolute_uri(url) if request is not None else url
 
 
+def _book(row, authors: list[dict], request, *, description: bool) -> dict[str, Any]:
+    """A row of `_BOOK_COLUMNS` (without "description" unless `description`) as BookListSerializer /
+    BookSerializer give it."""
+    if description:
+        (book_id, isbn, title, subtitle, slug, category_id, category_name, category_slug, publisher, published_date,
+         language, page_count, book_format, text, price, stock, in_stock, cover, average_rating, review_count,
+         created_at, updated_at) = row  # fmt: skip
+    else:
+        (book_id, isbn, title, subtitle, slug, category_id, category_name, category_slug, publisher, published_date,
+         language, page_count, book_format, price, stock, in_stock, cover, average_rating, review_count,
+         created_at, updated_at) = row  # fmt: skip
+    book = {
+        "id": book_id,
+        "isbn": isbn,
+        "title": title,
+        "subtitle": subtitle,
+        "slug": slug,
+        "authors": authors,
+        "category": None if category_id is None else {"id": category_id, "name": category_name, "slug": category_slug},
+        "publisher": publisher,
+        "published_date": None if published_date is None else published_date.isoformat(),
+        "language": language,
+        "page_count": page_count,
+        "format": book_format,
+    }
+    if description:
+        book["description"] = text
+    book["price"] = _money(price)
+    book["currency"] = settings.STORE_CURRENCY
+    book["stock"] = 0 if stock is None else stock
+    book["in_stock"] = bool(in_stock)
+    book["cover_url"] = _cover_url(cover, request)
+    book["average_rating"] = _rating(average_rating)
+    book["review_count"] = review_count
+    book["created_at"] = _datetime(created_at)
+    book["updated_at"] = _datetime(updated_at)
+    return book
+
+
 def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | None:
     """The detail of book `pk` as `BookSerializer` gives it, or None when there is no such book
     (or it is withdrawn, unless `withdrawn`): two statements, the book's row and its authors."""
@@ -127,31 +166,29 @@ def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | N
     rows = _statement(name, lambda: _book_queryset(withdrawn=withdrawn)).rows(pk)
     if not rows:
         return None
-    (book_id, isbn, title, subtitle, slug, category_id, category_name, category_slug, publisher, published_date,
-     language, page_count, book_format, description, price, stock, in_stock, cover, average_rating, review_count,
-     created_at, updated_at) = rows[0]  # fmt: skip
-    authors = _statement("authors", _authors_queryset).rows(book_id)
-    return {
-        "id": book_id,
-        "isbn": isbn,
-        "title": title,
-        "subtitle": subtitle,
-        "slug": slug,
-        "authors": [{"id": author_id, "name": author_name} for author_id, author_name in authors],
-        "category": None if category_id is None else {"id": category_id, "name": category_name, "slug": category_slug},
-        "publisher": publisher,
-        "published_date": None if published_date is None else published_date.isoformat(),
-        "language": language,
-        "page_count": page_count,
-        "format": book_format,
-        "description": description,
-        "price": _money(price),
-        "currency": settings.STORE_CURRENCY,
-        "stock": 0 if stock is None else stock,
-        "in_stock": bool(in_stock),
-        "cover_url": _cover_url(cover, request),
-        "average_rating": _rating(average_rating),
-        "review_count": review_count,
-        "created_at": _datetime(created_at),
-        "updated_at": _datetime(updated_at),
-    }
+    authors = _statement("authors", _authors_queryset).rows(rows[0][0])
+    return _book(rows[0], [{"id": pk, "name": name} for pk, name in authors], request, description=True)
+
+
+LIST_COLUMNS = tuple(column for column in _BOOK_COLUMNS if column != "description")
+
+
+def book_list_rows(books: BookQuerySet) -> BookQuerySet:
+    """`books` (the list's filtered, ordered queryset) as rows of `LIST_COLUMNS`, for `book_list_data`:
+    no model instances, no prefetch (the authors are read by `book_list_data`)."""
+    return books.prefetch_related(None).values_list(*LIST_COLUMNS)  # type: ignore[return-value]
+
+
+def book_list_data(rows, *, request) -> list[dict[str, Any]]:
+    """A page of `book_list_rows` as `BookListSerializer(many=True)` gives it: one statement for the authors."""
+    rows = list(rows)
+    authors: dict[int, list[dict]] = {row[0]: [] for row in rows}
+    if authors:
+        links = (
+            Book.authors.through.objects.filter(book_id__in=list(authors))
+            .order_by("author__name", "author_id")  # Author's order
+            .values_list("book_id", "author_id", "author__name")
+        )
+        for book_id, author_id, name in links:
+            authors[book_id].append({"id": author_id, "name": name})
+    return [_book(row, authors[row[0]], request, description=False) for row in rows]

@@ -1,16 +1,19 @@
-"""The book detail read without the ORM (catalog.reads) answers exactly what BookSerializer does."""
+"""The book detail and list read without model instances (catalog.reads) answer exactly what the serializers do."""
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from catalog.models import Book, Review, Stock
-from catalog.serializers import BookSerializer
+from catalog.serializers import BookListSerializer, BookSerializer
 from catalog.tests.factories import AuthorFactory, BookFactory, ReviewFactory, stock_force
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +89,83 @@ def test_book_detail_runs_two_queries_when_uncached(api_client, django_assert_nu
 
     with django_assert_num_queries(2):  # the book's row, its authors
         assert api_client.get(f"{BOOKS}/{book.pk}").status_code == 200
+
+
+def serializer_list(url: str, **params) -> list:
+    """The list's results as BookListSerializer gives them, from the ORM's instances in the answer's order."""
+    request = Request(APIRequestFactory().get(url, params))
+    ids = [book["id"] for book in api_results(url, **params)]
+    books = Book.objects.with_listing_data().in_bulk(ids)
+    data = BookListSerializer([books[pk] for pk in ids], many=True, context={"request": request}).data
+    return json.loads(JSONRenderer().render(data))
+
+
+def api_results(url: str, **params) -> list:
+    from rest_framework.test import APIClient
+
+    cache.clear()
+    response = APIClient().get(url, params)
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"page_size": 2, "page": 2},
+        {"ordering": "-average_rating"},
+        {"ordering": "price"},
+        {"min_price": "1", "in_stock": "true"},
+        {"facets": "format"},
+    ],
+)
+def test_book_list_results_are_the_serializers_answer(params):
+    varied_books()
+    BookFactory.create_batch(3)
+
+    results = api_results(BOOKS, **params)
+
+    assert results, "the list is not empty"
+    assert results == serializer_list(BOOKS, **params)
+
+
+def test_book_list_bytes_are_the_serializers_for_one_book_in_full(api_client):
+    """Byte for byte (the JSON above compares values): the one book's answer is the serializer's."""
+    book = varied_books()[2]
+    Book.objects.exclude(pk=book.pk).update(is_active=False)
+    request = Request(APIRequestFactory().get(BOOKS))
+    expected = JSONRenderer().render(
+        BookListSerializer(
+            [Book.objects.with_listing_data().get(pk=book.pk)], many=True, context={"request": request}
+        ).data
+    )
+
+    content = api_client.get(BOOKS).content
+
+    assert expected[1:-1].decode() in content.decode()
+
+
+def test_book_list_counts_the_books_without_joining_their_category_and_stock(api_client):
+    BookFactory.create_batch(25)
+    cache.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.get(BOOKS, {"page": 2}).status_code == 200
+
+    counts = [query["sql"] for query in queries.captured_queries if query["sql"].upper().startswith("SELECT COUNT(")]
+    assert len(counts) == 1
+    assert "JOIN" not in counts[0].upper()
+
+
+def test_default_list_without_filters_is_the_available_books_newest_first(api_client, staff_client):
+    """No filter named (only a parameter the store ignores): no filterset is built, same answer."""
+    older, newer, withdrawn = BookFactory(), BookFactory(), BookFactory()
+    Book.objects.filter(pk=withdrawn.pk).update(is_active=False)
+    Book.objects.filter(pk=older.pk).update(created_at=newer.created_at)  # a tie: the higher id first
+
+    for client in (api_client, staff_client):
+        cache.clear()
+        body = client.get(BOOKS, {"n": "7"}).json()
+        assert [book["id"] for book in body["results"]] == [newer.pk, older.pk]
+        assert body["count"] == 2
