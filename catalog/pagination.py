@@ -39,9 +39,10 @@ class CountedPaginator(Paginator):
         known_count: int | None = None,
         count_key: str | None = None,
         counted: QuerySet | None = None,
+        request=None,
     ):
         super().__init__(object_list, per_page)
-        self.known_count, self.count_key = known_count, count_key
+        self.known_count, self.count_key, self.request = known_count, count_key, request
         self.counted = object_list if counted is None else counted  # what `count` counts
 
     @cached_property
@@ -51,7 +52,14 @@ class CountedPaginator(Paginator):
         books = cast("QuerySet[Any]", self.counted)  # the stubs' pagination protocol has no `count`
         if self.count_key is None:
             return books.count()
-        return caching.cached_value(self.count_key, books.count)
+        return caching.cached_value(self.count_key, books.count, self.request)
+
+
+def list_count_key(request) -> str:
+    """The cache name of the count of the book list that `request` asks for (see `count_key`)."""
+    from catalog.filters import BookFilter
+
+    return count_key(request, set(BookFilter.base_filters) - NOT_SELECTING)
 
 
 def count_key(request, filter_names) -> str:
@@ -84,7 +92,9 @@ class BookPagination(PageNumberPagination):
             return rows
         filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING if view is not None else set()
         listed = queryset if rows is None else rows(queryset)
-        paginator = CountedPaginator(listed, page_size, count_key=count_key(request, filter_names), counted=queryset)
+        paginator = CountedPaginator(
+            listed, page_size, count_key=count_key(request, filter_names), counted=queryset, request=request
+        )
         if number == 1:
             # One row more than a page: a first page with room to spare is the whole list.
             first = list(listed[: page_size + 1])

@@ -1,5 +1,6 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db.models import Prefetch
@@ -20,7 +21,7 @@ from bookstore.serializers import Presenter
 from catalog import caching, reads, services
 from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, BookOrderingFilter, CategoryFilter
 from catalog.models import Author, Book, BookQuerySet, Category, Review
-from catalog.pagination import BookPagination
+from catalog.pagination import BookPagination, list_count_key
 from catalog.permissions import IsReviewAuthorOrStaff, IsStaffOrReadOnly
 from catalog.serializers import (
     AuthorSerializer,
@@ -152,6 +153,17 @@ class BookViewSet(viewsets.ModelViewSet):
         if data is None:
             raise Http404
         return Response(data)
+
+    def cache_read_ahead(self, request) -> Sequence[str]:
+        """The cache entries a public read will look up: the throttle reads them in its round trip."""
+        if request.method not in {"GET", "HEAD"} or _is_staff(request):
+            return []
+        if self.action == "list":
+            return caching.read_ahead_keys(request, values=[list_count_key(request)])
+        pk = str(self.kwargs.get("pk", ""))
+        if self.action == "retrieve" and pk.isdigit():
+            return caching.read_ahead_keys(request, book_id=int(pk))
+        return []
 
     def _cached(self, request, book_id: int | None = None):
         # Staff see withdrawn books: their reads are never shared.

@@ -169,3 +169,43 @@ def test_default_list_without_filters_is_the_available_books_newest_first(api_cl
         body = client.get(BOOKS, {"n": "7"}).json()
         assert [book["id"] for book in body["results"]] == [newer.pk, older.pk]
         assert body["count"] == 2
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts the Redis client's round trips (packets sent); skips unless the cache is Redis."""
+    from django.core.cache import caches
+    from redis.connection import AbstractConnection
+
+    from bookstore.cache import RedisCache
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("needs the Redis cache (REDIS_URL)")
+    trips = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        trips.append(command)
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    return trips
+
+
+def test_uncached_catalog_reads_make_two_redis_round_trips_and_hits_one(api_client, redis_round_trips):
+    """The throttle's round trip also reads the answer, its version and the list's count; the
+    second stores the answer. A hit is the throttle's trip alone."""
+    book = BookFactory()
+    BookFactory.create_batch(4)
+    for url in (f"{BOOKS}/{book.pk}?warm=1", f"{BOOKS}?page=2&page_size=2&warm=1"):  # versions, count
+        assert api_client.get(url).status_code == 200
+
+    for url in (f"{BOOKS}/{book.pk}", f"{BOOKS}?page=2&page_size=2"):
+        redis_round_trips.clear()
+        first = api_client.get(url)
+        assert first.status_code == 200
+        assert len(redis_round_trips) == 2, url
+        redis_round_trips.clear()
+        again = api_client.get(url)
+        assert again.content == first.content
+        assert len(redis_round_trips) == 1, url
