@@ -4,8 +4,8 @@ Profiled (`bench/cpu.py GET /api/v1/books/{n}`, 100,000 books): an uncached deta
 of its CPU in Django's SQL compiler (two querysets compiled on every request: the book with its
 rating subqueries, then the authors' prefetch) and in building model instances, then in DRF's
 fields. Here each of the two statements is compiled by the ORM once per thread and database
-connection (so the SQL, and the converters SQLite needs for dates and decimals, stay Django's),
-then only executed; the rows become the answer's dict through plain functions.
+connection (`bookstore.compiled`), then only executed; the rows become the answer's dict
+through plain functions.
 
 The answer is the one `catalog.serializers.BookSerializer` gives, key for key and byte for byte
 (`catalog/tests/test_reads.py` compares the two on varied books); the serializer stays the
@@ -13,19 +13,17 @@ schema's, and the writes' answer.
 """
 
 import decimal
-import threading
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from bookstore.compiled import PLACEHOLDERS, compiled
 from bookstore.filters import MAX_ID
 from catalog.models import Author, Book, BookQuerySet
 
-# A value no id has: compiled in as the book's id, then found in the parameters and replaced.
-_SENTINEL = -7_340_019_113
+_BOOK = PLACEHOLDERS[0]  # the book's id in the compiled statements (bookstore.compiled)
 
 _BOOK_COLUMNS = (
     "id", "isbn", "title", "subtitle", "slug", "category_id", "category__name", "category__slug", "publisher",
@@ -38,55 +36,15 @@ _RATING_CONTEXT = decimal.Context(prec=3)  # BookListSerializer.average_rating: 
 _PRICE_CONTEXT = decimal.Context(prec=7)  # Book.price: max_digits=7, decimal_places=2
 
 
-class _Statement:
-    """One queryset compiled once; run with another value in place of `_SENTINEL`."""
-
-    def __init__(self, queryset, using: str):
-        self.compiler = queryset.query.get_compiler(using)
-        sql, params = self.compiler.as_sql()
-        self.sql, self.params = sql, list(params)
-        self.slots = [i for i, param in enumerate(self.params) if param == _SENTINEL]
-        if not self.slots:
-            raise ValueError("the compiled statement does not take the sentinel value")
-        fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
-        self.converters = self.compiler.get_converters(fields)
-
-    def rows(self, value) -> list:
-        params = list(self.params)
-        for slot in self.slots:
-            params[slot] = value
-        with self.compiler.connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
-        if self.converters:
-            rows = list(self.compiler.apply_converters(rows, self.converters))
-        return rows
-
-
-_local = threading.local()
-
-
-def _statement(name: str, build) -> _Statement:
-    connection = connections[DEFAULT_DB_ALIAS]
-    statements = getattr(_local, "statements", None)
-    if statements is None or _local.connection is not connection:
-        statements = _local.statements = {}
-        _local.connection = connection
-    statement = statements.get(name)
-    if statement is None:
-        statement = statements[name] = _Statement(build(), DEFAULT_DB_ALIAS)
-    return statement
-
-
 def _book_queryset(*, withdrawn: bool):
-    books = Book.objects.filter(pk=_SENTINEL)
+    books = Book.objects.filter(pk=_BOOK)
     if not withdrawn:
         books = books.available()
     return books.with_ratings().order_by().values_list(*_BOOK_COLUMNS)
 
 
 def _authors_queryset():
-    return Author.objects.filter(books=_SENTINEL).values_list("id", "name")  # in Author's order: name, id
+    return Author.objects.filter(books=_BOOK).values_list("id", "name")  # in Author's order: name, id
 
 
 def _datetime(value) -> str:
@@ -163,10 +121,10 @@ def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | N
     if not 0 < pk <= MAX_ID:
         return None  # beyond a 64-bit id: no book (as the ORM's lookup says), not a database error
     name = "book-withdrawn" if withdrawn else "book"
-    rows = _statement(name, lambda: _book_queryset(withdrawn=withdrawn)).rows(pk)
+    rows = compiled(f"catalog.{name}", lambda: _book_queryset(withdrawn=withdrawn)).rows({_BOOK: pk})
     if not rows:
         return None
-    authors = _statement("authors", _authors_queryset).rows(rows[0][0])
+    authors = compiled("catalog.authors", _authors_queryset).rows({_BOOK: rows[0][0]})
     return _book(rows[0], [{"id": pk, "name": name} for pk, name in authors], request, description=True)
 
 
