@@ -54,6 +54,8 @@ def requests_for(name: str, tokens: dict, n: int, offset: int):
     books = [pk for pk in (rnd.randrange(1, 20_000) for _ in range(4 * n)) if pk % 10 and pk % 100 != 55]
     if name == "book detail, uncached":
         return [("GET", f"/api/v1/books/{pk}?p={offset}-{i}", None, None) for i, pk in enumerate(books[:n])]
+    if name == "book list, uncached":  # the default list's first page, a URL of its own each time
+        return [("GET", f"/api/v1/books?n={offset}-{i}", None, None) for i in range(n)]
     if name == "add to cart":
         users = range(bench.CART_USERS[0] + offset, bench.CART_USERS[0] + offset + n)
         return [
@@ -91,7 +93,7 @@ def main():
     from django.test.utils import CaptureQueriesContext
 
     tokens = bench.mint_tokens(1, 20_000)
-    names = ["book detail, uncached", "add to cart", "checkout"]
+    names = ["book detail, uncached", "book list, uncached", "add to cart", "checkout"]
     if args.only:
         names = [name for name in names if name in args.only.split(";")]
     redis_counter = RedisCounter()

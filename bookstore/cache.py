@@ -5,13 +5,16 @@ about 200 response callbacks), which a profile of a cached catalog read showed a
 of its CPU. This client keeps one `redis.Redis` per connection pool; redis-py clients are
 thread-safe and the pools are Django's own.
 
-`count_in_window` counts a hit and reads another counter in one round trip (the throttles).
+`count_in_window` counts a hit and reads another counter in one round trip (the throttles), and
+reads with them what the view will read (`read_ahead`: the catalog's cached answer and its version).
 `version_start` and `version_bump` keep the version counters of the versioned caches (the
 catalog's responses, users' rows): an entry counts only while the version it was stored
 under is current.
 """
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from django.core.cache.backends import redis as django_redis
 from redis.exceptions import RedisError
@@ -39,10 +42,13 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
-    def count_in_window(self, key: str, other_key: str, timeout: int) -> tuple[int, int]:
-        """Adds one to the counter `key` (created to live `timeout` seconds) and reads the counter `other_key`.
+    def count_in_window(
+        self, key: str, other_key: str, timeout: int, also_get: Sequence[str] = ()
+    ) -> tuple[int, int, dict[str, Any]]:
+        """Adds one to the counter `key` (created to live `timeout` seconds) and reads the counter
+        `other_key`, and the entries `also_get` (as `get_many` would: the keys found, and their values).
 
-        Both in one pipelined round trip; the increment is atomic, so concurrent hits are never lost.
+        All in one pipelined round trip; the increment is atomic, so concurrent hits are never lost.
         """
         key = self.make_and_validate_key(key)
         other_key = self.make_and_validate_key(other_key)
@@ -50,8 +56,27 @@ class RedisCache(django_redis.RedisCache):
         pipeline.set(key, 0, ex=timeout, nx=True)
         pipeline.incr(key)
         pipeline.get(other_key)
-        _, count, other = pipeline.execute()
-        return count, int(other or 0)
+        if also_get:
+            pipeline.mget([self.make_and_validate_key(name) for name in also_get])
+        _, count, other, *more = pipeline.execute()
+        found = {}
+        if also_get:
+            loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # Django's own member
+            found = {name: loads(value) for name, value in zip(also_get, more[0], strict=True) if value is not None}
+        return count, int(other or 0), found
+
+
+def read_ahead(request, keys: Sequence[str], found: dict[str, Any]) -> None:
+    """Keeps on `request` what was read for it ahead of time (the throttle's round trip) under `keys`."""
+    request._cache_read_ahead = (frozenset(keys), found)
+
+
+def read_ahead_found(request, keys: Sequence[str]) -> dict[str, Any] | None:
+    """What `read_ahead` kept for `request`, if every one of `keys` was read (else None: read them)."""
+    kept = getattr(request, "_cache_read_ahead", None)
+    if kept is None or not kept[0].issuperset(keys):
+        return None
+    return {key: kept[1][key] for key in keys if key in kept[1]}
 
 
 def version_start(cache, key: str, timeout: int | None) -> int | None:

@@ -12,6 +12,10 @@ them at the end of one window and the end of the next gets up to about twice the
 one minute (19 logins against 10/min), where DRF's log let any number through at once when
 they came in parallel.
 
+A view may name the cache entries it is about to read (`cache_read_ahead(request)`, the
+catalog's reads): the throttle that counts the request reads them in its round trip
+(`bookstore.cache.read_ahead`), so that the view need not make its own.
+
 Anonymous requests count against `anon` only; `user` counts authenticated requests.
 
 When the cache does not answer, throttling degrades by scope: reads and ordinary writes stay
@@ -22,11 +26,12 @@ that guard against abuse (`auth`: login, register, password reset; `checkout`) c
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rest_framework import throttling
 
-from bookstore.cache import CACHE_ERRORS
+from bookstore.cache import CACHE_ERRORS, read_ahead
 from bookstore.exceptions import ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -45,17 +50,26 @@ class ThrottlingUnavailableError(ServiceUnavailableError):
     wait = 30  # sent as Retry-After: a cache outage lasts longer than a dropped connection
 
 
-def count_in_window(cache, key: str, other_key: str, timeout: int) -> tuple[int, int]:
-    """One more hit on the counter `key`, and the counter `other_key`: (key's count, other's count)."""
+def count_in_window(cache, key: str, other_key: str, timeout: int, also_get: Sequence[str] = ()):
+    """One more hit on the counter `key`, the counter `other_key`, and the entries `also_get`:
+    (key's count, other's count, `cache.get_many(also_get)`)."""
     if hasattr(cache, "count_in_window"):  # bookstore.cache.RedisCache: one round trip
-        return cache.count_in_window(key, other_key, timeout)
+        return cache.count_in_window(key, other_key, timeout, also_get)
     cache.add(key, 0, timeout)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between the two calls
         cache.set(key, 1, timeout)
         count = 1
-    return count, cache.get(other_key, 0)
+    return count, cache.get(other_key, 0), cache.get_many(also_get) if also_get else {}
+
+
+def _read_ahead_keys(request, view) -> list[str]:
+    """The cache entries the view will read (its `cache_read_ahead`), unless another throttle read them."""
+    wanted = getattr(view, "cache_read_ahead", None)
+    if wanted is None or getattr(request, "_cache_read_ahead", None) is not None:
+        return []
+    return wanted(request)
 
 
 class SlidingWindowThrottleMixin(_RateThrottle):
@@ -75,10 +89,14 @@ class SlidingWindowThrottleMixin(_RateThrottle):
         window = int(now // self.duration)
         self.elapsed = now - window * self.duration  # seconds into the current window
         current_key = f"{self.key}:{window}"
-        # Kept for two windows: the next window reads this one as its previous.
-        self.current, self.previous = count_in_window(
-            self.cache, current_key, f"{self.key}:{window - 1}", 2 * self.duration
+        # Kept for two windows: the next window reads this one as its previous. The view's cache
+        # entries come in the same round trip (a catalog read's answer and version, `read_ahead`).
+        ahead = _read_ahead_keys(request, view)
+        self.current, self.previous, found = count_in_window(
+            self.cache, current_key, f"{self.key}:{window - 1}", 2 * self.duration, ahead
         )
+        if ahead:
+            read_ahead(request, ahead, found)
         if self.previous * (1 - self.elapsed / self.duration) + self.current <= self.num_requests:
             return True
         self.current -= 1

@@ -9,10 +9,11 @@ import logging
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, FilteredRelation, Q
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from bookstore.compiled import PLACEHOLDERS, compiled
 from bookstore.exceptions import DomainError
 from cart.exceptions import BookUnavailableError, CartLineNotFoundError, CartNotFoundError, QuantityTooLargeError
 from cart.models import Cart, CartItem, CartNotice, anonymous_cart_cutoff, cart_token_hash, cart_token_new
@@ -189,19 +190,11 @@ def cart_add_item(*, user: User | None = None, token: str | None = None, book_id
     lines are built from what was read.
     """
     cart = cart_create_anonymous() if user is None and token is None else cart_lock(user=user, token=token)
-    # Each book with this cart's line of it, if any (a LEFT JOIN on the line's unique key).
-    with_line = (
-        Book.objects.order_by()
-        .only("id", "title", "price", "cover", "is_active", "in_stock")
-        .annotate(stock=F("stock_record__quantity"))  # type: ignore[no-redef]  # sets the `stock` property (its setter), as Django allows
-        .annotate(line=FilteredRelation("cart_items", condition=Q(cart_items__cart=cart)))
-        .annotate(line_id=F("line__id"), line_quantity=F("line__quantity"), line_created=F("line__created_at"))
-    )
-    # A UNION ALL, not an OR: each side uses its index (an OR across the join scans every book).
-    added = with_line.filter(pk=book_id, is_active=True)
-    in_cart = with_line.filter(line_id__isnull=False)
-    # Books annotated with their line (`line_id`, `line_quantity`, `line_created`), which a union's type loses.
-    books: list[Any] = list({b.pk: b for b in added.union(in_cart, all=True)}.values())
+    # Compiled once per thread and connection (bookstore.compiled): its compile was the largest
+    # Python cost of an add (bench/costs.py). Books annotated with their line (`line_id`,
+    # `line_quantity`, `line_created`), which a union's type loses.
+    statement = compiled("cart.books-with-line", _books_with_line)
+    books: list[Any] = list({b.pk: b for b in statement.instances({_CART: cart.pk, _BOOK: book_id})}.values())
     book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:
         raise BookUnavailableError()
@@ -228,6 +221,25 @@ def cart_add_item(*, user: User | None = None, token: str | None = None, book_id
         items.append(CartItem.objects.create(cart=cart, book=book, quantity=new_quantity))
     cart.lines = sorted(items, key=lambda item: item.pk)
     return _hand_notices(cart)
+
+
+_CART, _BOOK = PLACEHOLDERS[:2]
+
+
+def _books_with_line() -> QuerySet[Book]:
+    """The added book (`_BOOK`, if available) and the books with a line in the cart `_CART`, each
+    with its line of that cart, if any (a LEFT JOIN on the line's unique key)."""
+    with_line = (
+        Book.objects.order_by()
+        .only("id", "title", "price", "cover", "is_active", "in_stock")
+        .annotate(stock=F("stock_record__quantity"))  # type: ignore[no-redef]  # sets the `stock` property (its setter), as Django allows
+        .annotate(line=FilteredRelation("cart_items", condition=Q(cart_items__cart_id=_CART)))
+        .annotate(line_id=F("line__id"), line_quantity=F("line__quantity"), line_created=F("line__created_at"))
+    )
+    # A UNION ALL, not an OR: each side uses its index (an OR across the join scans every book).
+    added = with_line.filter(pk=_BOOK, is_active=True)
+    in_cart = with_line.filter(line_id__isnull=False)
+    return added.union(in_cart, all=True)
 
 
 @transaction.atomic

@@ -33,18 +33,35 @@ class CountedPaginator(Paginator):
     """A Paginator whose count is given (`known_count`), or else taken from the shared cache under
     `count_key` (counted, then stored, when the cache has none for the current catalog)."""
 
-    def __init__(self, object_list, per_page, *, known_count: int | None = None, count_key: str | None = None):
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        known_count: int | None = None,
+        count_key: str | None = None,
+        counted: QuerySet | None = None,
+        request=None,
+    ):
         super().__init__(object_list, per_page)
-        self.known_count, self.count_key = known_count, count_key
+        self.known_count, self.count_key, self.request = known_count, count_key, request
+        self.counted = object_list if counted is None else counted  # what `count` counts
 
     @cached_property
     def count(self) -> int:
         if self.known_count is not None:
             return self.known_count
-        books = cast("QuerySet[Any]", self.object_list)  # the stubs' pagination protocol has no `count`
+        books = cast("QuerySet[Any]", self.counted)  # the stubs' pagination protocol has no `count`
         if self.count_key is None:
             return books.count()
-        return caching.cached_value(self.count_key, books.count)
+        return caching.cached_value(self.count_key, books.count, self.request)
+
+
+def list_count_key(request) -> str:
+    """The cache name of the count of the book list that `request` asks for (see `count_key`)."""
+    from catalog.filters import BookFilter
+
+    return count_key(request, set(BookFilter.base_filters) - NOT_SELECTING)
 
 
 def count_key(request, filter_names) -> str:
@@ -59,7 +76,9 @@ def count_key(request, filter_names) -> str:
 class BookPagination(PageNumberPagination):
     """The envelope of a search adds `search_relaxed` (see the view), and `facets` when asked for."""
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset, request, view=None, *, rows=None):
+        """The page's books; with `rows` (outside a search), the page of `rows(queryset)` instead
+        (e.g. `catalog.reads.book_list_rows`), while the count is still that of `queryset`."""
         self.request = request
         page_size = self.get_page_size(request)
         number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
@@ -69,13 +88,16 @@ class BookPagination(PageNumberPagination):
         filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING if view is not None else set()
         if "search_relaxed" in queryset.query.annotations:
             return self._search_page(queryset, request, number, page_size, count_key(request, filter_names))
-        paginator = CountedPaginator(queryset, page_size, count_key=count_key(request, filter_names))
+        listed = queryset if rows is None else rows(queryset)
+        paginator = CountedPaginator(
+            listed, page_size, count_key=count_key(request, filter_names), counted=queryset, request=request
+        )
         if number == 1:
             # One row more than a page: a first page with room to spare is the whole list.
-            rows = list(queryset[: page_size + 1])
-            if len(rows) <= page_size:
-                paginator.known_count = len(rows)
-            self.page = Page(rows[:page_size], 1, paginator)
+            first = list(listed[: page_size + 1])
+            if len(first) <= page_size:
+                paginator.known_count = len(first)
+            self.page = Page(first[:page_size], 1, paginator)
             return self.page.object_list
         try:
             self.page = paginator.page(number)
@@ -95,7 +117,7 @@ class BookPagination(PageNumberPagination):
                 return getattr(rows[0], TOTAL)
             return 0 if number == 1 else queryset.count()  # past the end: the count alone
 
-        total = caching.cached_value(key, count_with_the_page)
+        total = caching.cached_value(key, count_with_the_page, request)
         rows = fetched["rows"] if "rows" in fetched else list(search_page(queryset, start, start + page_size))
         if not rows and number > 1:
             raise NotFound("That page is past the end of the list.")

@@ -120,3 +120,28 @@ def test_the_bare_apps_checkout_places_an_order_the_store_lists_alike(bench_data
     answer = store.get("/api/v1/orders")
     assert answer.status_code == 200
     assert listed == ("200 OK", answer.content)
+
+
+@pytest.mark.parametrize(
+    "path, query",
+    [
+        ("/api/v1/books", ""),
+        ("/api/v1/books", "page=3"),
+        ("/api/v1/books", "min_price=10&max_price=40"),
+        ("/api/v1/books/123", ""),
+        ("/api/v1/books/7", ""),
+    ],
+)
+def test_the_bare_app_answers_the_stores_book_list_and_detail_byte_for_byte(bench_data, monkeypatch, path, query):
+    """The bench's same-bytes check of the catalog reads (catalog.reads builds them without DRF's fields)."""
+    dsn, _ = bench_data
+    monkeypatch.setenv("BARE_DSN", dsn)
+    monkeypatch.setattr(bare, "_local", type(bare._local)())  # a connection of its own, to this database
+    environ = {"PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": "GET", "HTTP_HOST": "testserver"}
+    answered = _bare(environ)
+    bare._local.conn.close()
+
+    store = APIClient().get(f"{path}?{query}" if query else path)
+
+    assert store.status_code == 200
+    assert answered == ("200 OK", store.content)

@@ -1,0 +1,86 @@
+"""Querysets compiled once and run many times: the hot paths' SQL without the ORM's per-request compile.
+
+Profiled on the hot paths (`bench/cpu.py`, `bench/costs.py`), Django's SQL compiler was the
+largest Python cost of a book's detail and of adding to a cart: the same querysets, with only an
+id changing, compiled on every request. A `CompiledStatement` is such a queryset compiled by the
+ORM once per thread and database connection (so the SQL, and the converters SQLite needs for
+dates and decimals, stay Django's), with *placeholder* values (negative ids no row has) standing
+for what changes; `rows()` runs it with the real values in their place.
+
+    statement = compiled("book", lambda: Book.objects.filter(pk=BOOK).values_list("id", "title"))
+    statement.rows({BOOK: 1234})
+"""
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+# Values no id has, compiled in where a statement takes a value of its own on each run.
+PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
+
+
+class CompiledStatement:
+    """One queryset compiled once; run with other values in place of its placeholders."""
+
+    def __init__(self, queryset, using: str):
+        self.compiler = queryset.query.get_compiler(using)
+        sql, params = self.compiler.as_sql()
+        self.sql, self.params = sql, list(params)
+        self.slots = {
+            placeholder: [i for i, param in enumerate(self.params) if param == placeholder]
+            for placeholder in PLACEHOLDERS
+        }
+        if not any(self.slots.values()):
+            raise ValueError("the compiled statement takes no placeholder value")
+        self.fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
+        self.converters = self.compiler.get_converters(self.fields)
+
+    def rows(self, values: Mapping[int, Any]) -> list:
+        """The statement's rows (tuples, converted as the ORM converts them) with `values` for its placeholders."""
+        params = list(self.params)
+        for placeholder, value in values.items():
+            for slot in self.slots[placeholder]:
+                params[slot] = value
+        with self.compiler.connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if self.converters:
+            rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+        return rows
+
+    def instances(self, values: Mapping[int, Any]) -> list:
+        """The rows as the queryset's model instances, with its annotations as attributes (as the ORM builds them)."""
+        klass_info, select = self.compiler.klass_info, self.compiler.select
+        model = klass_info["model"]
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        names = [column[0].target.attname for column in select[start:end]]
+        annotations = list(self.compiler.annotation_col_map.items())
+        db = self.compiler.using
+        found = []
+        for row in self.rows(values):
+            instance = model.from_db(db, names, row[start:end])
+            for name, position in annotations:
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
+
+
+_local = threading.local()
+
+
+def compiled(name: str, build: Callable[[], Any], using: str = DEFAULT_DB_ALIAS) -> CompiledStatement:
+    """The statement `name`, compiled from `build()` on this thread's connection the first time it is asked for."""
+    connection = connections[using]
+    by_alias = getattr(_local, "by_alias", None)
+    if by_alias is None:
+        by_alias = _local.by_alias = {}
+    kept = by_alias.get(using)
+    if kept is None or kept[0] is not connection:
+        kept = by_alias[using] = (connection, {})
+    statements: dict[str, CompiledStatement] = kept[1]
+    statement = statements.get(name)
+    if statement is None:
+        statement = statements[name] = CompiledStatement(build(), using)
+    return statement

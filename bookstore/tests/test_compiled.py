@@ -1,0 +1,45 @@
+"""Statements compiled once (bookstore.compiled) answer as their querysets do, run after run."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db.models import F
+
+from bookstore.compiled import PLACEHOLDERS, CompiledStatement, compiled
+from catalog.models import Book
+from catalog.tests.factories import BookFactory
+
+pytestmark = pytest.mark.django_db
+
+BOOK = PLACEHOLDERS[0]
+
+
+def test_a_compiled_statement_answers_as_its_queryset_for_each_value():
+    books = [BookFactory(price=Decimal("3.10"), published_date=datetime.date(2001, 2, 3)), BookFactory()]
+    statement = compiled("test.book", lambda: Book.objects.filter(pk=BOOK).values_list("id", "price", "published_date"))
+
+    for book in books:
+        assert statement.rows({BOOK: book.pk}) == list(
+            Book.objects.filter(pk=book.pk).values_list("id", "price", "published_date")
+        )
+    assert statement.rows({BOOK: 987_654_321}) == []
+
+
+def test_compiled_instances_carry_the_querysets_fields_and_annotations():
+    book = BookFactory(stock=7)
+    statement = compiled(
+        "test.instances",
+        lambda: Book.objects.filter(pk=BOOK).only("id", "title").annotate(twice=F("stock_record__quantity") * 2),
+    )
+
+    (found,) = statement.instances({BOOK: book.pk})
+
+    assert isinstance(found, Book) and found.pk == book.pk and found.title == book.title
+    assert found.twice == 14
+    assert found.get_deferred_fields() >= {"price", "description"}
+
+
+def test_a_queryset_without_a_placeholder_is_refused():
+    with pytest.raises(ValueError, match="placeholder"):
+        CompiledStatement(Book.objects.filter(pk=1), "default")

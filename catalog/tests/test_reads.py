@@ -1,0 +1,211 @@
+"""The book detail and list read without model instances (catalog.reads) answer exactly what the serializers do."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from catalog.models import Book, Review, Stock
+from catalog.serializers import BookListSerializer, BookSerializer
+from catalog.tests.factories import AuthorFactory, BookFactory, ReviewFactory, stock_force
+
+pytestmark = pytest.mark.django_db
+
+BOOKS = "/api/v1/books"
+
+
+def serializer_bytes(book_id: int) -> bytes:
+    """What the detail answered before catalog.reads: the ORM's instance through BookSerializer."""
+    request = Request(APIRequestFactory().get(f"{BOOKS}/{book_id}"))
+    book = Book.objects.with_listing_data().get(pk=book_id)
+    return JSONRenderer().render(BookSerializer(book, context={"request": request}).data)
+
+
+def varied_books() -> list[Book]:
+    """Books that exercise every column's edge: nulls, no authors, several, ratings that round, a cover."""
+    plain = BookFactory()
+    bare = BookFactory(category=None, authors=[], subtitle="", publisher="", description="", page_count=None, stock=0)
+    full = BookFactory(
+        authors=[AuthorFactory(name="Zed"), AuthorFactory(name="Abe"), AuthorFactory(name="Abe")],
+        subtitle="A “subtitle” with ünïcode",
+        published_date=datetime.date(1999, 12, 31),
+        page_count=412,
+        price=Decimal("99999.99"),
+        format=Book.Format.AUDIOBOOK,
+        language="ja",
+    )
+    for rating in (1, 2, 2):  # 1.666… rounds to 1.67
+        ReviewFactory(book=full, rating=rating)
+    ReviewFactory(book=full, rating=5, status=Review.Status.HIDDEN)  # counts in no rating
+    cheap = BookFactory(price=Decimal("0.01"), stock=3)
+    for rating in (4, 5):  # 4.5 exactly
+        ReviewFactory(book=cheap, rating=rating)
+    Book.objects.filter(pk=cheap.pk).update(cover="covers/cheap front.webp")
+    no_stock_row = BookFactory(stock=5)
+    Stock.objects.filter(book=no_stock_row).delete()
+    return [plain, bare, full, cheap, no_stock_row]
+
+
+def test_book_detail_is_byte_for_byte_the_serializers_answer(api_client):
+    books = varied_books()
+    stock_force(books[0].pk, 0)
+    for book in books:
+        cache.clear()  # uncached: the read itself, not a stored answer
+        response = api_client.get(f"{BOOKS}/{book.pk}")
+        assert response.status_code == 200
+        assert response.content == serializer_bytes(book.pk), book.title
+
+
+def test_book_detail_of_a_withdrawn_book_is_404_but_staff_read_it_in_full(api_client, staff_client):
+    book = BookFactory()
+    Book.objects.filter(pk=book.pk).update(is_active=False)
+
+    assert api_client.get(f"{BOOKS}/{book.pk}").status_code == 404
+    response = staff_client.get(f"{BOOKS}/{book.pk}")
+    assert response.status_code == 200
+    assert response.content == serializer_bytes(book.pk)
+
+
+@pytest.mark.parametrize("pk", ["0", "987654321", str(2**63), "12abc"])
+def test_book_detail_of_no_book_is_404(api_client, pk):
+    BookFactory()
+
+    response = api_client.get(f"{BOOKS}/{pk}")
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_book_detail_runs_two_queries_when_uncached(api_client, django_assert_num_queries):
+    book = BookFactory(authors=[AuthorFactory(), AuthorFactory()])
+    api_client.get(f"{BOOKS}/{book.pk + 1}")  # statements compiled, versions started
+
+    with django_assert_num_queries(2):  # the book's row, its authors
+        assert api_client.get(f"{BOOKS}/{book.pk}").status_code == 200
+
+
+def serializer_list(url: str, **params) -> list:
+    """The list's results as BookListSerializer gives them, from the ORM's instances in the answer's order."""
+    request = Request(APIRequestFactory().get(url, params))
+    ids = [book["id"] for book in api_results(url, **params)]
+    books = Book.objects.with_listing_data().in_bulk(ids)
+    data = BookListSerializer([books[pk] for pk in ids], many=True, context={"request": request}).data
+    return json.loads(JSONRenderer().render(data))
+
+
+def api_results(url: str, **params) -> list:
+    from rest_framework.test import APIClient
+
+    cache.clear()
+    response = APIClient().get(url, params)
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"page_size": 2, "page": 2},
+        {"ordering": "-average_rating"},
+        {"ordering": "price"},
+        {"min_price": "1", "in_stock": "true"},
+        {"facets": "format"},
+    ],
+)
+def test_book_list_results_are_the_serializers_answer(params):
+    varied_books()
+    BookFactory.create_batch(3)
+
+    results = api_results(BOOKS, **params)
+
+    assert results, "the list is not empty"
+    assert results == serializer_list(BOOKS, **params)
+
+
+def test_book_list_bytes_are_the_serializers_for_one_book_in_full(api_client):
+    """Byte for byte (the JSON above compares values): the one book's answer is the serializer's."""
+    book = varied_books()[2]
+    Book.objects.exclude(pk=book.pk).update(is_active=False)
+    request = Request(APIRequestFactory().get(BOOKS))
+    expected = JSONRenderer().render(
+        BookListSerializer(
+            [Book.objects.with_listing_data().get(pk=book.pk)], many=True, context={"request": request}
+        ).data
+    )
+
+    content = api_client.get(BOOKS).content
+
+    assert expected[1:-1].decode() in content.decode()
+
+
+def test_book_list_counts_the_books_without_joining_their_category_and_stock(api_client):
+    BookFactory.create_batch(25)
+    cache.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.get(BOOKS, {"page": 2}).status_code == 200
+
+    counts = [query["sql"] for query in queries.captured_queries if query["sql"].upper().startswith("SELECT COUNT(")]
+    assert len(counts) == 1
+    assert "JOIN" not in counts[0].upper()
+
+
+def test_default_list_without_filters_is_the_available_books_newest_first(api_client, staff_client):
+    """No filter named (only a parameter the store ignores): no filterset is built, same answer."""
+    older, newer, withdrawn = BookFactory(), BookFactory(), BookFactory()
+    Book.objects.filter(pk=withdrawn.pk).update(is_active=False)
+    Book.objects.filter(pk=older.pk).update(created_at=newer.created_at)  # a tie: the higher id first
+
+    for client in (api_client, staff_client):
+        cache.clear()
+        body = client.get(BOOKS, {"n": "7"}).json()
+        assert [book["id"] for book in body["results"]] == [newer.pk, older.pk]
+        assert body["count"] == 2
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts the Redis client's round trips (packets sent); skips unless the cache is Redis."""
+    from django.core.cache import caches
+    from redis.connection import AbstractConnection
+
+    from bookstore.cache import RedisCache
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("needs the Redis cache (REDIS_URL)")
+    trips = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        trips.append(command)
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    return trips
+
+
+def test_uncached_catalog_reads_make_two_redis_round_trips_and_hits_one(api_client, redis_round_trips):
+    """The throttle's round trip also reads the answer, its version and the list's count; the
+    second stores the answer. A hit is the throttle's trip alone."""
+    book = BookFactory()
+    BookFactory.create_batch(4)
+    for url in (f"{BOOKS}/{book.pk}?warm=1", f"{BOOKS}?page=2&page_size=2&warm=1"):  # versions, count
+        assert api_client.get(url).status_code == 200
+
+    for url in (f"{BOOKS}/{book.pk}", f"{BOOKS}?page=2&page_size=2"):
+        redis_round_trips.clear()
+        first = api_client.get(url)
+        assert first.status_code == 200
+        assert len(redis_round_trips) == 2, url
+        redis_round_trips.clear()
+        again = api_client.get(url)
+        assert again.content == first.content
+        assert len(redis_round_trips) == 1, url
