@@ -4,6 +4,7 @@ that the API serves, valid ISBNs."""
 import io
 import itertools
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +14,7 @@ from PIL import Image
 from catalog import demo
 from catalog.isbn import isbn13_check_digit
 from catalog.models import Book, Category, Review
+from shipping.models import ShippingMethod, TaxRate
 
 # One worker runs the module (`make test-fast` distributes by --dist loadgroup): the seeding is shared, not repeated.
 pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_store")]
@@ -182,3 +184,18 @@ def test_seed_demo_audiobooks_have_no_page_count_and_isbns_are_valid_and_not_in_
     assert len(set(isbns)) == len(isbns)
     steps = {int(b[:12]) - int(a[:12]) for a, b in itertools.pairwise(isbns)}
     assert steps != {1}
+
+
+def test_seed_demo_adds_real_book_vat_rates_and_express_shipping_once(demo_seeding):
+    call_command("seed_demo", stdout=io.StringIO())  # again: nothing doubled
+
+    rates = {(r.country, r.kind): r.rate for r in TaxRate.objects.all()}
+    assert rates[("GB", "print")] == rates[("GB", "digital")] == Decimal("0")
+    assert rates[("DE", "print")] == Decimal("0.0700")
+    assert rates[("FR", "print")] == rates[("FR", "digital")] == Decimal("0.0550")
+    # Ireland zero-rated ebooks and audiobooks from 1 January 2024 (they were 9 % from 2019)
+    assert rates[("IE", "print")] == rates[("IE", "digital")] == Decimal("0")
+    assert rates[("DE", "digital")] == Decimal("0.0700")
+    assert len(rates) == 12
+    assert list(ShippingMethod.objects.delivering_to("FR").values_list("code", flat=True)) == ["standard", "express"]
+    assert list(ShippingMethod.objects.delivering_to("US").values_list("code", flat=True)) == ["standard"]
