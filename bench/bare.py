@@ -292,13 +292,28 @@ def cart_add(environ, user):
         return 201, cart_json(cart_id, updated)
 
 
-def order_json(order, lines, history) -> dict:
-    (pk, number, status, subtotal, shipping, total, currency, name, line1, line2, city, region, postal, country,
-     phone, created, updated) = order  # fmt: skip
+def order_json(order, lines, history, refunds=()) -> dict:
+    (pk, number, status, email, subtotal, shipping, tax_total, total, currency, method_code, method_name, name,
+     line1, line2, city, region, postal, country, phone, carrier, tracking_number, tracking_url, created, updated,
+     pay_id, pay_method, pay_status, paid, refunded, client_secret, last_error, expires) = order  # fmt: skip
+    payment = None
+    if pay_id is not None:
+        payment = {
+            "method": pay_method,
+            "status": pay_status,
+            "amount_paid": money(paid),
+            "amount_refunded": money(refunded),
+            # The bench's token holder is the order's owner: the secret shows while unpaid.
+            "client_secret": client_secret if client_secret and pay_status == "unpaid" else None,
+            # bench/run.py gives both apps the same MANUAL_PAYMENT_INSTRUCTIONS.
+            "instructions": os.environ["MANUAL_PAYMENT_INSTRUCTIONS"] if pay_method == "manual" else None,
+            "last_error": last_error or None,
+        }
     return {
         "id": pk,
         "number": number,
         "status": status,
+        "email": email,
         "items": [
             {
                 "book_id": book_id,
@@ -307,13 +322,17 @@ def order_json(order, lines, history) -> dict:
                 "unit_price": money(price),
                 "quantity": quantity,
                 "line_total": money(line_total),
+                "tax_rate": str(Decimal(tax_rate).quantize(Decimal("0.0001"))),
+                "tax_amount": money(tax_amount),
             }
-            for book_id, title, isbn, price, quantity, line_total in lines
+            for book_id, title, isbn, price, quantity, line_total, tax_rate, tax_amount in lines
         ],
         "subtotal": money(subtotal),
         "shipping_cost": money(shipping),
+        "tax_total": money(tax_total),
         "total": money(total),
         "currency": currency,
+        "shipping_method": {"code": method_code, "name": method_name},
         "shipping_address": {
             "full_name": name,
             "line1": line1,
@@ -324,38 +343,66 @@ def order_json(order, lines, history) -> dict:
             "country": country,
             "phone": phone,
         },
+        "carrier": carrier,
+        "tracking_number": tracking_number,
+        "tracking_url": tracking_url,
         "status_history": [{"status": s, "at": iso(at), "note": note} for s, at, note in history],
         "created_at": iso(created),
         "updated_at": iso(updated),
+        "payment": payment,
+        "refunds": [
+            {"id": rid, "amount": money(amount), "reason": reason, "lines": rlines, "created_at": iso(at)}
+            for rid, amount, reason, rlines, at in refunds
+        ],
+        "expires_at": iso(expires) if pay_id is not None and expires is not None and status == "pending" else None,
     }
 
 
-ORDER_COLUMNS = """o.id, o.number, o.status, o.subtotal, o.shipping_cost, o.total, o.currency, o.shipping_full_name,
-    o.shipping_line1, o.shipping_line2, o.shipping_city, o.shipping_region, o.shipping_postal_code,
-    o.shipping_country, o.shipping_phone, o.created_at, o.updated_at"""
+ORDER_COLUMNS = """o.id, o.number, o.status, o.email, o.subtotal, o.shipping_cost, o.tax_total, o.total, o.currency,
+    o.shipping_method_code, o.shipping_method_name, o.shipping_full_name, o.shipping_line1, o.shipping_line2,
+    o.shipping_city, o.shipping_region, o.shipping_postal_code, o.shipping_country, o.shipping_phone, o.carrier,
+    o.tracking_number, o.tracking_url, o.created_at, o.updated_at"""
+PAYMENT_COLUMNS = (
+    "p.id, p.method, p.status, p.amount_paid, p.amount_refunded, p.client_secret, p.last_error, p.expires_at"
+)
+LINE_COLUMNS = "book_id, title, isbn, unit_price, quantity, line_total, tax_rate, tax_amount"
 
 
 def order_list(environ, user):
-    count = q("SELECT count(*) FROM orders_order o WHERE o.user_id = %s", (user,)).fetchone()[0]
+    # As the store's pagination: 21 rows tell whether a count is needed at all.
     orders = q(
-        f"SELECT {ORDER_COLUMNS} FROM orders_order o WHERE o.user_id = %s "
-        "ORDER BY o.created_at DESC, o.id DESC LIMIT 20",
+        f"SELECT {ORDER_COLUMNS}, {PAYMENT_COLUMNS} FROM orders_order o "
+        "LEFT JOIN payments_payment p ON p.order_id = o.id WHERE o.user_id = %s "
+        "ORDER BY o.created_at DESC, o.id DESC LIMIT 21",
         (user,),
     ).fetchall()
+    if len(orders) > 20:
+        count = q("SELECT count(*) FROM orders_order o WHERE o.user_id = %s", (user,)).fetchone()[0]
+        orders = orders[:20]
+    else:
+        count = len(orders)
     ids = [order[0] for order in orders]
     lines: dict = {}
-    for order_id, *line in q(
-        "SELECT order_id, book_id, title, isbn, unit_price, quantity, line_total FROM orders_orderline "
-        "WHERE order_id = ANY(%s) ORDER BY id",
-        (ids,),
-    ):
-        lines.setdefault(order_id, []).append(line)
     history: dict = {}
-    for order_id, *change in q(
-        "SELECT order_id, status, at, note FROM orders_orderstatuschange WHERE order_id = ANY(%s) ORDER BY at, id",
-        (ids,),
-    ):
-        history.setdefault(order_id, []).append(change)
+    refunds: dict = {}
+    if ids:
+        for order_id, *line in q(
+            f"SELECT order_id, {LINE_COLUMNS} FROM orders_orderline WHERE order_id = ANY(%s) ORDER BY id", (ids,)
+        ):
+            lines.setdefault(order_id, []).append(line)
+        for order_id, *change in q(
+            "SELECT order_id, status, at, note FROM orders_orderstatuschange WHERE order_id = ANY(%s) ORDER BY at, id",
+            (ids,),
+        ):
+            history.setdefault(order_id, []).append(change)
+    payment_ids = [order[24] for order in orders if order[24] is not None]
+    if payment_ids:
+        for payment_id, *refund in q(
+            "SELECT payment_id, id, amount, reason, lines, created_at FROM payments_refund "
+            "WHERE payment_id = ANY(%s) ORDER BY created_at, id",
+            (payment_ids,),
+        ):
+            refunds.setdefault(payment_id, []).append(refund)
     pages = max(1, -(-count // 20))
     following, previous = page_links(environ, {}, 1, pages)
     return 200, {
@@ -365,7 +412,7 @@ def order_list(environ, user):
         "total_pages": pages,
         "next": following,
         "previous": previous,
-        "results": [order_json(o, lines.get(o[0], []), history.get(o[0], [])) for o in orders],
+        "results": [order_json(o, lines.get(o[0], []), history.get(o[0], []), refunds.get(o[24], [])) for o in orders],
     }
 
 
@@ -408,7 +455,7 @@ def checkout(environ, user):
             ),
         )
         order_lines = [
-            (book_id, title, isbn, price, quantity, (price * quantity).quantize(CENT))
+            (book_id, title, isbn, price, quantity, (price * quantity).quantize(CENT), 0, 0)
             for book_id, quantity, title, isbn, price in lines
         ]
         subtotal = sum((line[5] for line in order_lines), Decimal("0.00"))
@@ -425,12 +472,26 @@ def checkout(environ, user):
                RETURNING {ORDER_COLUMNS.replace("o.", "")}""",
             (number, subtotal, shipping, subtotal + shipping, *address.values(), user, user),
         ).fetchone()
+        # The store's manual payment (its default method): owed in full, expiring in MANUAL_PAYMENT_DAYS (7).
+        payment = q(
+            """INSERT INTO payments_payment (order_id, method, status, amount, currency, amount_paid, amount_refunded,
+                   client_secret, last_error, expires_at, created_at, updated_at)
+               VALUES (%s, 'manual', 'unpaid', %s, 'USD', 0, 0, '', '', now() + interval '7 days', now(), now())
+               RETURNING id, method, status, amount_paid, amount_refunded, client_secret, last_error, expires_at""",
+            (order[0], subtotal + shipping),
+        ).fetchone()
+        q(
+            """INSERT INTO payments_paymentevent (kind, amount, status_after, stripe_event_id, note, created_at,
+                   actor_id, payment_id) VALUES ('created', 0, 'unpaid', '', '', now(), %s, %s)""",
+            (user, payment[0]),
+        )
+        order = (*order, *payment)
         q(
             """INSERT INTO orders_orderline (book_id, title, isbn, unit_price, quantity, line_total, order_id,
                                              tax_amount, tax_rate)
                SELECT *, %s, 0, 0
                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::numeric[], %s::int[], %s::numeric[])""",
-            (order[0], *[list(column) for column in zip(*order_lines, strict=True)]),
+            (order[0], *[list(column) for column in zip(*order_lines, strict=True)][:6]),
         )
         at = q(
             "INSERT INTO orders_orderstatuschange (status, at, note, actor_id, order_id) "

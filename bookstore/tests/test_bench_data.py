@@ -10,7 +10,6 @@ import io
 import json
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
@@ -57,12 +56,24 @@ def test_the_generator_fills_every_table_the_bench_reads(bench_data):
     assert listed["count"] == Book.objects.filter(is_active=True).count()
 
 
-def test_the_bare_apps_checkout_places_an_order(bench_data, monkeypatch):
+def _bare(environ: dict) -> tuple[str, bytes]:
+    statuses = []
+    chunks = bare.app(environ, lambda status, headers: statuses.append(status))
+    return statuses[0], b"".join(chunks)
+
+
+INSTRUCTIONS = "Pay by bank transfer, quoting your order number."
+
+
+def test_the_bare_apps_checkout_places_an_order_the_store_lists_alike(bench_data, monkeypatch, settings):
+    """The bench compares the two apps' order lists byte for byte: with a payment, too."""
     dsn, _ = bench_data
     user = USERS  # no generated order history: an order placed now is the bare app's
     generate.fill_carts(dsn, first_user=user, last_user=user, books=BOOKS)
     monkeypatch.setenv("BARE_DSN", dsn)
     monkeypatch.setenv("SECRET_KEY", settings.SECRET_KEY)
+    monkeypatch.setenv("MANUAL_PAYMENT_INSTRUCTIONS", INSTRUCTIONS)
+    settings.MANUAL_PAYMENT_INSTRUCTIONS = INSTRUCTIONS
     monkeypatch.setattr(bare, "_local", type(bare._local)())  # a connection of its own, to this database
     token = str(AccessToken.for_user(User.objects.get(pk=user)))
     body = json.dumps(
@@ -76,20 +87,32 @@ def test_the_bare_apps_checkout_places_an_order(bench_data, monkeypatch):
             }
         }
     ).encode()
-    statuses = []
-    chunks = bare.app(
+    placed = _bare(
         {
             "PATH_INFO": "/api/v1/orders",
             "REQUEST_METHOD": "POST",
             "HTTP_AUTHORIZATION": f"Bearer {token}",
             "CONTENT_LENGTH": str(len(body)),
             "wsgi.input": io.BytesIO(body),
-        },
-        lambda status, headers: statuses.append(status),
+        }
+    )
+    listed = _bare(
+        {
+            "PATH_INFO": "/api/v1/orders",
+            "REQUEST_METHOD": "GET",
+            "HTTP_AUTHORIZATION": f"Bearer {token}",
+            "HTTP_HOST": "testserver",
+        }
     )
     bare._local.conn.close()
 
-    assert statuses == ["201 Created"], b"".join(chunks)
+    assert placed[0] == "201 Created", placed[1]
     order = Order.objects.get(user_id=user)
     assert OrderLine.objects.filter(order=order).count() == 3
     assert order.total == order.subtotal + order.shipping_cost
+    assert order.payment.method == "manual" and order.payment.amount == order.total
+    store = APIClient()
+    store.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    answer = store.get("/api/v1/orders")
+    assert answer.status_code == 200
+    assert listed == ("200 OK", answer.content)
