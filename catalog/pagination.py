@@ -11,14 +11,13 @@
 """
 
 import hashlib
-from functools import cached_property
 from typing import Any, cast
 
-from django.core.paginator import EmptyPage, Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Count, QuerySet, Window
 from rest_framework.exceptions import NotFound
 
-from bookstore.pagination import PageNumberPagination, _positive_int
+from bookstore.pagination import KnownCountPaginator, PageNumberPagination, _positive_int
 from catalog import caching
 
 TOTAL = "list_total"
@@ -27,18 +26,15 @@ MAX_OFFSET = 2**62
 NOT_SELECTING = {"page", "page_size", "ordering", "facets"}
 
 
-class CountedPaginator(Paginator):
+class CountedPaginator(KnownCountPaginator):
     """A Paginator whose count is given (`known_count`), or else taken from the shared cache under
     `count_key` (counted, then stored, when the cache has none for the current catalog)."""
 
     def __init__(self, object_list, per_page, *, known_count: int | None = None, count_key: str | None = None):
-        super().__init__(object_list, per_page)
-        self.known_count, self.count_key = known_count, count_key
+        super().__init__(object_list, per_page, known_count=known_count)
+        self.count_key = count_key
 
-    @cached_property
-    def count(self) -> int:
-        if self.known_count is not None:
-            return self.known_count
+    def count_rows(self) -> int:
         books = cast("QuerySet[Any]", self.object_list)  # the stubs' pagination protocol has no `count`
         if self.count_key is None:
             return books.count()
@@ -72,19 +68,9 @@ class BookPagination(PageNumberPagination):
             self.page = Page(rows, number, paginator)
             return rows
         filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING if view is not None else set()
-        paginator = CountedPaginator(queryset, page_size, count_key=count_key(request, filter_names))
-        if number == 1:
-            # One row more than a page: a first page with room to spare is the whole list.
-            rows = list(queryset[: page_size + 1])
-            if len(rows) <= page_size:
-                paginator.known_count = len(rows)
-            self.page = Page(rows[:page_size], 1, paginator)
-            return self.page.object_list
-        try:
-            self.page = paginator.page(number)
-        except EmptyPage:
-            raise NotFound("That page is past the end of the list.") from None
-        return list(self.page)
+        return self.page_of(
+            queryset, CountedPaginator(queryset, page_size, count_key=count_key(request, filter_names)), number
+        )
 
     def get_paginated_response_schema(self, schema):
         envelope = super().get_paginated_response_schema(schema)
