@@ -320,7 +320,14 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["book", "-created_at", "-id"], name="catalog_review_book_new_idx")]
+        indexes = [
+            models.Index(fields=["book", "-created_at", "-id"], name="catalog_review_book_new_idx"),
+            # A book's rating read from the index alone (index-only scans): the rating facet and
+            # sort read it for every matching book.
+            models.Index(
+                fields=["book", "rating"], condition=Q(status="published"), name="catalog_review_published_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["book", "user"], name="catalog_review_one_per_user_and_book"),
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="catalog_review_rating_1_to_5"),
