@@ -12,14 +12,13 @@
 """
 
 import hashlib
-from functools import cached_property
 from typing import Any, cast
 
-from django.core.paginator import EmptyPage, Page, Paginator
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
-from bookstore.pagination import PageNumberPagination, _positive_int
+from bookstore.pagination import KnownCountPaginator, PageNumberPagination, _positive_int
 from catalog import caching
 from catalog.search import search_page
 
@@ -29,7 +28,7 @@ MAX_OFFSET = 2**62
 NOT_SELECTING = {"page", "page_size", "ordering", "facets"}
 
 
-class CountedPaginator(Paginator):
+class CountedPaginator(KnownCountPaginator):
     """A Paginator whose count is given (`known_count`), or else taken from the shared cache under
     `count_key` (counted, then stored, when the cache has none for the current catalog)."""
 
@@ -43,14 +42,11 @@ class CountedPaginator(Paginator):
         counted: QuerySet | None = None,
         request=None,
     ):
-        super().__init__(object_list, per_page)
-        self.known_count, self.count_key, self.request = known_count, count_key, request
+        super().__init__(object_list, per_page, known_count=known_count)
+        self.count_key, self.request = count_key, request
         self.counted = object_list if counted is None else counted  # what `count` counts
 
-    @cached_property
-    def count(self) -> int:
-        if self.known_count is not None:
-            return self.known_count
+    def count_rows(self) -> int:
         books = cast("QuerySet[Any]", self.counted)  # the stubs' pagination protocol has no `count`
         if self.count_key is None:
             return books.count()
@@ -92,18 +88,7 @@ class BookPagination(PageNumberPagination):
         paginator = CountedPaginator(
             listed, page_size, count_key=count_key(request, filter_names), counted=queryset, request=request
         )
-        if number == 1:
-            # One row more than a page: a first page with room to spare is the whole list.
-            first = list(listed[: page_size + 1])
-            if len(first) <= page_size:
-                paginator.known_count = len(first)
-            self.page = Page(first[:page_size], 1, paginator)
-            return self.page.object_list
-        try:
-            self.page = paginator.page(number)
-        except EmptyPage:
-            raise NotFound("That page is past the end of the list.") from None
-        return list(self.page)
+        return self.page_of(listed, paginator, number)
 
     def _search_page(self, queryset, request, number: int, page_size: int, key: str) -> list:
         """A search's page (`catalog.search.search_page`), with its count from the shared cache, or
