@@ -44,7 +44,7 @@ fuzz: $(BIN)/.installed
 ## to __pycache__ even where the environment sets PYTHONDONTWRITEBYTECODE, else every run recompiles
 ## the apps and pytest rewrites every test module again)
 test-fast: $(BIN)/.installed
-	REDIS_URL= PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "not slow" -n 2 --dist loadfile -q
+	REDIS_URL= PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "not slow" -n 2 --dist loadfile -q --hypothesis-profile=fast
 
 # The admin's browser tests drive Debian's Chromium (Playwright never downloads a browser).
 browser:

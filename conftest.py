@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
@@ -38,6 +39,12 @@ SLOW_MODULES = {
     "bookstore/tests/test_faults.py",
     "payments/tests/test_localstripe.py",
 }
+
+
+# `make test-fast` loads this profile (`--hypothesis-profile=fast`): each property test takes
+# `min(its budget, hypothesis_settings.default.max_examples)` examples, so 5 there and its own budget
+# in `make test` (the default profile's 100 is above every budget).
+hypothesis_settings.register_profile("fast", max_examples=5)
 
 
 def pytest_collection_modifyitems(config, items):

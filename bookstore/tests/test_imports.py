@@ -140,6 +140,7 @@ def imports_alone(modules: list[str]) -> list[str]:
     return run.stdout.splitlines()
 
 
+@pytest.mark.slow  # a fresh interpreter: the fast tier keeps the accounts one below
 def test_the_import_check_reports_a_module_that_fails_alone():
     assert imports_alone(["json", "bookstore.no_such_module"]) == [
         "bookstore.no_such_module: ModuleNotFoundError: No module named 'bookstore.no_such_module'"

@@ -251,6 +251,8 @@ def _run_django(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+# `manage.py` in a subprocess (a django.setup() of its own, seconds each): the slow tier, `make test` runs them.
+@pytest.mark.slow
 def test_start_refuses_without_secret_key_when_debug_is_off():
     result = _run_django({"DEBUG": "0"}, "check")
 
@@ -258,6 +260,7 @@ def test_start_refuses_without_secret_key_when_debug_is_off():
     assert "SECRET_KEY must be set when DEBUG=0" in result.stderr
 
 
+@pytest.mark.slow
 def test_deploy_check_passes_with_production_variables():
     result = _run_django(
         {

@@ -5,6 +5,7 @@ import io
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+import pytest
 from django.conf import settings
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -12,6 +13,8 @@ from rest_framework.test import APIClient
 from catalog.models import Book
 
 
+# A live server and a second seeding (and the database emptied after it): the slow tier.
+@pytest.mark.slow
 def test_the_api_serves_the_demo_covers(live_server):
     call_command("seed_demo", stdout=io.StringIO())
     book = Book.objects.filter(category__name="Baking").order_by("isbn").first()

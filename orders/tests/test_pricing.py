@@ -156,7 +156,11 @@ carts = st.lists(st.tuples(money, st.integers(min_value=1, max_value=100), forma
 
 
 @pytest.mark.parametrize("inclusive", [False, True], ids=["exclusive", "inclusive"])
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=min(60, hypothesis_settings.default.max_examples),  # 5 in test-fast (conftest.py)
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(cart=carts, rates=st.tuples(rate, rate, rate), shipping=money, free_over=st.none() | money)
 def test_totals_always_equal_the_sum_of_their_parts(settings, inclusive, cart, rates, shipping, free_over):
     settings.PRICES_INCLUDE_TAX = inclusive

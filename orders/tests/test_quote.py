@@ -128,7 +128,11 @@ rates = st.decimals(min_value=Decimal("0"), max_value=Decimal("0.25"), places=4)
 
 
 @pytest.mark.parametrize("inclusive", [False, True], ids=["exclusive", "inclusive"])
-@hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=min(25, hypothesis_settings.default.max_examples),  # 5 in test-fast (conftest.py)
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(cart=books, print_rate=rates, digital_rate=rates, shipping_rate=rates, express=st.booleans())
 def test_the_quote_is_what_checkout_charges(
     user_client, user, settings, inclusive, cart, print_rate, digital_rate, shipping_rate, express

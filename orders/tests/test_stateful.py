@@ -32,9 +32,9 @@ ACTIVE = ("pending", "paid", "shipped", "delivered")
 QUANTITIES = st.integers(1, 2) | st.integers(1, 3) | st.integers(-1, 102)
 NEXT_STATUS = {"pending": "paid", "paid": "shipped", "shipped": "delivered"}
 
-# Bounded for CI (20 examples of up to 15 steps each).
+# Bounded for CI (20 examples of up to 15 steps each; 5 in `make test-fast`: its profile, conftest.py).
 STATEFUL_SETTINGS = hypothesis_settings(
-    max_examples=20,
+    max_examples=min(20, hypothesis_settings.default.max_examples),
     stateful_step_count=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
