@@ -108,6 +108,8 @@ def _run_check(env: dict) -> subprocess.CompletedProcess:
     )
 
 
+# `manage.py check` and `django.setup()` in subprocesses (seconds each): the slow tier, `make test` runs them.
+@pytest.mark.slow
 def test_an_unknown_api_docs_value_refuses_to_start():
     # A typo such as "private" must not leave the docs public in production.
     result = _run_check({"API_DOCS": "private"})
@@ -116,6 +118,7 @@ def test_an_unknown_api_docs_value_refuses_to_start():
     assert "API_DOCS" in result.stderr
 
 
+@pytest.mark.slow
 def test_api_docs_value_is_read_case_insensitively():
     script = "from django.conf import settings; print(settings.API_DOCS)"
     result = subprocess.run(
