@@ -140,17 +140,17 @@ def imports_alone(modules: list[str]) -> list[str]:
     return run.stdout.splitlines()
 
 
-@pytest.mark.slow  # a fresh interpreter: the fast tier keeps the accounts one below
+@pytest.mark.slow  # a fresh interpreter, as below
 def test_the_import_check_reports_a_module_that_fails_alone():
     assert imports_alone(["json", "bookstore.no_such_module"]) == [
         "bookstore.no_such_module: ModuleNotFoundError: No module named 'bookstore.no_such_module'"
     ]
 
 
-# One interpreter an app (a second for `django.setup()`): accounts in the fast tier, the rest slow.
-@pytest.mark.parametrize(
-    "app", [app if app == "accounts" else pytest.param(app, marks=pytest.mark.slow) for app in APPS]
-)
+# One interpreter an app (a second for `django.setup()`): the slow tier (`make test`); the fast tier
+# keeps the import graph's checks above and below (no cycle within an app, models import no cache).
+@pytest.mark.slow
+@pytest.mark.parametrize("app", APPS)
 def test_each_module_imports_alone_in_a_fresh_interpreter(app):
     assert imports_alone(sorted(modules_of(app))) == []
 
