@@ -40,9 +40,11 @@ fuzz: $(BIN)/.installed
 	  CONTRACT_FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) $(BIN)/pytest bookstore/tests/test_contract_fuzzing.py -s -p no:cacheprovider
 
 ## test-fast: the laptop loop: everything but fuzzing, the browser and servers in subprocesses, on two cores
-## (per-process caches: a shared Redis would be flushed by the other worker's tests)
+## (per-process caches: a shared Redis would be flushed by the other worker's tests; bytecode written
+## to __pycache__ even where the environment sets PYTHONDONTWRITEBYTECODE, else every run recompiles
+## the apps and pytest rewrites every test module again)
 test-fast: $(BIN)/.installed
-	REDIS_URL= $(BIN)/pytest -m "not slow" -n 2 -q
+	REDIS_URL= PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -m "not slow" -n 2 --dist loadfile -q
 
 # The admin's browser tests drive Debian's Chromium (Playwright never downloads a browser).
 browser:

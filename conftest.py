@@ -1,8 +1,13 @@
 """Clients, users and the query counter shared by every app's tests; nothing else lives here."""
 
+import hashlib
 import os
+import sqlite3
+from pathlib import Path
 
+import django
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -51,6 +56,51 @@ def pytest_runtest_setup(item):
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail("this test needs PostgreSQL: set DATABASE_URL to a reachable postgres:// URL")
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
+def _migrations_digest() -> str:
+    """A digest of every installed app's migration files and Django's version: a new or edited migration changes it."""
+    digest = hashlib.sha256(django.__version__.encode())
+    for app_config in apps.get_app_configs():
+        for path in sorted((Path(app_config.path) / "migrations").glob("*.py")):
+            digest.update(f"{app_config.label}/{path.name}".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(request, django_test_environment, django_db_blocker):
+        """SQLite: each process (xdist worker) starts from a copy of a database migrated once, not from scratch.
+
+        The test database stays in memory; it is filled from a migrated copy kept in pytest's cache
+        (`.pytest_cache`, keyed by the migration files' digest) before Django's own set-up runs
+        `migrate`, which then finds every migration applied. The first run (or `--cache-clear`, or
+        `-p no:cacheprovider`) migrates from scratch and keeps the copy. PostgreSQL (CI) always
+        migrates from scratch: its RunSQL/RunPython operations are tested there.
+        """
+        from django.test.utils import setup_databases, teardown_databases
+
+        db = settings.DATABASES["default"]
+        db.setdefault("TEST", {})["NAME"] = "file:bookstore_tests?mode=memory&cache=shared"
+        keeper = sqlite3.connect(db["TEST"]["NAME"], uri=True)  # keeps the in-memory database alive
+        cache = getattr(request.config, "cache", None)
+        copy = cache.mkdir("sqlite-migrated") / f"{_migrations_digest()}.sqlite3" if cache else None
+        if copy is not None and copy.exists():
+            with sqlite3.connect(copy) as source:
+                source.backup(keeper)
+        with django_db_blocker.unblock():
+            db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False)
+        if copy is not None and not copy.exists():
+            partial = copy.with_suffix(f".{os.getpid()}.partial")
+            with sqlite3.connect(partial) as target:
+                keeper.backup(target)
+            os.replace(partial, copy)  # atomic: the other worker reads a whole copy or none
+        yield
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+        keeper.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

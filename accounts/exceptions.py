@@ -2,7 +2,7 @@
 
 from rest_framework import exceptions
 
-from bookstore.exceptions import DomainError
+from bookstore.exceptions import FieldError
 
 
 class TokenInvalidError(exceptions.AuthenticationFailed):
@@ -10,24 +10,18 @@ class TokenInvalidError(exceptions.AuthenticationFailed):
     default_code = "token_not_valid"
 
 
-class LinkTokenInvalidError(DomainError):
+class LinkTokenInvalidError(FieldError):
     """400 on `token`: a reset or verification link that is wrong, expired or already used."""
 
-    type = "validation_error"
+    attr = "token"
     code = "invalid_token"
     default_detail = "This link is invalid, expired or already used."
 
-    def __init__(self):
-        super().__init__(attr="token")
 
-
-class EmailTakenError(DomainError):
+class EmailTakenError(FieldError):
     """400 `unique` on `email`: another account has this mailbox (the check that lost a race says the same)."""
 
-    type = "validation_error"
+    attr = "email"
     code = "unique"
     default_detail = "An account with this email address already exists."
     message = default_detail
-
-    def __init__(self):
-        super().__init__(attr="email")

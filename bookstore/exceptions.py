@@ -37,6 +37,16 @@ class DomainError(Exception):
         return [error_item(code=self.code, detail=self.detail, attr=self.attr, meta=self.meta)]
 
 
+class FieldError(DomainError):
+    """400 `validation_error` about one request field: a subclass names the field in `attr`, or the raise does."""
+
+    type = "validation_error"
+    attr: str | None = None
+
+    def __init__(self, detail: str | None = None, *, attr: str | None = None, meta: dict | None = None):
+        super().__init__(detail, attr=attr or self.attr, meta=meta)
+
+
 def error_item(*, code: str, detail: str, attr: str | None = None, meta: dict | None = None) -> dict:
     """One entry of the error shape's `errors` list."""
     item: dict[str, Any] = {"code": code, "detail": detail, "attr": attr}

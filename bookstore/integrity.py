@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from django.db import IntegrityError, models
 from rest_framework.settings import api_settings
 
-from bookstore.exceptions import DomainError
+from bookstore.exceptions import FieldError
 
 _UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 _KEY_COLUMNS = re.compile(r"^Key \((?P<columns>[^)]*)\)=")
 _SQLITE_PREFIX = "UNIQUE constraint failed: "
 
 
-class UniqueError(DomainError):
+class UniqueError(FieldError):
     """400 `unique` on a field: another object already holds this value."""
 
-    type = "validation_error"
     code = "unique"
     default_detail = "This value is already taken."
 

@@ -14,9 +14,13 @@ whose `code` is an enum of exactly those codes: `{"type", "errors": [{"code", "d
 
 import copy
 import functools
+from typing import ClassVar
 
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
@@ -314,3 +318,25 @@ class SchemaFormatNegotiation(DefaultContentNegotiation):
 
     def select_renderer(self, request, renderers, format_suffix=None):
         return super().select_renderer(request, renderers, format_suffix or request.query_params.get("format"))
+
+
+class SchemaGeneratorOncePerProcess(SchemaGenerator):
+    """The public schema follows from the code and the settings alone, and takes about a second of CPU
+    to generate: `/api/schema` generates it once a process (per API version and URLconf), not once a
+    request. A changed setting (a test's override, a reload) drops what was kept."""
+
+    _schemas: ClassVar[dict[tuple[str | None, str | None], dict]] = {}
+
+    def get_schema(self, request=None, public=False):
+        if not public:  # filtered by the caller's permissions: not the same for everyone
+            return super().get_schema(request=request, public=public)
+        key = (self.api_version, getattr(request, "urlconf", None) or self.urlconf)
+        schema = self._schemas.get(key)
+        if schema is None:
+            schema = self._schemas[key] = super().get_schema(request=request, public=public)
+        return schema
+
+
+@receiver(setting_changed)
+def _schemas_forget(**kwargs) -> None:
+    SchemaGeneratorOncePerProcess._schemas.clear()

@@ -1,8 +1,11 @@
 """The contract's pagination envelope: count, page, page_size, total_pages, next, previous, results."""
 
 import re
+from functools import cached_property
+from typing import Any, cast
 
-from django.core.paginator import EmptyPage
+from django.core.paginator import EmptyPage, Page, Paginator
+from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -22,11 +25,30 @@ def _positive_int(raw: str, name: str) -> int:
     return HUGE if len(digits) > _MAX_DIGITS else int(digits)
 
 
+class KnownCountPaginator(Paginator):
+    """A Paginator told its count when the caller knows it (`known_count`), so that it does not count again."""
+
+    def __init__(self, object_list, per_page, *, known_count: int | None = None):
+        super().__init__(object_list, per_page)
+        self.known_count = known_count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count if self.known_count is not None else self.count_rows()
+
+    def count_rows(self) -> int:
+        """The rows counted: COUNT(*) for a queryset, the length of a list."""
+        if hasattr(self.object_list, "query"):
+            return cast("QuerySet[Any]", self.object_list).count()  # the stubs' pagination protocol has no `count`
+        return len(self.object_list)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """`page` from 1, `page_size` up to 100 (larger is clamped); bad values are a 400, a page past the end a 404."""
 
     page_size_query_param = "page_size"
     max_page_size = 100
+    django_paginator_class = KnownCountPaginator
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -38,18 +60,23 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self.request = request
         page_size = self.get_page_size(request)
         page_number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
-        paginator = self.django_paginator_class(queryset, page_size)
-        if page_number == 1 and hasattr(queryset, "query"):
-            # One row more than a page: a first page with room to spare is the whole list, and its
-            # length is the count (no COUNT query); a full one still counts.
-            rows = list(queryset[: page_size + 1])
-            if len(rows) <= page_size:
-                paginator.count = len(rows)  # a cached_property: set, it is never queried
-            self.page = paginator.page(1)
-            self.page.object_list = rows[:page_size]
-            return self.page.object_list
+        return self.page_of(queryset, self.django_paginator_class(queryset, page_size), page_number)
+
+    def page_of(self, queryset, paginator: KnownCountPaginator, number: int) -> list:
+        """Page `number` of `queryset` (a page past the end is a 404), kept in `self.page`.
+
+        A first page is read with one row more than a page: with room to spare it is the whole list,
+        and its length is the count (no COUNT query); a full one is counted when the envelope asks.
+        """
+        if number == 1 and hasattr(queryset, "query"):
+            rows = list(queryset[: paginator.per_page + 1])
+            if len(rows) <= paginator.per_page:
+                paginator.known_count = len(rows)
+            del rows[paginator.per_page :]
+            self.page = Page(rows, 1, paginator)
+            return rows
         try:
-            self.page = paginator.page(page_number)
+            self.page = paginator.page(number)
         except EmptyPage:
             raise NotFound("That page is past the end of the list.") from None
         return list(self.page)

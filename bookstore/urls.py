@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from accounts.authentication import JWTCookieAuthentication
 from bookstore import health
 from bookstore.index import IndexView
-from bookstore.openapi import SchemaFormatNegotiation
+from bookstore.openapi import SchemaFormatNegotiation, SchemaGeneratorOncePerProcess
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
@@ -49,7 +49,11 @@ if settings.API_DOCS != "off":
     urlpatterns += [
         path(
             "api/schema",
-            SpectacularAPIView.as_view(content_negotiation_class=SchemaFormatNegotiation, **docs_access),
+            SpectacularAPIView.as_view(
+                content_negotiation_class=SchemaFormatNegotiation,
+                generator_class=SchemaGeneratorOncePerProcess,
+                **docs_access,
+            ),
             name="schema",
         ),
         path("api/docs", SpectacularSwaggerView.as_view(url_name="schema", **docs_access), name="swagger-ui"),

@@ -1,23 +1,19 @@
 """Errors of the cart domain."""
 
-from bookstore.exceptions import DomainError, NotFoundError
+from bookstore.exceptions import FieldError, NotFoundError
 
 
-class BookUnavailableError(DomainError):
+class BookUnavailableError(FieldError):
     """400 on `book_id`: the book does not exist or was withdrawn from the catalog."""
 
-    type = "validation_error"
+    attr = "book_id"
     code = "does_not_exist"
     default_detail = "No book in the catalog with this id."
 
-    def __init__(self):
-        super().__init__(attr="book_id")
 
-
-class QuantityTooLargeError(DomainError):
+class QuantityTooLargeError(FieldError):
     """400 on `quantity`: a line holds at most 100 copies, counting what is already in the cart."""
 
-    type = "validation_error"
     code = "max_value"
 
     def __init__(self, *, in_cart: int, limit: int):

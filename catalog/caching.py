@@ -53,13 +53,13 @@ import logging
 import time
 from collections.abc import Iterable
 
-from django.apps import apps
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework.renderers import JSONRenderer
 
 from bookstore.cache import read_ahead_found, version_bump, version_start
+from catalog.models import Stock
 
 logger = logging.getLogger(__name__)
 
@@ -225,8 +225,6 @@ def _books_in(data) -> list[dict]:
 
 def _with_current_stock(data):
     """`data` with each book's `stock` and `in_stock` as they are now: one query by primary key."""
-    Stock = apps.get_model("catalog", "Stock")  # from the registry: catalog.models imports this module
-
     books = [book for book in _books_in(data) if "stock" in book]
     if books:
         levels = dict(

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from bookstore.exceptions import ConflictError, DomainError, error_item
+from bookstore.exceptions import ConflictError, DomainError, FieldError, error_item
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,19 @@ class FileTooLargeError(DomainError):
     default_detail = "The file is too large."
 
 
-class MissingReferenceError(DomainError):
+class MissingReferenceError(FieldError):
     """400 `does_not_exist` on a field naming objects that do not exist (or were deleted meanwhile)."""
 
-    type = "validation_error"
     code = "does_not_exist"
     default_detail = "No such object."
 
 
-class CategoryCycleError(DomainError):
+class CategoryCycleError(FieldError):
     """400 `cycle` on `parent_id`: the category would end up under itself."""
 
-    type = "validation_error"
+    attr = "parent_id"
     code = "cycle"
     default_detail = "A category cannot be placed under itself or one of its sub-categories."
-
-    def __init__(self):
-        super().__init__(attr="parent_id")
 
 
 class StockChangedError(ConflictError):

@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from bookstore.filters import IdFilter
+from catalog.categories import category_subtree_ids
 from catalog.models import Author, Book, Category
 from catalog.search import FACETS, SearchPlan, book_facets, facets_sql
 
@@ -205,9 +206,7 @@ class BookFilter(django_filters.FilterSet):
         conditions: dict = dict.fromkeys(FACETS)
         if data.get("category"):
             value = data["category"].strip()  # validated by filter_category
-            conditions["category"] = Q(
-                category_id__in=Category.objects.subtree_ids(int(value) if value.isdigit() else value)
-            )
+            conditions["category"] = Q(category_id__in=category_subtree_ids(int(value) if value.isdigit() else value))
         if data.get("format"):
             conditions["format"] = Q(format=data["format"])
         if data.get("language"):
@@ -227,7 +226,7 @@ class BookFilter(django_filters.FilterSet):
         if not _SLUG.match(value):
             raise ValidationError({"category": ["Enter a category id or slug."]}, code="invalid")
         id_or_slug = int(value) if value.isdigit() else value
-        return queryset.filter(category_id__in=Category.objects.subtree_ids(id_or_slug))
+        return queryset.filter(category_id__in=category_subtree_ids(id_or_slug))
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(in_stock=value)

@@ -32,30 +32,6 @@ class Author(models.Model):
         return self.name
 
 
-class CategoryQuerySet(models.QuerySet["Category"]):
-    def subtree_ids(self, id_or_slug: int | str) -> set[int]:
-        """Ids of the category (by id or slug) and all its descendants.
-
-        One query over the (small) tree, which is kept in the shared cache until the catalog changes.
-        """
-        from catalog.caching import cached_value
-
-        children: dict[int | None, list[int]] = {}
-        stack: list[int] = []
-        rows = cached_value("category-tree", lambda: list(self.values_list("pk", "parent_id", "slug")))
-        for pk, parent_id, slug in rows:
-            children.setdefault(parent_id, []).append(pk)
-            if pk == id_or_slug or slug == id_or_slug:
-                stack.append(pk)
-        found: set[int] = set()
-        while stack:
-            pk = stack.pop()
-            if pk not in found:
-                found.add(pk)
-                stack.extend(children.get(pk, []))
-        return found
-
-
 class Category(models.Model):
     """A node of the category tree; a book in a sub-category is also in its ancestors."""
 
@@ -65,8 +41,6 @@ class Category(models.Model):
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = CategoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -346,7 +320,14 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["book", "-created_at", "-id"], name="catalog_review_book_new_idx")]
+        indexes = [
+            models.Index(fields=["book", "-created_at", "-id"], name="catalog_review_book_new_idx"),
+            # A book's rating read from the index alone (index-only scans): the rating facet and
+            # sort read it for every matching book.
+            models.Index(
+                fields=["book", "rating"], condition=Q(status="published"), name="catalog_review_published_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["book", "user"], name="catalog_review_one_per_user_and_book"),
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="catalog_review_rating_1_to_5"),

@@ -1,7 +1,8 @@
 """The book list's pagination: the contract's envelope, with counts that do not scan.
 
-- A search's page carries its count (`COUNT(*) OVER ()`): the ranking already visits every
-  match, so a separate COUNT would only repeat the search.
+- A search's count is kept like any other list's (below); when the cache has none, the page's
+  own query counts the matches (a scalar subquery on the match condition alone: a bitmap count,
+  not the ranking), within the list's query budget.
 - A first page shorter than a page is the whole list: its length is the count.
 - Any other list's count is kept in the shared cache per filter signature (the filters given,
   not the page, the page size, the ordering or unknown parameters), under the catalog's version
@@ -11,15 +12,15 @@
 """
 
 import hashlib
-from functools import cached_property
 from typing import Any, cast
 
-from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Count, QuerySet, Window
+from django.core.paginator import Page
+from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
-from bookstore.pagination import PageNumberPagination, _positive_int
+from bookstore.pagination import KnownCountPaginator, PageNumberPagination, _positive_int
 from catalog import caching
+from catalog.search import search_page
 
 TOTAL = "list_total"
 MAX_OFFSET = 2**62
@@ -27,7 +28,7 @@ MAX_OFFSET = 2**62
 NOT_SELECTING = {"page", "page_size", "ordering", "facets"}
 
 
-class CountedPaginator(Paginator):
+class CountedPaginator(KnownCountPaginator):
     """A Paginator whose count is given (`known_count`), or else taken from the shared cache under
     `count_key` (counted, then stored, when the cache has none for the current catalog)."""
 
@@ -41,14 +42,11 @@ class CountedPaginator(Paginator):
         counted: QuerySet | None = None,
         request=None,
     ):
-        super().__init__(object_list, per_page)
-        self.known_count, self.count_key, self.request = known_count, count_key, request
+        super().__init__(object_list, per_page, known_count=known_count)
+        self.count_key, self.request = count_key, request
         self.counted = object_list if counted is None else counted  # what `count` counts
 
-    @cached_property
-    def count(self) -> int:
-        if self.known_count is not None:
-            return self.known_count
+    def count_rows(self) -> int:
         books = cast("QuerySet[Any]", self.counted)  # the stubs' pagination protocol has no `count`
         if self.count_key is None:
             return books.count()
@@ -83,30 +81,33 @@ class BookPagination(PageNumberPagination):
         start = (number - 1) * page_size
         if start > MAX_OFFSET:  # no list is that long (and PostgreSQL's OFFSET is a bigint)
             raise NotFound("That page is past the end of the list.")
-        if "search_relaxed" in queryset.query.annotations:
-            rows = list(queryset.annotate(**{TOTAL: Window(Count("pk"))})[start : start + page_size])
-            if not rows and number > 1:
-                raise NotFound("That page is past the end of the list.")
-            paginator = CountedPaginator(queryset, page_size, known_count=getattr(rows[0], TOTAL) if rows else 0)
-            self.page = Page(rows, number, paginator)
-            return rows
         filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING if view is not None else set()
+        if "search_relaxed" in queryset.query.annotations:
+            return self._search_page(queryset, request, number, page_size, count_key(request, filter_names))
         listed = queryset if rows is None else rows(queryset)
         paginator = CountedPaginator(
             listed, page_size, count_key=count_key(request, filter_names), counted=queryset, request=request
         )
-        if number == 1:
-            # One row more than a page: a first page with room to spare is the whole list.
-            first = list(listed[: page_size + 1])
-            if len(first) <= page_size:
-                paginator.known_count = len(first)
-            self.page = Page(first[:page_size], 1, paginator)
-            return self.page.object_list
-        try:
-            self.page = paginator.page(number)
-        except EmptyPage:
-            raise NotFound("That page is past the end of the list.") from None
-        return list(self.page)
+        return self.page_of(listed, paginator, number)
+
+    def _search_page(self, queryset, request, number: int, page_size: int, key: str) -> list:
+        """A search's page (`catalog.search.search_page`), with its count from the shared cache, or
+        else counted in the page's own query."""
+        start = (number - 1) * page_size
+        fetched: dict[str, list] = {}
+
+        def count_with_the_page() -> int:
+            rows = fetched["rows"] = list(search_page(queryset, start, start + page_size, count=True))
+            if rows:
+                return getattr(rows[0], TOTAL)
+            return 0 if number == 1 else queryset.count()  # past the end: the count alone
+
+        total = caching.cached_value(key, count_with_the_page, request)
+        rows = fetched["rows"] if "rows" in fetched else list(search_page(queryset, start, start + page_size))
+        if not rows and number > 1:
+            raise NotFound("That page is past the end of the list.")
+        self.page = Page(rows, number, CountedPaginator(queryset, page_size, known_count=total))
+        return rows
 
     def get_paginated_response_schema(self, schema):
         envelope = super().get_paginated_response_schema(schema)

@@ -34,6 +34,7 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    Count,
     Exists,
     Expression,
     F,
@@ -44,8 +45,9 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
 )
-from django.db.models.expressions import Combinable
+from django.db.models.expressions import Combinable, RawSQL
 
 from catalog.isbn import looks_like_isbn
 
@@ -337,18 +339,79 @@ def search_books(
     books = books.alias(search_title=SearchWords(F("title")))
     books = books.annotate(**_rank_annotations(plan))
     rating = [F("average_rating").desc(nulls_last=True)] if "average_rating" in books.query.annotations else []
-    return books.order_by(
-        "-search_isbn",
-        "-search_matched",
-        "search_typos",
-        "-search_exact",
-        "-search_field",
-        "-search_title_equal",
-        "-popularity",
-        *rating,
-        "-created_at",
-        "-id",
+    return books.order_by(*RANK_ORDER, *rating, "-created_at", "-id")
+
+
+# The ranking's keys before the rating (`search_books`); then the rating when the books carry it,
+# the newest, the highest id.
+RANK_ORDER = (
+    "-search_isbn",
+    "-search_matched",
+    "search_typos",
+    "-search_exact",
+    "-search_field",
+    "-search_title_equal",
+    "-popularity",
+)
+
+
+def search_page(books: Books, start: int, stop: int, *, count: bool = False) -> Books:
+    """The books at positions [start, stop) of a search (`search_books`), in its order: one query.
+
+    On PostgreSQL the order is decided on narrow rows first: a subquery ranks the ids of the
+    matches (the ranking keys only, sorted in memory), and only the page's ids are then read with
+    the annotations and joins the serializers need (stock, category, ratings), instead of
+    computing those for every match before the LIMIT. The rating, a subquery per book, is the
+    key after popularity: the ids come sorted on the keys before it, and an incremental sort
+    computes it only for the rows that tie up to popularity near the page.
+    `count`: each row also carries `list_total`, the number of matches, counted on the match
+    condition alone (a bitmap count without the ranking).
+    """
+    if connections[books.db].vendor != "postgresql":
+        page = books[start:stop]
+        if count:
+            page = books.annotate(list_total=Window(Count("pk")))[start:stop]
+        return page
+    order = tuple(books.query.order_by)
+    if order[: len(RANK_ORDER)] == RANK_ORDER:
+        ids_sql, ids_params = _ranked_ids_sql(books, start, stop)
+        ids: Any = RawSQL(ids_sql, ids_params)  # noqa: S611 (Django's SQL and fixed fragments)
+    else:  # an explicit ordering: the ids in that order, then their rows
+        ids = books.values("pk")[start:stop]
+    page = books.filter(pk__in=ids)
+    if count:
+        count_sql, count_params = books.order_by().values("pk").query.sql_with_params()
+        total = RawSQL(f"SELECT count(*) FROM ({count_sql}) AS matches", count_params)  # noqa: S608, S611 (Django's SQL)
+        page = page.annotate(list_total=total)
+    return page
+
+
+def _ranked_ids_sql(books, start: int, stop: int) -> tuple[str, list]:
+    """The ids of positions [start, stop) in the ranking's order, computed on narrow rows.
+
+    `r`: the matches with their ranking keys; `rank()` over the keys before the rating keeps only
+    the rows that can reach the page (the first `stop`, and every row tied with the last of them
+    up to popularity), so that the rating, a subquery per book, is read for those rows alone.
+    """
+    keys = [name.lstrip("-") for name in RANK_ORDER]
+    narrow = books.order_by().values("id", *keys, "created_at")
+    inner, params = narrow.query.sql_with_params()
+    head = ", ".join(f"r.{name.lstrip('-')} {'DESC' if name.startswith('-') else 'ASC'}" for name in RANK_ORDER)
+    if "average_rating" not in books.query.annotations:
+        sql = f"SELECT r.id FROM ({inner}) AS r ORDER BY {head}, r.created_at DESC, r.id DESC LIMIT %s OFFSET %s"  # noqa: S608
+        return sql, [*params, stop - start, start]
+    # As `BookQuerySet.with_ratings`: the mean of the published reviews, none last.
+    review = books.model._meta.get_field("reviews").related_model
+    rating = (
+        f"(SELECT avg(v.rating) FROM {review._meta.db_table} v "  # noqa: S608 (names from the models)
+        "WHERE v.book_id = r.id AND v.status = 'published')"
     )
+    sql = (
+        f"SELECT r.id FROM (SELECT r.*, rank() OVER (ORDER BY {head}) AS head_rank FROM ({inner}) AS r) AS r "  # noqa: S608
+        f"WHERE r.head_rank <= %s ORDER BY {head}, {rating} DESC NULLS LAST, r.created_at DESC, r.id DESC "
+        "LIMIT %s OFFSET %s"
+    )
+    return sql, [*params, stop, stop - start, start]
 
 
 def _search_plain(queryset: Books, text: str) -> Books:

@@ -23,6 +23,7 @@ from catalog.filters import MAX_SEARCH_LENGTH, AuthorFilter, BookFilter, BookOrd
 from catalog.models import Author, Book, BookQuerySet, Category, Review
 from catalog.pagination import BookPagination, list_count_key
 from catalog.permissions import IsReviewAuthorOrStaff, IsStaffOrReadOnly
+from catalog.search import search_page
 from catalog.serializers import (
     AuthorSerializer,
     BookListSerializer,
@@ -139,12 +140,13 @@ class BookViewSet(viewsets.ModelViewSet):
         if len(text) > MAX_SEARCH_LENGTH:
             raise ValidationError({"q": [f"At most {MAX_SEARCH_LENGTH} characters."]}, code="invalid")
         authors = Prefetch("authors", queryset=Author.objects.only("id", "name").order_by("name", "id"))
-        books = (
+        matches = (
             Book.objects.available()
             .only("id", "title", "cover", "popularity", "created_at")
             .prefetch_related(authors)
-            .search(text)[:SUGGESTIONS]
+            .search(text)
         )
+        books = search_page(matches, 0, SUGGESTIONS)  # ranked on narrow rows, then the 8 read
         return Response(self.present_suggestions(books, self.get_serializer_context()))
 
     def retrieve(self, request, *args, **kwargs):

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import cached_property
 
 from catalog.models import Book
 
@@ -129,15 +128,6 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    # What the order serializer shows: from `with_details()`' prefetch, a query each, or set by checkout.
-    @cached_property
-    def lines(self) -> list["OrderLine"]:
-        return list(self.items.all())
-
-    @cached_property
-    def history(self) -> list["OrderStatusChange"]:
-        return list(self.status_history.all())
 
     @property
     def shipping_method(self) -> dict[str, str]:

@@ -113,7 +113,7 @@ class OrderStatusChangeSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    items = OrderLineSerializer(source="lines", many=True, read_only=True)
+    items = OrderLineSerializer(many=True, read_only=True)
     subtotal = _money()
     shipping_cost = _money()
     tax_total = _money(
@@ -123,7 +123,7 @@ class OrderSerializer(serializers.ModelSerializer):
     total = _money()
     shipping_method = ShippingMethodRefSerializer(read_only=True)
     shipping_address = ShippingAddressSerializer(read_only=True)
-    status_history = OrderStatusChangeSerializer(source="history", many=True, read_only=True)
+    status_history = OrderStatusChangeSerializer(many=True, read_only=True)
     carrier = serializers.CharField(read_only=True, help_text="Who carries the parcel, once shipped; empty before.")
     tracking_number = serializers.CharField(
         read_only=True, help_text="The parcel's tracking number, once shipped; empty before or when there is none."

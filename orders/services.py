@@ -14,6 +14,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import User
 from bookstore.integrity import Unique
 from bookstore.mail import email_enqueue
+from bookstore.prefetch import set_prefetched
 from cart.exceptions import CartNotFoundError
 from cart.models import Cart, CartItem, cart_token_hash
 from cart.services import cart_empty, cart_lines, cart_lock, cart_restore_lines
@@ -215,7 +216,8 @@ def order_place(
     )
     cart_empty(cart=cart)
     # The response shows the lines and history just written: no need to read them back.
-    order.lines, order.history = order_lines, [placed]
+    set_prefetched(order, "items", order_lines)
+    set_prefetched(order, "status_history", [placed])
     order.token = token
     if confirm:
         order_confirmation_send(order=order)
@@ -281,7 +283,7 @@ def order_confirmation_send(*, order: Order, payment_text: str = "") -> None:
     """The order confirmation email (once the transaction commits): the lines, the money, how to pay
     (`payment_text`) and, for a guest, the link that opens the order with its token."""
     currency = order.currency
-    summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {currency}" for line in order.lines)
+    summary = "\n".join(f"  {line.quantity} × {line.title}: {line.line_total} {currency}" for line in order.items.all())
     tax_line = f"Tax{' (included)' if order.prices_include_tax else ''}: {order.tax_total} {currency}\n"
     link = f"{settings.FRONTEND_URL}/orders/{order.number}?token={order.token}" if order.token else None
     email_enqueue(

@@ -69,7 +69,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-@extend_schema_view(
+# The list's and detail's documentation, for this view set and the payments app's subclass of it.
+order_reads_schema = extend_schema_view(
     list=extend_schema(
         summary="Orders",
         description="The caller's orders, newest first; staff see everyone's and may filter by `status` and `user`.",
@@ -80,6 +81,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         parameters=[ORDER_TOKEN],
     ),
 )
+
+
+@order_reads_schema
 @extend_validation_errors(["empty_cart"], actions=["create"])
 @extend_validation_errors(["shipping_unavailable"], field_name="shipping_method", actions=["create"])
 @extend_validation_errors(["does_not_exist"], field_name="shipping_address_id", actions=["create"])

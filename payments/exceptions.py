@@ -1,6 +1,6 @@
 """Errors of the payments domain, each with a stable code for clients."""
 
-from bookstore.exceptions import ConflictError, DomainError
+from bookstore.exceptions import ConflictError, DomainError, FieldError
 
 
 class PaymentProviderUnavailableError(DomainError):
@@ -21,10 +21,9 @@ class RefundExceedsPaidError(ConflictError):
         )
 
 
-class InvalidRefundError(DomainError):
+class InvalidRefundError(FieldError):
     """A refund line that names a book not in the order, or more copies than are left to return."""
 
-    type = "validation_error"
     code = "invalid"
 
 

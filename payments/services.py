@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from bookstore.exceptions import DomainError
+from bookstore.exceptions import FieldError
 from bookstore.mail import email_enqueue
 from catalog.models import StockMovement
 from catalog.stock import stock_apply
@@ -49,8 +49,8 @@ class CardOrderNotMarkableError(InvalidTransitionError):
         )
 
 
-class PaymentMethodUnavailableError(DomainError):
-    type = "validation_error"
+class PaymentMethodUnavailableError(FieldError):
+    attr = "payment_method"
     code = "invalid"
     default_detail = "Card payments are not enabled in this store."
 
@@ -95,7 +95,7 @@ def payment_start(*, order: Order, method: str, actor: User | None = None) -> Pa
     """The order's payment row: manual (instructions, staff record it) or a card payment awaiting its
     PaymentIntent (`payment_intent_attach`, called once the checkout has committed)."""
     if method == Payment.Method.STRIPE and not stripe_gateway.stripe_enabled():
-        raise PaymentMethodUnavailableError(attr="payment_method")
+        raise PaymentMethodUnavailableError()
     now = timezone.now()
     payment = Payment(order=order, method=method, amount=order.total, currency=order.currency)
     if method == Payment.Method.STRIPE:
@@ -217,6 +217,8 @@ def order_cancel(*, order: Order, actor: User | None, note: str = "") -> Order:
     order, payment = _lock(order_id=order.pk)
     if not order.can_cancel():
         raise InvalidTransitionError(current=order.status, target=Order.Status.CANCELLED)
+    if payment.refundable <= 0 and payment.method == Payment.Method.STRIPE and payment.stripe_payment_intent_id:
+        _intent_cancel_or_record_success(order=order, payment=payment)  # or it had just succeeded: then refunded
     if payment.refundable > 0:
         _refund(
             order=order,
@@ -227,18 +229,6 @@ def order_cancel(*, order: Order, actor: User | None, note: str = "") -> Order:
             actor=actor,
             source=Refund.Source.CANCELLATION,
         )
-    elif payment.method == Payment.Method.STRIPE and payment.stripe_payment_intent_id:
-        _intent_cancel_or_record_success(order=order, payment=payment)
-        if payment.amount_paid > 0:  # it had just succeeded: give the money back, then cancel
-            _refund(
-                order=order,
-                payment=payment,
-                amount=payment.refundable,
-                reason=note or "Order cancelled.",
-                lines=[],
-                actor=actor,
-                source=Refund.Source.CANCELLATION,
-            )
     _record(payment=payment, kind=PaymentEvent.Kind.CANCELLED, actor=actor, note=note)
     return orders_services.order_cancel(order=order, actor=actor, note=note)
 

@@ -4,7 +4,7 @@ payment), and Stripe's webhook."""
 import logging
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_serializers import ErrorResponse404Serializer
 from rest_framework import status
 from rest_framework.decorators import action
@@ -46,17 +46,7 @@ REFUND_CONFLICT = conflict_response(
 )
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Orders",
-        description="The caller's orders, newest first; staff see everyone's and may filter by `status` and `user`.",
-    ),
-    retrieve=extend_schema(
-        summary="An order",
-        description="The owner's or, for staff, anyone's; a guest's with its `Order-Token`; others get 404.",
-        parameters=[orders_views.ORDER_TOKEN],
-    ),
-)
+@orders_views.order_reads_schema
 @positive_path_id()
 @extend_schema(tags=["orders"])
 @positive_path_id()  # again: the actions this class overrides carry their own schema

@@ -152,3 +152,9 @@ def test_the_import_check_reports_a_module_that_fails_alone():
 )
 def test_each_module_imports_alone_in_a_fresh_interpreter(app):
     assert imports_alone(sorted(modules_of(app))) == []
+
+
+def test_models_import_no_cache():
+    """Models are the bottom of an app: the caches read them, never the other way round (issue 12)."""
+    models = {name for name in graph() if name.endswith(".models")}
+    assert {(name, imported) for name in models for imported in graph()[name] if imported.endswith(".caching")} == set()

@@ -174,6 +174,24 @@ def test_openapi_schema_generates_valid_and_without_warnings(capsys):
     assert "ErrorResponse401" in schema["components"]["schemas"]
 
 
+def test_the_served_schema_is_generated_once_until_a_setting_changes(client, settings, monkeypatch):
+    """Generating the schema takes about a second of CPU: `/api/schema` keeps it, per process, as the code made it."""
+    generated = []
+    generate = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema", lambda self, **kw: generated.append(1) or generate(self, **kw))
+    settings.SHOP_NAME = "Bookstore"  # a setting changed (as a test or a reload does): what was kept is dropped
+
+    first = client.get("/api/schema", HTTP_ACCEPT="application/json")
+    again = client.get("/api/schema", HTTP_ACCEPT="application/json")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert len(generated) == 1
+
+    settings.SHOP_NAME = "Another Bookstore"
+    assert client.get("/api/schema", HTTP_ACCEPT="application/json").json() == first.json()
+    assert len(generated) == 2
+
+
 def test_api_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
     assert client.get("/api/redoc").status_code == 200

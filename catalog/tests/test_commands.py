@@ -1,12 +1,11 @@
 import datetime
 import io
-import itertools
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import Author, Book, Category, Review, StockMovement
+from catalog.models import Author, Book, Category, StockMovement
 from catalog.tests.factories import AuthorFactory, BookFactory
 
 pytestmark = pytest.mark.django_db
@@ -259,96 +258,6 @@ def test_the_fast_row_check_takes_rows_without_optional_columns():
     validator = BookImportRowSerializer()
     data = {"isbn": "9780306406157", "title": "T", "price": "1.00"}
     assert FastRowCheck.of(validator).clean(data) == dict(validator.run_validation(data))
-
-
-# seed_demo
-
-
-def test_seed_demo_fills_an_empty_store_and_prints_credentials():
-    from accounts.models import User
-
-    out = io.StringIO()
-    call_command("seed_demo", stdout=out)
-
-    text = out.getvalue()
-    assert "staff@bookstore.local" in text and "staff-demo-pass-2026" in text
-    assert "reader@bookstore.local" in text and "reader-demo-pass-2026" in text
-    assert Book.objects.count() >= 200
-    assert Category.objects.filter(parent__isnull=False).exists()
-    assert Review.objects.exists()
-    staff = User.objects.get(email="staff@bookstore.local")
-    assert staff.is_staff and staff.check_password("staff-demo-pass-2026")
-    assert User.objects.get(email="reader@bookstore.local").check_password("reader-demo-pass-2026")
-    # the ledger explains every stock level
-    for book in Book.objects.all()[:50]:
-        assert sum(book.stock_movements.values_list("delta", flat=True)) == book.stock
-
-
-def test_seed_demo_is_idempotent_and_deterministic():
-    call_command("seed_demo", stdout=io.StringIO())
-    first = list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock_record__quantity"))
-
-    out = io.StringIO()
-    call_command("seed_demo", stdout=out)
-
-    assert "already" in out.getvalue()
-    assert list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock_record__quantity")) == first
-
-
-def test_seed_demo_places_weeks_of_orders_in_every_status_through_the_services():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from orders.models import Order
-    from payments.models import Refund
-
-    out = io.StringIO()
-    call_command("seed_demo", stdout=out)
-
-    assert "Demo orders placed" in out.getvalue()
-    statuses = set(Order.objects.values_list("status", flat=True))
-    assert statuses == {"pending", "paid", "shipped", "delivered", "cancelled"}
-    assert Refund.objects.exists()
-    for order in Order.objects.filter(status__in=["shipped", "delivered"]):
-        assert order.carrier and order.tracking_number
-    assert all(order.payment.pk for order in Order.objects.select_related("payment"))
-    oldest, newest = Order.objects.order_by("created_at").values_list("created_at", flat=True)[
-        :: Order.objects.count() - 1
-    ]
-    assert timezone.now() - oldest > timedelta(days=21)
-    assert timezone.now() - newest < timedelta(days=2)
-    # the stock the orders took (and the cancellations and the restocked refund gave back) is all in the ledger
-    for book in Book.objects.filter(order_lines__isnull=False).distinct():
-        assert sum(book.stock_movements.values_list("delta", flat=True)) == book.stock_record.quantity
-
-
-def test_seed_demo_orders_are_deterministic_and_placed_once():
-    from orders.models import Order
-
-    call_command("seed_demo", stdout=io.StringIO())
-    first = list(Order.objects.order_by("pk").values_list("status", "total", "user__email", "tracking_number"))
-
-    out = io.StringIO()
-    call_command("seed_demo", stdout=out)
-
-    assert "Demo orders: already placed" in out.getvalue()
-    assert list(Order.objects.order_by("pk").values_list("status", "total", "user__email", "tracking_number")) == first
-
-
-def test_seed_demo_audiobooks_have_no_page_count_and_isbns_are_valid_and_not_in_sequence():
-    from catalog.isbn import isbn13_check_digit
-
-    call_command("seed_demo", stdout=io.StringIO())
-
-    assert Book.objects.filter(format=Book.Format.AUDIOBOOK).exists()
-    assert not Book.objects.filter(format=Book.Format.AUDIOBOOK, page_count__isnull=False).exists()
-    assert not Book.objects.exclude(format=Book.Format.AUDIOBOOK).filter(page_count__isnull=True).exists()
-    isbns = list(Book.objects.order_by("pk").values_list("isbn", flat=True))
-    assert all(len(isbn) == 13 and isbn13_check_digit(isbn[:12]) == isbn[12] for isbn in isbns)
-    assert len(set(isbns)) == len(isbns)
-    steps = {int(b[:12]) - int(a[:12]) for a, b in itertools.pairwise(isbns)}
-    assert steps != {1}
 
 
 def test_import_keeps_tabs_backslashes_and_line_breaks_in_text(tmp_path):

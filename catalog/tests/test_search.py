@@ -1,5 +1,6 @@
 import io
 from datetime import timedelta
+from decimal import Decimal
 from unittest.mock import ANY
 
 import pytest
@@ -274,6 +275,45 @@ def test_popularity_breaks_ties_and_orders_on_request(api_client):
     assert search_ids(api_client, "shadow") == [loud.pk, quiet.pk]
     ids = [b["id"] for b in api_client.get(BOOKS, {"ordering": "-popularity"}).json()["results"]]
     assert ids[0] == loud.pk
+
+
+@pytest.mark.postgres
+def test_search_pages_follow_the_ranking_with_rating_then_newest_breaking_ties(
+    api_client, django_assert_max_num_queries
+):
+    # Equal on every key up to popularity: the rating decides (none last), then the newest.
+    rated = {rating: BookFactory(description="", title=f"Shadow {rating}", authors=[]) for rating in (2, 5, 3)}
+    unrated = [BookFactory(description="", title=f"Shadow plain {n}", authors=[]) for n in range(3)]
+    popular = BookFactory(description="", title="Shadow popular", authors=[])
+    for rating, book in rated.items():
+        ReviewFactory(book=book, rating=rating)
+    Book.objects.filter(pk=popular.pk).update(popularity=9)
+    book_search_vector_refresh()
+    expected = [popular.pk, rated[5].pk, rated[3].pk, rated[2].pk, *[b.pk for b in reversed(unrated)]]
+
+    assert search_ids(api_client, "shadow") == expected
+    pages = []
+    for page in (1, 2, 3):
+        with django_assert_max_num_queries(3):  # typo candidates, the page (counted once), its authors
+            body = api_client.get(BOOKS, {"search": "shadow", "page_size": 3, "page": page}).json()
+        assert body["count"] == 7
+        pages += [b["id"] for b in body["results"]]
+    assert pages == expected
+    body = api_client.get(BOOKS, {"search": "shadow", "page_size": 3, "page": 3}).json()
+    assert body["results"][0]["average_rating"] is None and body["results"][0]["stock"] == unrated[0].stock
+
+
+def test_search_pages_with_an_explicit_ordering_hold_every_match_once(api_client):
+    books = [BookFactory(description="", title=f"Shadow {n}", authors=[], price=f"{10 + n % 3}.00") for n in range(7)]
+    book_search_vector_refresh()
+    expected = [b.pk for b in sorted(books, key=lambda b: (-Decimal(b.price), -b.pk))]
+
+    pages = []
+    for page in (1, 2, 3):
+        body = api_client.get(BOOKS, {"search": "shadow", "ordering": "-price", "page_size": 3, "page": page}).json()
+        assert body["count"] == 7
+        pages += [b["id"] for b in body["results"]]
+    assert pages == expected
 
 
 @pytest.mark.parametrize("text", ["a" * 150, "x" * 200, "é" * 120 + " dune", "\u200b\u200b", "🙂 dune"])

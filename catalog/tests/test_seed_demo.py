@@ -2,7 +2,9 @@
 that the API serves, valid ISBNs."""
 
 import io
+import itertools
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -11,9 +13,11 @@ from PIL import Image
 
 from catalog import demo
 from catalog.isbn import isbn13_check_digit
-from catalog.models import Book
+from catalog.models import Book, Category, Review
+from shipping.models import ShippingMethod, TaxRate
 
-pytestmark = pytest.mark.django_db
+# One worker runs the module (`make test-fast` distributes by --dist loadgroup): the seeding is shared, not repeated.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo_store")]
 
 # Words that only a title in that language would use (and no English title uses).
 FUNCTION_WORDS = {
@@ -30,12 +34,23 @@ def words(title: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_store(django_db_setup, django_db_blocker):
-    """One seeding (some seconds) for the module's tests, read-only, rolled back after them."""
+def demo_seeding(django_db_setup, django_db_blocker):
+    """One seeding (some seconds) for the module's tests, rolled back after them: what seed_demo printed.
+
+    Each test runs in a savepoint of its own inside it, so a test that seeds again changes nothing the next one sees.
+    """
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", stdout=io.StringIO())
-        yield list(Book.objects.select_related("category__parent").order_by("isbn"))
+        out = io.StringIO()
+        call_command("seed_demo", stdout=out)
+        yield out.getvalue()
         transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo_seeding, django_db_blocker):
+    """The demo's books, read-only."""
+    with django_db_blocker.unblock():
+        return list(Book.objects.select_related("category__parent").order_by("isbn"))
 
 
 def test_each_category_has_a_title_pool_of_its_own_that_its_books_come_from(demo_store):
@@ -94,3 +109,93 @@ def test_covers_are_the_same_on_every_run():
     again = demo.cover_png(title="Sourdough at Home", author="Ada Berg", section="Food & Drink")
     other = demo.cover_png(title="Rye and Spelt at Home", author="Ada Berg", section="Food & Drink")
     assert first == again != other
+
+
+def test_seed_demo_fills_an_empty_store_and_prints_credentials(demo_seeding):
+    from accounts.models import User
+
+    text = demo_seeding
+    assert "staff@bookstore.local" in text and "staff-demo-pass-2026" in text
+    assert "reader@bookstore.local" in text and "reader-demo-pass-2026" in text
+    assert Book.objects.count() >= 200
+    assert Category.objects.filter(parent__isnull=False).exists()
+    assert Review.objects.exists()
+    staff = User.objects.get(email="staff@bookstore.local")
+    assert staff.is_staff and staff.check_password("staff-demo-pass-2026")
+    assert User.objects.get(email="reader@bookstore.local").check_password("reader-demo-pass-2026")
+    # the ledger explains every stock level
+    for book in Book.objects.all()[:50]:
+        assert sum(book.stock_movements.values_list("delta", flat=True)) == book.stock
+
+
+def test_seed_demo_is_idempotent_and_deterministic(demo_seeding):
+    first = list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock_record__quantity"))
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert "already" in out.getvalue()
+    assert list(Book.objects.order_by("isbn").values_list("isbn", "title", "price", "stock_record__quantity")) == first
+
+
+def test_seed_demo_places_weeks_of_orders_in_every_status_through_the_services(demo_seeding):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import Order
+    from payments.models import Refund
+
+    assert "Demo orders placed" in demo_seeding
+    statuses = set(Order.objects.values_list("status", flat=True))
+    assert statuses == {"pending", "paid", "shipped", "delivered", "cancelled"}
+    assert Refund.objects.exists()
+    for order in Order.objects.filter(status__in=["shipped", "delivered"]):
+        assert order.carrier and order.tracking_number
+    assert all(order.payment.pk for order in Order.objects.select_related("payment"))
+    oldest, newest = Order.objects.order_by("created_at").values_list("created_at", flat=True)[
+        :: Order.objects.count() - 1
+    ]
+    assert timezone.now() - oldest > timedelta(days=21)
+    assert timezone.now() - newest < timedelta(days=2)
+    # the stock the orders took (and the cancellations and the restocked refund gave back) is all in the ledger
+    for book in Book.objects.filter(order_lines__isnull=False).distinct():
+        assert sum(book.stock_movements.values_list("delta", flat=True)) == book.stock_record.quantity
+
+
+def test_seed_demo_orders_are_deterministic_and_placed_once(demo_seeding):
+    from orders.models import Order
+
+    first = list(Order.objects.order_by("pk").values_list("status", "total", "user__email", "tracking_number"))
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+
+    assert "Demo orders: already placed" in out.getvalue()
+    assert list(Order.objects.order_by("pk").values_list("status", "total", "user__email", "tracking_number")) == first
+
+
+def test_seed_demo_audiobooks_have_no_page_count_and_isbns_are_valid_and_not_in_sequence(demo_seeding):
+    assert Book.objects.filter(format=Book.Format.AUDIOBOOK).exists()
+    assert not Book.objects.filter(format=Book.Format.AUDIOBOOK, page_count__isnull=False).exists()
+    assert not Book.objects.exclude(format=Book.Format.AUDIOBOOK).filter(page_count__isnull=True).exists()
+    isbns = list(Book.objects.order_by("pk").values_list("isbn", flat=True))
+    assert all(len(isbn) == 13 and isbn13_check_digit(isbn[:12]) == isbn[12] for isbn in isbns)
+    assert len(set(isbns)) == len(isbns)
+    steps = {int(b[:12]) - int(a[:12]) for a, b in itertools.pairwise(isbns)}
+    assert steps != {1}
+
+
+def test_seed_demo_adds_real_book_vat_rates_and_express_shipping_once(demo_seeding):
+    call_command("seed_demo", stdout=io.StringIO())  # again: nothing doubled
+
+    rates = {(r.country, r.kind): r.rate for r in TaxRate.objects.all()}
+    assert rates[("GB", "print")] == rates[("GB", "digital")] == Decimal("0")
+    assert rates[("DE", "print")] == Decimal("0.0700")
+    assert rates[("FR", "print")] == rates[("FR", "digital")] == Decimal("0.0550")
+    # Ireland zero-rated ebooks and audiobooks from 1 January 2024 (they were 9 % from 2019)
+    assert rates[("IE", "print")] == rates[("IE", "digital")] == Decimal("0")
+    assert rates[("DE", "digital")] == Decimal("0.0700")
+    assert len(rates) == 12
+    assert list(ShippingMethod.objects.delivering_to("FR").values_list("code", flat=True)) == ["standard", "express"]
+    assert list(ShippingMethod.objects.delivering_to("US").values_list("code", flat=True)) == ["standard"]

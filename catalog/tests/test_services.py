@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 
 from bookstore.integrity import UniqueError
 from catalog import services, stock
+from catalog.categories import category_subtree_ids
 from catalog.exceptions import InsufficientStockError, InUseError
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Book, Category, Review, StockMovement
@@ -133,9 +134,9 @@ def test_category_subtree_ids_by_id_or_slug():
     grandchild = CategoryFactory(parent=child)
     CategoryFactory()
 
-    assert Category.objects.subtree_ids("root") == {root.pk, child.pk, grandchild.pk}
-    assert Category.objects.subtree_ids(child.pk) == {child.pk, grandchild.pk}
-    assert Category.objects.subtree_ids("missing") == set()
+    assert category_subtree_ids("root") == {root.pk, child.pk, grandchild.pk}
+    assert category_subtree_ids(child.pk) == {child.pk, grandchild.pk}
+    assert category_subtree_ids("missing") == set()
 
 
 @pytest.mark.django_db
