@@ -43,3 +43,11 @@ def test_compiled_instances_carry_the_querysets_fields_and_annotations():
 def test_a_queryset_without_a_placeholder_is_refused():
     with pytest.raises(ValueError, match="placeholder"):
         CompiledStatement(Book.objects.filter(pk=1), "default")
+
+
+def test_two_builders_under_one_name_do_not_share_a_statement():
+    first = compiled("same-name", lambda: Book.objects.filter(pk=PLACEHOLDERS[0]).values_list("id"))
+    second = compiled("same-name", lambda: Book.objects.filter(pk=PLACEHOLDERS[0]).values_list("title"))
+
+    assert first is not second
+    assert '"title"' in second.sql and '"title"' not in first.sql
