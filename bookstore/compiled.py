@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.query import get_related_populators
 
 # Values no id has, compiled in where a statement takes a value of its own on each run.
 PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
@@ -51,16 +52,20 @@ class CompiledStatement:
         return rows
 
     def instances(self, values: Mapping[int, Any]) -> list:
-        """The rows as the queryset's model instances, with its annotations as attributes (as the ORM builds them)."""
+        """The rows as the queryset's model instances, with its annotations as attributes and its
+        `select_related` objects attached (as the ORM's ModelIterable builds them)."""
         klass_info, select = self.compiler.klass_info, self.compiler.select
         model = klass_info["model"]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         names = [column[0].target.attname for column in select[start:end]]
         annotations = list(self.compiler.annotation_col_map.items())
         db = self.compiler.using
+        related_populators = get_related_populators(klass_info, select, db)
         found = []
         for row in self.rows(values):
             instance = model.from_db(db, names, row[start:end])
+            for populator in related_populators:
+                populator.populate(row, instance)
             for name, position in annotations:
                 setattr(instance, name, row[position])
             found.append(instance)

@@ -43,3 +43,16 @@ def test_compiled_instances_carry_the_querysets_fields_and_annotations():
 def test_a_queryset_without_a_placeholder_is_refused():
     with pytest.raises(ValueError, match="placeholder"):
         CompiledStatement(Book.objects.filter(pk=1), "default")
+
+
+def test_compiled_instances_carry_the_querysets_related_objects():
+    book = BookFactory(stock=4)
+    related = ("category", "stock_record")
+    statement = compiled("test.related", lambda: Book.objects.filter(pk=BOOK).select_related(*related))
+
+    (found,) = statement.instances({BOOK: book.pk})
+    (expected,) = Book.objects.filter(pk=book.pk).select_related("category", "stock_record")
+
+    assert found.stock_record.quantity == 4 and found.stock_record.pk == expected.stock_record.pk
+    assert found.category == expected.category
+    assert found._state.fields_cache.keys() == expected._state.fields_cache.keys()
