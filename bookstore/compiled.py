@@ -4,8 +4,8 @@ Profiled on the hot paths (`bench/cpu.py`, `bench/costs.py`), Django's SQL compi
 largest Python cost of a book's detail and of adding to a cart: the same querysets, with only an
 id changing, compiled on every request. A `CompiledStatement` is such a queryset compiled by the
 ORM once per thread and database connection (so the SQL, and the converters SQLite needs for
-dates and decimals, stay Django's), with *placeholder* values (negative ids no row has) standing
-for what changes; `rows()` runs it with the real values in their place.
+dates and decimals, stay Django's), with *placeholder* values (negative ids no row has, strings
+no column holds) standing for what changes; `rows()` runs it with the real values in their place.
 
     statement = compiled("book", lambda: Book.objects.filter(pk=BOOK).values_list("id", "title"))
     statement.rows({BOOK: 1234})
@@ -20,6 +20,8 @@ from django.db.models.query import get_related_populators
 
 # Values no id has, compiled in where a statement takes a value of its own on each run.
 PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
+# Their like for text values (a country, a code): strings no column holds (NUL is not even storable).
+TEXT_PLACEHOLDERS = ("\x00bookstore.compiled.0", "\x00bookstore.compiled.1")
 
 
 class CompiledStatement:
@@ -31,7 +33,7 @@ class CompiledStatement:
         self.sql, self.params = sql, list(params)
         self.slots = {
             placeholder: [i for i, param in enumerate(self.params) if param == placeholder]
-            for placeholder in PLACEHOLDERS
+            for placeholder in (*PLACEHOLDERS, *TEXT_PLACEHOLDERS)
         }
         if not any(self.slots.values()):
             raise ValueError("the compiled statement takes no placeholder value")

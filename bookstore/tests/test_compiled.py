@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F
 
-from bookstore.compiled import PLACEHOLDERS, CompiledStatement, compiled
+from bookstore.compiled import PLACEHOLDERS, TEXT_PLACEHOLDERS, CompiledStatement, compiled
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 
@@ -56,3 +56,13 @@ def test_compiled_instances_carry_the_querysets_related_objects():
     assert found.stock_record.quantity == 4 and found.stock_record.pk == expected.stock_record.pk
     assert found.category == expected.category
     assert found._state.fields_cache.keys() == expected._state.fields_cache.keys()
+
+
+def test_text_placeholders_take_each_runs_strings():
+    first, second = BookFactory(title="Dune"), BookFactory(title="Emma")
+    title = TEXT_PLACEHOLDERS[0]
+    statement = compiled("test.by-title", lambda: Book.objects.filter(title=title).values_list("id", flat=True))
+
+    assert statement.rows({title: "Dune"}) == [(first.pk,)]
+    assert statement.rows({title: "Emma"}) == [(second.pk,)]
+    assert statement.rows({title: "Nobody's"}) == []
