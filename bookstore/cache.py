@@ -12,6 +12,7 @@ catalog's responses, users' rows): an entry counts only while the version it was
 under is current.
 """
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -62,7 +63,12 @@ class RedisCache(django_redis.RedisCache):
         found = {}
         if also_get:
             loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # Django's own member
-            found = {name: loads(value) for name, value in zip(also_get, more[0], strict=True) if value is not None}
+            for name, value in zip(also_get, more[0], strict=True):
+                if value is not None:
+                    # An entry that does not decode is a miss, not the request's failure: the
+                    # reader computes the answer and stores a good one over it.
+                    with contextlib.suppress(Exception):
+                        found[name] = loads(value)
         return count, int(other or 0), found
 
 

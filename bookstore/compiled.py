@@ -86,8 +86,10 @@ def compiled(name: str, build: Callable[[], Any], using: str = DEFAULT_DB_ALIAS)
     kept = by_alias.get(using)
     if kept is None or kept[0] is not connection:
         kept = by_alias[using] = (connection, {})
-    statements: dict[str, CompiledStatement] = kept[1]
-    statement = statements.get(name)
+    # Keyed by the builder's code too: two builders given one name never share a statement.
+    statements: dict[tuple[str, Any], CompiledStatement] = kept[1]
+    key = (name, getattr(build, "__code__", build))
+    statement = statements.get(key)
     if statement is None:
-        statement = statements[name] = CompiledStatement(build(), using)
+        statement = statements[key] = CompiledStatement(build(), using)
     return statement

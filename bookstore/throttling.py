@@ -61,7 +61,25 @@ def count_in_window(cache, key: str, other_key: str, timeout: int, also_get: Seq
     except ValueError:  # expired between the two calls
         cache.set(key, 1, timeout)
         count = 1
-    return count, cache.get(other_key, 0), cache.get_many(also_get) if also_get else {}
+    return count, cache.get(other_key, 0), _get_many(cache, also_get)
+
+
+def _get_many(cache, keys: Sequence[str]) -> dict:
+    """`cache.get_many(keys)`; an entry that does not decode is read as missing (as the Redis cache's
+    `count_in_window` does): the view computes the answer and stores a good one over it."""
+    if not keys:
+        return {}
+    try:
+        return cache.get_many(keys)
+    except CACHE_ERRORS:
+        raise  # the cache is out: the throttle's own fault tolerance decides
+    except Exception:
+        found = {}
+        for key in keys:
+            with contextlib.suppress(Exception):
+                if (value := cache.get(key)) is not None:
+                    found[key] = value
+        return found
 
 
 def _read_ahead_keys(request, view) -> list[str]:

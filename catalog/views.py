@@ -43,6 +43,11 @@ def _is_staff(request) -> bool:
     return bool(request.user and request.user.is_staff)
 
 
+def _is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also says yes to "²" or "①", which `int()` refuses (a 500)."""
+    return text.isascii() and text.isdigit()
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List books",
@@ -146,7 +151,7 @@ class BookViewSet(viewsets.ModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         pk = str(self.kwargs["pk"])
-        if not pk.isdigit():
+        if not _is_number(pk):
             return Response(self.present(self.get_object(), self.get_serializer_context()))
         if cached := self._cached(request, book_id=int(pk)):
             return cached
@@ -163,7 +168,7 @@ class BookViewSet(viewsets.ModelViewSet):
         if self.action == "list":
             return caching.read_ahead_keys(request, values=[list_count_key(request)])
         pk = str(self.kwargs.get("pk", ""))
-        if self.action == "retrieve" and pk.isdigit():
+        if self.action == "retrieve" and _is_number(pk):
             return caching.read_ahead_keys(request, book_id=int(pk))
         return []
 

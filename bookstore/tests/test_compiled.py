@@ -66,3 +66,11 @@ def test_text_placeholders_take_each_runs_strings():
     assert statement.rows({title: "Dune"}) == [(first.pk,)]
     assert statement.rows({title: "Emma"}) == [(second.pk,)]
     assert statement.rows({title: "Nobody's"}) == []
+
+
+def test_two_builders_under_one_name_do_not_share_a_statement():
+    first = compiled("same-name", lambda: Book.objects.filter(pk=PLACEHOLDERS[0]).values_list("id"))
+    second = compiled("same-name", lambda: Book.objects.filter(pk=PLACEHOLDERS[0]).values_list("title"))
+
+    assert first is not second
+    assert '"title"' in second.sql and '"title"' not in first.sql
