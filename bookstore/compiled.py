@@ -40,7 +40,7 @@ class CompiledStatement:
         self.fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
         self.converters = self.compiler.get_converters(self.fields)
 
-    def rows(self, values: Mapping[int, Any]) -> list:
+    def rows(self, values: Mapping[Any, Any]) -> list:
         """The statement's rows (tuples, converted as the ORM converts them) with `values` for its placeholders."""
         params = list(self.params)
         for placeholder, value in values.items():
@@ -53,7 +53,7 @@ class CompiledStatement:
             rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
         return rows
 
-    def instances(self, values: Mapping[int, Any]) -> list:
+    def instances(self, values: Mapping[Any, Any]) -> list:
         """The rows as the queryset's model instances, with its annotations as attributes and its
         `select_related` objects attached (as the ORM's ModelIterable builds them)."""
         klass_info, select = self.compiler.klass_info, self.compiler.select
@@ -62,7 +62,7 @@ class CompiledStatement:
         names = [column[0].target.attname for column in select[start:end]]
         annotations = list(self.compiler.annotation_col_map.items())
         db = self.compiler.using
-        related_populators = get_related_populators(klass_info, select, db)
+        related_populators = get_related_populators(klass_info, select, db)  # type: ignore[call-arg]  # stubs: Django 6
         found = []
         for row in self.rows(values):
             instance = model.from_db(db, names, row[start:end])

@@ -27,7 +27,7 @@ def parent_and_child_insert(*, parent: Model, child: Model, fk: str) -> None:
     first_value = "VALUES (%s, "
     if first_value not in child_sql:
         raise RuntimeError(f"unexpected INSERT: {child_sql}")
-    parent_id_column = connection.ops.quote_name(type(parent)._meta.pk.column)
+    parent_id_column = connection.ops.quote_name(str(type(parent)._meta.pk.column))
     child_sql = child_sql.replace(first_value, f"VALUES ((SELECT {parent_id_column} FROM new_parent), ", 1)  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(f"WITH new_parent AS ({parent_sql}) {child_sql}", [*parent_params, *child_params[1:]])

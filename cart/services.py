@@ -141,7 +141,7 @@ def cart_lines(*, cart: Cart, lock_books: bool = False) -> list[CartItem]:
     return sorted(lines, key=lambda line: line.pk)
 
 
-def _lines_locked():
+def _lines_locked() -> QuerySet[CartItem]:
     # An inner join (every book has its Stock row): FOR UPDATE refuses the nullable side of an outer one.
     return (
         CartItem.objects.filter(cart_id=_CART)

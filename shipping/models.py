@@ -116,7 +116,7 @@ def tax_rates_for(country: str) -> dict[str, Decimal]:
     return dict(compiled("shipping.tax-rates", _tax_rates).rows({_COUNTRY: country}))
 
 
-def _tax_rates():
+def _tax_rates() -> "models.QuerySet[TaxRate, tuple[str, Decimal]]":
     return TaxRate.objects.filter(country=_COUNTRY).values_list("kind", "rate")
 
 
@@ -127,10 +127,11 @@ def shipping_method_for(*, code: str, country: str) -> ShippingMethod:
     found = compiled("shipping.method-for", _method_for).instances({_COUNTRY: country, _CODE: code})
     if not found:
         raise ShippingUnavailableError(method=code, country=country)
-    return found[0]
+    method: ShippingMethod = found[0]
+    return method
 
 
-def _method_for():
+def _method_for() -> "ShippingMethodQuerySet":
     # `.first()` as a statement of its own, compiled once per thread and connection (bookstore.compiled).
     methods = ShippingMethod.objects.active().delivering_to(_COUNTRY).filter(code=_CODE)
     return (methods if methods.ordered else methods.order_by("pk"))[:1]
