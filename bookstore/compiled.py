@@ -4,8 +4,8 @@ Profiled on the hot paths (`bench/cpu.py`, `bench/costs.py`), Django's SQL compi
 largest Python cost of a book's detail and of adding to a cart: the same querysets, with only an
 id changing, compiled on every request. A `CompiledStatement` is such a queryset compiled by the
 ORM once per thread and database connection (so the SQL, and the converters SQLite needs for
-dates and decimals, stay Django's), with *placeholder* values (negative ids no row has) standing
-for what changes; `rows()` runs it with the real values in their place.
+dates and decimals, stay Django's), with *placeholder* values (negative ids no row has, strings
+no column holds) standing for what changes; `rows()` runs it with the real values in their place.
 
     statement = compiled("book", lambda: Book.objects.filter(pk=BOOK).values_list("id", "title"))
     statement.rows({BOOK: 1234})
@@ -16,9 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.query import get_related_populators
 
 # Values no id has, compiled in where a statement takes a value of its own on each run.
 PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
+# Their like for text values (a country, a code): strings no column holds (NUL is not even storable).
+TEXT_PLACEHOLDERS = ("\x00bookstore.compiled.0", "\x00bookstore.compiled.1")
 
 
 class CompiledStatement:
@@ -30,14 +33,14 @@ class CompiledStatement:
         self.sql, self.params = sql, list(params)
         self.slots = {
             placeholder: [i for i, param in enumerate(self.params) if param == placeholder]
-            for placeholder in PLACEHOLDERS
+            for placeholder in (*PLACEHOLDERS, *TEXT_PLACEHOLDERS)
         }
         if not any(self.slots.values()):
             raise ValueError("the compiled statement takes no placeholder value")
         self.fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
         self.converters = self.compiler.get_converters(self.fields)
 
-    def rows(self, values: Mapping[int, Any]) -> list:
+    def rows(self, values: Mapping[Any, Any]) -> list:
         """The statement's rows (tuples, converted as the ORM converts them) with `values` for its placeholders."""
         params = list(self.params)
         for placeholder, value in values.items():
@@ -50,17 +53,21 @@ class CompiledStatement:
             rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
         return rows
 
-    def instances(self, values: Mapping[int, Any]) -> list:
-        """The rows as the queryset's model instances, with its annotations as attributes (as the ORM builds them)."""
+    def instances(self, values: Mapping[Any, Any]) -> list:
+        """The rows as the queryset's model instances, with its annotations as attributes and its
+        `select_related` objects attached (as the ORM's ModelIterable builds them)."""
         klass_info, select = self.compiler.klass_info, self.compiler.select
         model = klass_info["model"]
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         names = [column[0].target.attname for column in select[start:end]]
         annotations = list(self.compiler.annotation_col_map.items())
         db = self.compiler.using
+        related_populators = get_related_populators(klass_info, select, db)  # type: ignore[call-arg]  # stubs: Django 6
         found = []
         for row in self.rows(values):
             instance = model.from_db(db, names, row[start:end])
+            for populator in related_populators:
+                populator.populate(row, instance)
             for name, position in annotations:
                 setattr(instance, name, row[position])
             found.append(instance)

@@ -132,15 +132,24 @@ def cart_lines(*, cart: Cart, lock_books: bool = False) -> list[CartItem]:
     `lock_books`: also locks the books' rows and their `Stock` rows FOR UPDATE, taken in book id order
     (checkout's lock order; `catalog.stock.stock_apply` then takes no lock again).
     """
-    lines = CartItem.objects.filter(cart=cart).select_related("book__stock_record")
     if lock_books:
-        # An inner join (every book has its Stock row): FOR UPDATE refuses the nullable side of an outer one.
-        lines = (
-            lines.filter(book__stock_record__isnull=False)
-            .select_for_update(of=("book", "book__stock_record"))
-            .order_by("book_id")
-        )
+        # Checkout's: compiled once per thread and connection (bookstore.compiled), the compile of its
+        # filters and joins being a large Python cost of a checkout (bench/costs.py).
+        lines = compiled("cart.lines-locked", _lines_locked).instances({_CART: cart.pk})
+    else:
+        lines = list(CartItem.objects.filter(cart=cart).select_related("book__stock_record"))
     return sorted(lines, key=lambda line: line.pk)
+
+
+def _lines_locked() -> QuerySet[CartItem]:
+    # An inner join (every book has its Stock row): FOR UPDATE refuses the nullable side of an outer one.
+    return (
+        CartItem.objects.filter(cart_id=_CART)
+        .select_related("book__stock_record")
+        .filter(book__stock_record__isnull=False)
+        .select_for_update(of=("book", "book__stock_record"))
+        .order_by("book_id")
+    )
 
 
 def cart_empty(*, cart: Cart) -> None:

@@ -68,7 +68,7 @@ def stock_apply(
         if book.in_stock != (record.quantity > 0):
             book.in_stock = record.quantity > 0
             flips[book.in_stock].append(book.pk)
-    Stock.objects.bulk_update(records, ["quantity"])
+    _stock_write(records)
     for in_stock, book_ids in flips.items():
         if book_ids:
             Book.objects.filter(pk__in=book_ids).update(in_stock=in_stock, updated_at=timezone.now())
@@ -90,6 +90,21 @@ def stock_apply(
         ]
     )
     return {book.pk: book for book in books}
+
+
+def _stock_write(records: list[Stock]) -> None:
+    """Writes the records' quantities, one UPDATE (on PostgreSQL from two arrays, without the ORM's
+    CASE per row: `bulk_update`'s expressions were a large Python cost of a checkout)."""
+    connection = connections[Stock.objects.db]
+    if connection.vendor != "postgresql":
+        Stock.objects.bulk_update(records, ["quantity"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Stock._meta.db_table} AS s SET quantity = v.quantity"  # noqa: S608
+            " FROM unnest(%s::bigint[], %s::integer[]) AS v(book_id, quantity) WHERE s.book_id = v.book_id",
+            [[record.pk for record in records], [record.quantity for record in records]],
+        )
 
 
 def _stock_lock(book_ids: Iterable[int]) -> list[Stock]:

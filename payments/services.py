@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from bookstore.exceptions import FieldError
+from bookstore.inserts import parent_and_child_insert
 from bookstore.mail import email_enqueue
 from catalog.models import StockMovement
 from catalog.stock import stock_apply
@@ -102,10 +103,9 @@ def payment_start(*, order: Order, method: str, actor: User | None = None) -> Pa
         payment.expires_at = now + timedelta(minutes=settings.PAYMENT_TIMEOUT_MINUTES)
     else:
         payment.expires_at = now + timedelta(days=settings.MANUAL_PAYMENT_DAYS)
-    payment.save()
-    PaymentEvent.objects.create(
-        payment=payment, kind=PaymentEvent.Kind.CREATED, status_after=payment.status, actor=actor
-    )
+    event = PaymentEvent(kind=PaymentEvent.Kind.CREATED, status_after=payment.status, actor=actor)
+    # One statement on PostgreSQL: a round trip fewer on every checkout.
+    parent_and_child_insert(parent=payment, child=event, fk="payment")
     order.payment, payment.refund_list = payment, []
     return payment
 

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from bookstore.compiled import TEXT_PLACEHOLDERS, compiled
 from bookstore.countries import ISO_3166_ALPHA2
 
 COUNTRY_CHOICES = sorted((code, code) for code in ISO_3166_ALPHA2)
@@ -106,16 +107,31 @@ class TaxRate(models.Model):
         return TaxRate.Kind.DIGITAL if book_format in {"ebook", "audiobook"} else TaxRate.Kind.PRINT
 
 
+_COUNTRY, _CODE = TEXT_PLACEHOLDERS
+
+
 def tax_rates_for(country: str) -> dict[str, Decimal]:
     """The country's rates by kind, in one query; a kind with no rate is absent (no tax)."""
-    return dict(TaxRate.objects.filter(country=country).values_list("kind", "rate"))
+    # Compiled once per thread and connection (bookstore.compiled): read on every checkout and quote.
+    return dict(compiled("shipping.tax-rates", _tax_rates).rows({_COUNTRY: country}))
+
+
+def _tax_rates() -> "models.QuerySet[TaxRate, tuple[str, Decimal]]":
+    return TaxRate.objects.filter(country=_COUNTRY).values_list("kind", "rate")
 
 
 def shipping_method_for(*, code: str, country: str) -> ShippingMethod:
     """The active method `code` if it delivers to `country`; else `ShippingUnavailableError`."""
     from shipping.exceptions import ShippingUnavailableError
 
-    method = ShippingMethod.objects.active().delivering_to(country).filter(code=code).first()
-    if method is None:
+    found = compiled("shipping.method-for", _method_for).instances({_COUNTRY: country, _CODE: code})
+    if not found:
         raise ShippingUnavailableError(method=code, country=country)
+    method: ShippingMethod = found[0]
     return method
+
+
+def _method_for() -> "ShippingMethodQuerySet":
+    # `.first()` as a statement of its own, compiled once per thread and connection (bookstore.compiled).
+    methods = ShippingMethod.objects.active().delivering_to(_COUNTRY).filter(code=_CODE)
+    return (methods if methods.ordered else methods.order_by("pk"))[:1]

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F
 
-from bookstore.compiled import PLACEHOLDERS, CompiledStatement, compiled
+from bookstore.compiled import PLACEHOLDERS, TEXT_PLACEHOLDERS, CompiledStatement, compiled
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 
@@ -43,6 +43,29 @@ def test_compiled_instances_carry_the_querysets_fields_and_annotations():
 def test_a_queryset_without_a_placeholder_is_refused():
     with pytest.raises(ValueError, match="placeholder"):
         CompiledStatement(Book.objects.filter(pk=1), "default")
+
+
+def test_compiled_instances_carry_the_querysets_related_objects():
+    book = BookFactory(stock=4)
+    related = ("category", "stock_record")
+    statement = compiled("test.related", lambda: Book.objects.filter(pk=BOOK).select_related(*related))
+
+    (found,) = statement.instances({BOOK: book.pk})
+    (expected,) = Book.objects.filter(pk=book.pk).select_related("category", "stock_record")
+
+    assert found.stock_record.quantity == 4 and found.stock_record.pk == expected.stock_record.pk
+    assert found.category == expected.category
+    assert found._state.fields_cache.keys() == expected._state.fields_cache.keys()
+
+
+def test_text_placeholders_take_each_runs_strings():
+    first, second = BookFactory(title="Dune"), BookFactory(title="Emma")
+    title = TEXT_PLACEHOLDERS[0]
+    statement = compiled("test.by-title", lambda: Book.objects.filter(title=title).values_list("id", flat=True))
+
+    assert statement.rows({title: "Dune"}) == [(first.pk,)]
+    assert statement.rows({title: "Emma"}) == [(second.pk,)]
+    assert statement.rows({title: "Nobody's"}) == []
 
 
 def test_two_builders_under_one_name_do_not_share_a_statement():
