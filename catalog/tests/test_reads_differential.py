@@ -14,7 +14,9 @@ from catalog import views
 from catalog.models import Book, Review, Stock
 from catalog.tests.factories import AuthorFactory, BookFactory, CategoryFactory, ReviewFactory
 
-pytestmark = pytest.mark.django_db
+# A differential sweep (every URL of LIST_QUERIES, three callers, two hosts, hit/304/HEAD): fuzz-like,
+# 10-13 s, so the whole suite runs it and the laptop loop (`make test-fast`) does not.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 BOOKS = "/api/v1/books"
 LIST_QUERIES = [
