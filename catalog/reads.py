@@ -31,6 +31,8 @@ _BOOK_COLUMNS = (
     "in_stock", "cover", "average_rating", "review_count", "created_at", "updated_at",
 )  # fmt: skip
 
+_DESCRIPTION = _BOOK_COLUMNS.index("description")
+
 _CENT = Decimal("0.01")
 _RATING_CONTEXT = decimal.Context(prec=3)  # BookListSerializer.average_rating: max_digits=3, decimal_places=2
 _PRICE_CONTEXT = decimal.Context(prec=7)  # Book.price: max_digits=7, decimal_places=2
@@ -79,14 +81,12 @@ def _cover_url(name: str, request) -> str | None:
 def _book(row, authors: list[dict], request, *, description: bool) -> dict[str, Any]:
     """A row of `_BOOK_COLUMNS` (without "description" unless `description`) as BookListSerializer /
     BookSerializer give it."""
+    text = None
     if description:
-        (book_id, isbn, title, subtitle, slug, category_id, category_name, category_slug, publisher, published_date,
-         language, page_count, book_format, text, price, stock, in_stock, cover, average_rating, review_count,
-         created_at, updated_at) = row  # fmt: skip
-    else:
-        (book_id, isbn, title, subtitle, slug, category_id, category_name, category_slug, publisher, published_date,
-         language, page_count, book_format, price, stock, in_stock, cover, average_rating, review_count,
-         created_at, updated_at) = row  # fmt: skip
+        text, row = row[_DESCRIPTION], (*row[:_DESCRIPTION], *row[_DESCRIPTION + 1 :])
+    (book_id, isbn, title, subtitle, slug, category_id, category_name, category_slug, publisher, published_date,
+     language, page_count, book_format, price, stock, in_stock, cover, average_rating, review_count,
+     created_at, updated_at) = row  # fmt: skip
     book = {
         "id": book_id,
         "isbn": isbn,
@@ -125,7 +125,8 @@ def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | N
     if not rows:
         return None
     authors = compiled("catalog.authors", _authors_queryset).rows({_BOOK: rows[0][0]})
-    return _book(rows[0], [{"id": pk, "name": name} for pk, name in authors], request, description=True)
+    authors_data = [{"id": author_id, "name": author_name} for author_id, author_name in authors]
+    return _book(rows[0], authors_data, request, description=True)
 
 
 LIST_COLUMNS = tuple(column for column in _BOOK_COLUMNS if column != "description")

@@ -368,10 +368,9 @@ def search_page(books: Books, start: int, stop: int, *, count: bool = False) -> 
     condition alone (a bitmap count without the ranking).
     """
     if connections[books.db].vendor != "postgresql":
-        page = books[start:stop]
         if count:
-            page = books.annotate(list_total=Window(Count("pk")))[start:stop]
-        return page
+            books = books.annotate(list_total=Window(Count("pk")))
+        return books[start:stop]
     order = tuple(books.query.order_by)
     if order[: len(RANK_ORDER)] == RANK_ORDER:
         ids_sql, ids_params = _ranked_ids_sql(books, start, stop)
