@@ -320,10 +320,30 @@ class SchemaFormatNegotiation(DefaultContentNegotiation):
         return super().select_renderer(request, renderers, format_suffix or request.query_params.get("format"))
 
 
+# The settings a generated schema reads: the URLconf and the apps, DRF's, drf-spectacular's,
+# drf-standardized-errors' and Simple JWT's settings, and the language of its texts. A setting
+# the schema comes to read (a view's or a serializer's, at schema time) belongs here, or a test
+# that changes it is served the schema of the old value.
+SCHEMA_SETTINGS = frozenset(
+    {
+        "ROOT_URLCONF",
+        "INSTALLED_APPS",
+        "REST_FRAMEWORK",
+        "SPECTACULAR_SETTINGS",
+        "DRF_STANDARDIZED_ERRORS",
+        "SIMPLE_JWT",
+        "LANGUAGE_CODE",
+        "LANGUAGES",
+        "USE_I18N",
+    }
+)
+
+
 class SchemaGeneratorOncePerProcess(SchemaGenerator):
     """The public schema follows from the code and the settings alone, and takes about a second of CPU
     to generate: `/api/schema` generates it once a process (per API version and URLconf), not once a
-    request. A changed setting (a test's override, a reload) drops what was kept."""
+    request. A change to a setting it reads (`SCHEMA_SETTINGS`: a test's override, a reload) drops what
+    was kept; the others (API_DOCS, storages, hashers... which tests change all the time) keep it."""
 
     _schemas: ClassVar[dict[tuple[str | None, str | None], dict]] = {}
 
@@ -338,5 +358,6 @@ class SchemaGeneratorOncePerProcess(SchemaGenerator):
 
 
 @receiver(setting_changed)
-def _schemas_forget(**kwargs) -> None:
-    SchemaGeneratorOncePerProcess._schemas.clear()
+def _schemas_forget(*, setting: str, **kwargs) -> None:
+    if setting in SCHEMA_SETTINGS:
+        SchemaGeneratorOncePerProcess._schemas.clear()

@@ -68,7 +68,8 @@ class BookFactory(_Invalidating):
     def authors(self, create, extracted, **kwargs):
         if not create:
             return
-        self.authors.set(extracted if extracted is not None else [AuthorFactory()])
+        # a new book has no authors yet: `add` (one INSERT), not `set` (which reads the current ones first)
+        self.authors.add(*(extracted if extracted is not None else [AuthorFactory()]))
 
 
 class ReviewFactory(_Invalidating):
