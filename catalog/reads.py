@@ -50,9 +50,9 @@ def _authors_queryset():
     return Author.objects.filter(books=_BOOK).values_list("id", "name")  # in Author's order: name, id
 
 
-def _datetime(value) -> str:
-    # DRF's DateTimeField: in the current time zone, ISO 8601, UTC as "Z".
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+def _datetime(value, tz) -> str:
+    # DRF's DateTimeField: in the current time zone (`tz`), ISO 8601, UTC as "Z".
+    text = value.astimezone(tz).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -63,13 +63,14 @@ def _money(value) -> str:
     return f"{value.quantize(_CENT, context=_PRICE_CONTEXT):f}"
 
 
-def _rating(value) -> Decimal | None:
-    # DRF's DecimalField (coerce_to_string=False): a Decimal, which the renderer writes as a number.
+def _rating(value) -> float | None:
+    # DRF's DecimalField (coerce_to_string=False): a Decimal, which the renderer writes as the number
+    # `float()` of it (rest_framework.utils.encoders): that float here, the same bytes without the encoder's default.
     if value is None:
         return None
     if not isinstance(value, Decimal):
         value = Decimal(str(value).strip())
-    return value.quantize(_CENT, context=_RATING_CONTEXT)
+    return float(value.quantize(_CENT, context=_RATING_CONTEXT))
 
 
 def _cover_url(name: str, request) -> str | None:
@@ -79,9 +80,9 @@ def _cover_url(name: str, request) -> str | None:
     return request.build_absolute_uri(url) if request is not None else url
 
 
-def _book(row, authors: list[dict], request, *, description: bool) -> dict[str, Any]:
+def _book(row, authors: list[dict], request, *, description: bool, tz, currency: str) -> dict[str, Any]:
     """A row of `_BOOK_COLUMNS` (without "description" unless `description`) as BookListSerializer /
-    BookSerializer give it."""
+    BookSerializer give it (`tz`: the current time zone; `currency`: the store's)."""
     text = None
     if description:
         text, row = row[_DESCRIPTION], (*row[:_DESCRIPTION], *row[_DESCRIPTION + 1 :])
@@ -105,14 +106,14 @@ def _book(row, authors: list[dict], request, *, description: bool) -> dict[str, 
     if description:
         book["description"] = text
     book["price"] = _money(price)
-    book["currency"] = settings.STORE_CURRENCY
+    book["currency"] = currency
     book["stock"] = 0 if stock is None else stock
     book["in_stock"] = bool(in_stock)
     book["cover_url"] = _cover_url(cover, request)
     book["average_rating"] = _rating(average_rating)
     book["review_count"] = review_count
-    book["created_at"] = _datetime(created_at)
-    book["updated_at"] = _datetime(updated_at)
+    book["created_at"] = _datetime(created_at, tz)
+    book["updated_at"] = _datetime(updated_at, tz)
     return book
 
 
@@ -127,7 +128,8 @@ def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | N
         return None
     authors = compiled("catalog.authors", _authors_queryset).rows({_BOOK: rows[0][0]})
     authors_data = [{"id": author_id, "name": author_name} for author_id, author_name in authors]
-    return _book(rows[0], authors_data, request, description=True)
+    tz, currency = timezone.get_current_timezone(), settings.STORE_CURRENCY
+    return _book(rows[0], authors_data, request, description=True, tz=tz, currency=currency)
 
 
 LIST_COLUMNS = tuple(column for column in _BOOK_COLUMNS if column != "description")
@@ -166,7 +168,8 @@ def book_list_data(rows, *, request) -> list[dict[str, Any]]:
         links = []
     for book_id, author_id, name in links:
         authors[book_id].append({"id": author_id, "name": name})
-    return [_book(row, authors[row[0]], request, description=False) for row in rows]
+    tz, currency = timezone.get_current_timezone(), settings.STORE_CURRENCY  # once a page, not twice a book
+    return [_book(row, authors[row[0]], request, description=False, tz=tz, currency=currency) for row in rows]
 
 
 # The public list outside a search, without a filterset
