@@ -22,6 +22,8 @@ from django.utils import timezone
 
 from bookstore.compiled import PLACEHOLDERS, compiled
 from bookstore.filters import MAX_ID
+from catalog.categories import category_subtree_ids
+from catalog.filters import BookFilter
 from catalog.models import Author, Book, BookQuerySet
 
 _BOOK = PLACEHOLDERS[0]  # the book's id in the compiled statements (bookstore.compiled)
@@ -238,8 +240,6 @@ def book_list_plan(request) -> ListPlan | None:
     if (raw := given.get("category")) is not None:
         if not _SLUG.fullmatch(raw):
             return None
-        from catalog.categories import category_subtree_ids
-
         ids = sorted(category_subtree_ids(int(raw) if raw.isdigit() else raw, request))
         if not ids or len(ids) > len(_CATEGORIES):
             return None  # no such category: the filterset's empty answer
@@ -283,12 +283,9 @@ def book_list_plan(request) -> ListPlan | None:
 def _plan_queryset(shape: tuple):
     """The page's queryset for `shape`, with placeholders: the view's public queryset through
     BookFilter's own filters, in its order (`BookFilter.filter_queryset`)."""
-    from catalog.filters import BookFilter
-    from catalog.views import BookViewSet
-
     categories, present, in_stock, ordering = shape
     filters = BookFilter.base_filters
-    books: Any = BookViewSet.queryset.all().defer("description").available()
+    books: Any = Book.objects.with_listing_data().defer("description").available()  # the view's, for a shopper
     for name in _PLANNED[:-1]:  # the filterset's order
         if name == "category" and categories:
             books = books.filter(category_id__in=_CATEGORIES[:categories])  # BookFilter.filter_category
