@@ -9,10 +9,17 @@ no column holds) standing for what changes; `rows()` runs it with the real value
 
     statement = compiled("book", lambda: Book.objects.filter(pk=BOOK).values_list("id", "title"))
     statement.rows({BOOK: 1234})
+
+A statement whose shape varies with the request (the book list: which filters, how many
+categories, which ordering) is compiled once per shape, its name saying the shape; it may take
+placeholders of its own (`placeholders=`), and `rows(limit=, offset=)` appends a LIMIT/OFFSET
+bound per run (the ORM writes a slice into the SQL text). A value is converted to the type the
+ORM bound for its placeholder (a Decimal compared with a float annotation is bound as a float).
+Each connection keeps at most `MAX_STATEMENTS` statements (the oldest go first).
 """
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -22,32 +29,53 @@ from django.db.models.query import get_related_populators
 PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
 # Their like for text values (a country, a code): strings no column holds (NUL is not even storable).
 TEXT_PLACEHOLDERS = ("\x00bookstore.compiled.0", "\x00bookstore.compiled.1")
+MAX_STATEMENTS = 512  # per thread and connection: shapes are many, but each is compiled once
 
 
 class CompiledStatement:
     """One queryset compiled once; run with other values in place of its placeholders."""
 
-    def __init__(self, queryset, using: str):
+    def __init__(self, queryset, using: str, placeholders: Sequence[Any] | None = None):
         self.compiler = queryset.query.get_compiler(using)
         sql, params = self.compiler.as_sql()
         self.sql, self.params = sql, list(params)
+        given = placeholders is not None
+        wanted: Sequence[Any] = (*PLACEHOLDERS, *TEXT_PLACEHOLDERS) if placeholders is None else placeholders
         self.slots = {
-            placeholder: [i for i, param in enumerate(self.params) if param == placeholder]
-            for placeholder in (*PLACEHOLDERS, *TEXT_PLACEHOLDERS)
+            placeholder: [i for i, param in enumerate(self.params) if param == placeholder] for placeholder in wanted
         }
-        if not any(self.slots.values()):
+        if given and not all(self.slots.values()):  # each one given must be bound where the ORM put it
+            missing = [placeholder for placeholder, slots in self.slots.items() if not slots]
+            raise ValueError(f"the compiled statement does not take {missing!r}")
+        if not given and not any(self.slots.values()):
             raise ValueError("the compiled statement takes no placeholder value")
+        # The type the ORM bound each placeholder as (its field's get_prep_value), for the values put in its place.
+        self.types = {placeholder: type(self.params[slots[0]]) for placeholder, slots in self.slots.items() if slots}
         self.fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
         self.converters = self.compiler.get_converters(self.fields)
 
-    def rows(self, values: Mapping[Any, Any]) -> list:
-        """The statement's rows (tuples, converted as the ORM converts them) with `values` for its placeholders."""
+    def bound(self, values: Mapping[Any, Any]) -> list:
+        """The statement's parameters with `values` in place of their placeholders."""
         params = list(self.params)
+        types = self.types
         for placeholder, value in values.items():
+            kind = types.get(placeholder)
+            if kind is not None and type(value) is not kind and value is not None:
+                value = kind(value)
             for slot in self.slots[placeholder]:
                 params[slot] = value
+        return params
+
+    def rows(self, values: Mapping[Any, Any], *, limit: int | None = None, offset: int = 0) -> list:
+        """The statement's rows (tuples, converted as the ORM converts them) with `values` for its
+        placeholders; with `limit`, at most that many from `offset` on."""
+        params = self.bound(values)
+        sql = self.sql
+        if limit is not None:
+            sql = f"{sql} LIMIT %s OFFSET %s"
+            params += [limit, offset]
         with self.compiler.connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         if self.converters:
             rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
@@ -77,8 +105,11 @@ class CompiledStatement:
 _local = threading.local()
 
 
-def compiled(name: str, build: Callable[[], Any], using: str = DEFAULT_DB_ALIAS) -> CompiledStatement:
-    """The statement `name`, compiled from `build()` on this thread's connection the first time it is asked for."""
+def compiled(
+    name: str, build: Callable[[], Any], using: str = DEFAULT_DB_ALIAS, placeholders: Sequence[Any] | None = None
+) -> CompiledStatement:
+    """The statement `name`, compiled from `build()` on this thread's connection the first time it
+    is asked for (with `placeholders`, the values that stand for a run's own: see the module)."""
     connection = connections[using]
     by_alias = getattr(_local, "by_alias", None)
     if by_alias is None:
@@ -91,5 +122,7 @@ def compiled(name: str, build: Callable[[], Any], using: str = DEFAULT_DB_ALIAS)
     key = (name, getattr(build, "__code__", build))
     statement = statements.get(key)
     if statement is None:
-        statement = statements[key] = CompiledStatement(build(), using)
+        if len(statements) >= MAX_STATEMENTS:
+            del statements[next(iter(statements))]
+        statement = statements[key] = CompiledStatement(build(), using, placeholders)
     return statement

@@ -133,6 +133,11 @@ def _store(key: str, version: int, *value) -> None:
         _cache_failed(error)
 
 
+def lists_version(request=None) -> int | None:
+    """The lists' current version (read with the throttle's round trip for a list), or None when the cache is out."""
+    return _lookup(VERSION_KEY, request=request)[0]
+
+
 def value_key(name: str) -> str:
     return f"catalog:value:{name}"
 

@@ -206,7 +206,9 @@ class BookFilter(django_filters.FilterSet):
         conditions: dict = dict.fromkeys(FACETS)
         if data.get("category"):
             value = data["category"].strip()  # validated by filter_category
-            conditions["category"] = Q(category_id__in=category_subtree_ids(int(value) if value.isdigit() else value))
+            conditions["category"] = Q(
+                category_id__in=category_subtree_ids(int(value) if value.isdigit() else value, self.request)
+            )
         if data.get("format"):
             conditions["format"] = Q(format=data["format"])
         if data.get("language"):
@@ -226,7 +228,8 @@ class BookFilter(django_filters.FilterSet):
         if not _SLUG.match(value):
             raise ValidationError({"category": ["Enter a category id or slug."]}, code="invalid")
         id_or_slug = int(value) if value.isdigit() else value
-        return queryset.filter(category_id__in=category_subtree_ids(id_or_slug))
+        # In order: the statement's parameters do not depend on a set's iteration (catalog.reads binds them so).
+        return queryset.filter(category_id__in=sorted(category_subtree_ids(id_or_slug, self.request)))
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(in_stock=value)

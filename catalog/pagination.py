@@ -12,9 +12,10 @@
 """
 
 import hashlib
+from collections.abc import Callable
 from typing import Any, cast
 
-from django.core.paginator import Page
+from django.core.paginator import EmptyPage, Page
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
@@ -39,7 +40,7 @@ class CountedPaginator(KnownCountPaginator):
         *,
         known_count: int | None = None,
         count_key: str | None = None,
-        counted: QuerySet | None = None,
+        counted: "QuerySet | Callable[[], QuerySet] | None" = None,
         request=None,
     ):
         super().__init__(object_list, per_page, known_count=known_count)
@@ -47,6 +48,11 @@ class CountedPaginator(KnownCountPaginator):
         self.counted = object_list if counted is None else counted  # what `count` counts
 
     def count_rows(self) -> int:
+        if callable(self.counted):  # the queryset to count, built only when the count is not kept
+            counted = self.counted
+            if self.count_key is None:
+                return counted().count()
+            return caching.cached_value(self.count_key, lambda: counted().count(), self.request)
         books = cast("QuerySet[Any]", self.counted)  # the stubs' pagination protocol has no `count`
         if self.count_key is None:
             return books.count()
@@ -89,6 +95,34 @@ class BookPagination(PageNumberPagination):
             listed, page_size, count_key=count_key(request, filter_names), counted=queryset, request=request
         )
         return self.page_of(listed, paginator, number)
+
+    def paginate_rows(self, request, fetch: Callable[[int, int], list], counted: Callable[[], QuerySet], view) -> list:
+        """The page's rows from `fetch(limit, offset)` (a list outside a search, `catalog.reads`),
+        as `paginate_queryset` pages `rows(queryset)`: the first page read with one row more than
+        a page, the count kept in the shared cache (`counted()` is the queryset counted when it is not)."""
+        self.request = request
+        page_size = self.get_page_size(request)
+        number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
+        start = (number - 1) * page_size
+        if start > MAX_OFFSET:
+            raise NotFound("That page is past the end of the list.")
+        filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING
+        paginator = CountedPaginator(
+            [], page_size, count_key=count_key(request, filter_names), counted=counted, request=request
+        )
+        if number == 1:
+            rows = fetch(page_size + 1, 0)
+            if len(rows) <= page_size:
+                paginator.known_count = len(rows)
+            del rows[page_size:]
+        else:
+            try:
+                paginator.validate_number(number)
+            except EmptyPage:
+                raise NotFound("That page is past the end of the list.") from None
+            rows = fetch(min(page_size, paginator.count - start), start)  # as Paginator.page slices
+        self.page = Page(rows, number, paginator)
+        return rows
 
     def _search_page(self, queryset, request, number: int, page_size: int, key: str) -> list:
         """A search's page (`catalog.search.search_page`), with its count from the shared cache, or

@@ -13,14 +13,17 @@ schema's, and the writes' answer.
 """
 
 import decimal
+import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.utils import timezone
 
 from bookstore.compiled import PLACEHOLDERS, compiled
 from bookstore.filters import MAX_ID
+from catalog.categories import category_subtree_ids
+from catalog.filters import BookFilter
 from catalog.models import Author, Book, BookQuerySet
 
 _BOOK = PLACEHOLDERS[0]  # the book's id in the compiled statements (bookstore.compiled)
@@ -49,9 +52,9 @@ def _authors_queryset():
     return Author.objects.filter(books=_BOOK).values_list("id", "name")  # in Author's order: name, id
 
 
-def _datetime(value) -> str:
-    # DRF's DateTimeField: in the current time zone, ISO 8601, UTC as "Z".
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+def _datetime(value, tz) -> str:
+    # DRF's DateTimeField: in the current time zone (`tz`), ISO 8601, UTC as "Z".
+    text = value.astimezone(tz).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -62,13 +65,14 @@ def _money(value) -> str:
     return f"{value.quantize(_CENT, context=_PRICE_CONTEXT):f}"
 
 
-def _rating(value) -> Decimal | None:
-    # DRF's DecimalField (coerce_to_string=False): a Decimal, which the renderer writes as a number.
+def _rating(value) -> float | None:
+    # DRF's DecimalField (coerce_to_string=False): a Decimal, which the renderer writes as the number
+    # `float()` of it (rest_framework.utils.encoders): that float here, the same bytes without the encoder's default.
     if value is None:
         return None
     if not isinstance(value, Decimal):
         value = Decimal(str(value).strip())
-    return value.quantize(_CENT, context=_RATING_CONTEXT)
+    return float(value.quantize(_CENT, context=_RATING_CONTEXT))
 
 
 def _cover_url(name: str, request) -> str | None:
@@ -78,9 +82,9 @@ def _cover_url(name: str, request) -> str | None:
     return request.build_absolute_uri(url) if request is not None else url
 
 
-def _book(row, authors: list[dict], request, *, description: bool) -> dict[str, Any]:
+def _book(row, authors: list[dict], request, *, description: bool, tz, currency: str) -> dict[str, Any]:
     """A row of `_BOOK_COLUMNS` (without "description" unless `description`) as BookListSerializer /
-    BookSerializer give it."""
+    BookSerializer give it (`tz`: the current time zone; `currency`: the store's)."""
     text = None
     if description:
         text, row = row[_DESCRIPTION], (*row[:_DESCRIPTION], *row[_DESCRIPTION + 1 :])
@@ -104,14 +108,14 @@ def _book(row, authors: list[dict], request, *, description: bool) -> dict[str, 
     if description:
         book["description"] = text
     book["price"] = _money(price)
-    book["currency"] = settings.STORE_CURRENCY
+    book["currency"] = currency
     book["stock"] = 0 if stock is None else stock
     book["in_stock"] = bool(in_stock)
     book["cover_url"] = _cover_url(cover, request)
     book["average_rating"] = _rating(average_rating)
     book["review_count"] = review_count
-    book["created_at"] = _datetime(created_at)
-    book["updated_at"] = _datetime(updated_at)
+    book["created_at"] = _datetime(created_at, tz)
+    book["updated_at"] = _datetime(updated_at, tz)
     return book
 
 
@@ -126,7 +130,8 @@ def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | N
         return None
     authors = compiled("catalog.authors", _authors_queryset).rows({_BOOK: rows[0][0]})
     authors_data = [{"id": author_id, "name": author_name} for author_id, author_name in authors]
-    return _book(rows[0], authors_data, request, description=True)
+    tz, currency = timezone.get_current_timezone(), settings.STORE_CURRENCY
+    return _book(rows[0], authors_data, request, description=True, tz=tz, currency=currency)
 
 
 LIST_COLUMNS = tuple(column for column in _BOOK_COLUMNS if column != "description")
@@ -138,16 +143,172 @@ def book_list_rows(books: BookQuerySet) -> BookQuerySet:
     return books.prefetch_related(None).values_list(*LIST_COLUMNS)  # type: ignore[return-value]
 
 
+# A page's books in the authors' statement: one placeholder per book (a page holds at most 100).
+_PAGE_BOOKS = tuple(-7_340_022_000 - i for i in range(100))
+
+
+def _authors_of_queryset(n: int):
+    return (
+        Book.authors.through.objects.filter(book_id__in=_PAGE_BOOKS[:n])
+        .order_by("author__name", "author_id")  # Author's order
+        .values_list("book_id", "author_id", "author__name")
+    )
+
+
 def book_list_data(rows, *, request) -> list[dict[str, Any]]:
-    """A page of `book_list_rows` as `BookListSerializer(many=True)` gives it: one statement for the authors."""
+    """A page of `book_list_rows` as `BookListSerializer(many=True)` gives it: one statement for the
+    authors, compiled once per number of books."""
     rows = list(rows)
     authors: dict[int, list[dict]] = {row[0]: [] for row in rows}
-    if authors:
-        links = (
-            Book.authors.through.objects.filter(book_id__in=list(authors))
-            .order_by("author__name", "author_id")  # Author's order
-            .values_list("book_id", "author_id", "author__name")
-        )
-        for book_id, author_id, name in links:
-            authors[book_id].append({"id": author_id, "name": name})
-    return [_book(row, authors[row[0]], request, description=False) for row in rows]
+    n = len(authors)
+    if 0 < n <= len(_PAGE_BOOKS):
+        statement = compiled(f"catalog.list-authors:{n}", lambda: _authors_of_queryset(n), placeholders=_PAGE_BOOKS[:n])
+        links = statement.rows(dict(zip(_PAGE_BOOKS, authors, strict=False)))
+    elif n:
+        links = list(_authors_of_queryset(0).filter(book_id__in=list(authors)))  # never on a page (at most 100)
+    else:
+        links = []
+    for book_id, author_id, name in links:
+        authors[book_id].append({"id": author_id, "name": name})
+    tz, currency = timezone.get_current_timezone(), settings.STORE_CURRENCY  # once a page, not twice a book
+    return [_book(row, authors[row[0]], request, description=False, tz=tz, currency=currency) for row in rows]
+
+
+# The public list outside a search, without a filterset
+# ------------------------------------------------------
+# Profiled (`bench/cpu.py`, 100,000 books), an uncached list spent most of its CPU building the
+# filterset (its form, deep copies of its fields), looking up the category subtree, and compiling
+# the page's statement with the ORM. `book_list_plan` reads the parameters a shopper's list takes
+# when each is in the plain form the filterset would take as it is (canonical digits, a slug, a
+# choice); anything else (an empty or repeated value, a search, facets, `is_active`, a value the
+# filterset might refuse) is left to the filterset, whose answer (and error) it then is. The page's
+# statement is compiled once per *shape* (which filters, how many categories, which ordering:
+# the WHERE and ORDER BY), built by the filterset's own filters, and run with the values bound
+# (`bookstore.compiled`): its SQL is the ORM's (`catalog/tests/test_reads.py` compares them).
+
+_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,12})?")
+_POSITIVE_ID = re.compile(r"[1-9][0-9]{0,18}")
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+_LANGUAGES = frozenset(Book.Language.values)
+_FORMATS = frozenset(Book.Format.values)
+_ORDERINGS = ("price", "title", "created_at", "published_date", "average_rating", "popularity")
+_ORDERING_ITEMS = frozenset((*_ORDERINGS, *(f"-{name}" for name in _ORDERINGS)))
+MAX_ORDERINGS = 3
+# BookFilter's filters the plan takes (in the filterset's order, which is the WHERE's), and the
+# ones it leaves to the filterset.
+_PLANNED = ("category", "author", "min_price", "max_price", "in_stock", "language", "format", "min_rating", "ordering")
+_FILTERSET_ONLY = frozenset({"search", "facets", "is_active"})
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}  # StrictBooleanField
+
+# Placeholders of the page statement's values.
+_AUTHOR = -7_340_023_001
+_MIN_PRICE = Decimal("-7340023002.5")
+_MAX_PRICE = Decimal("-7340023003.5")
+_MIN_RATING = Decimal("-7340023004.25")  # bound as a float (the average is one): exact in binary
+_LANGUAGE = "\x00catalog.list.language"
+_FORMAT = "\x00catalog.list.format"
+_CATEGORIES = tuple(-7_340_024_000 - i for i in range(10_000))  # a subtree's ids
+# The filters whose value the statement binds (the others shape it: category by its number of ids,
+# in_stock by its value, ordering by its items), with their placeholders.
+_BOUND: dict[str, Any] = {
+    "author": _AUTHOR, "min_price": _MIN_PRICE, "max_price": _MAX_PRICE, "language": _LANGUAGE, "format": _FORMAT,
+    "min_rating": _MIN_RATING,
+}  # fmt: skip
+
+
+class ListPlan(NamedTuple):
+    """A public list's page statement: its shape (the statement's name) and the values it binds."""
+
+    shape: tuple
+    values: dict
+
+
+def book_list_plan(request) -> ListPlan | None:
+    """The plan of a public (not staff) list's page, or None when the filterset must read its
+    parameters (see above)."""
+    values: dict[Any, Any] = {}
+    given: dict[str, Any] = {}
+    for name, raw_values in request.query_params.lists():
+        if name in _FILTERSET_ONLY:
+            return None
+        if name not in _PLANNED:
+            continue  # the page, its size, or a parameter no filter reads
+        if len(raw_values) != 1 or not raw_values[0]:
+            return None
+        given[name] = raw_values[0]
+    categories = 0
+    if (raw := given.get("category")) is not None:
+        if not _SLUG.fullmatch(raw):
+            return None
+        ids = sorted(category_subtree_ids(int(raw) if raw.isdigit() else raw, request))
+        if not ids or len(ids) > len(_CATEGORIES):
+            return None  # no such category: the filterset's empty answer
+        categories = len(ids)
+        values.update(zip(_CATEGORIES, ids, strict=False))
+    if (raw := given.get("author")) is not None:
+        if not _POSITIVE_ID.fullmatch(raw) or int(raw) > MAX_ID:
+            return None
+        values[_AUTHOR] = int(raw)
+    for name in ("min_price", "max_price", "min_rating"):
+        if (raw := given.get(name)) is not None:
+            if not _NUMBER.fullmatch(raw):
+                return None
+            number = Decimal(raw)
+            if name == "min_rating" and not 1 <= number <= 5:
+                return None
+            values[_BOUND[name]] = number
+    in_stock = None
+    if (raw := given.get("in_stock")) is not None:
+        in_stock = _BOOLEANS.get(raw.strip().lower())
+        if in_stock is None:
+            return None
+    for name, choices in (("language", _LANGUAGES), ("format", _FORMATS)):
+        if (raw := given.get(name)) is not None:
+            if raw not in choices:
+                return None
+            values[_BOUND[name]] = raw
+    ordering: tuple[str, ...] = ()
+    if (raw := given.get("ordering")) is not None:
+        ordering = tuple(raw.split(","))
+        if (
+            len(ordering) > MAX_ORDERINGS
+            or len(set(ordering)) != len(ordering)
+            or not _ORDERING_ITEMS.issuperset(ordering)
+        ):
+            return None
+    present = tuple(name for name in _BOUND if name in given)
+    return ListPlan((categories, present, in_stock, ordering), values)
+
+
+def _plan_queryset(shape: tuple):
+    """The page's queryset for `shape`, with placeholders: the view's public queryset through
+    BookFilter's own filters, in its order (`BookFilter.filter_queryset`)."""
+    categories, present, in_stock, ordering = shape
+    filters = BookFilter.base_filters
+    books: Any = Book.objects.with_listing_data().defer("description").available()  # the view's, for a shopper
+    for name in _PLANNED[:-1]:  # the filterset's order
+        if name == "category" and categories:
+            books = books.filter(category_id__in=_CATEGORIES[:categories])  # BookFilter.filter_category
+        elif name == "in_stock" and in_stock is not None:
+            books = books.filter(in_stock=in_stock)  # BookFilter.filter_in_stock
+        elif name in present:
+            books = filters[name].filter(books, _BOUND[name])
+    if ordering:
+        books = filters["ordering"].filter(books, list(ordering))
+    return book_list_rows(books)
+
+
+def _plan_placeholders(shape: tuple) -> tuple:
+    categories, present, _, _ = shape
+    return (*_CATEGORIES[:categories], *(_BOUND[name] for name in present))
+
+
+def plan_statement(plan: ListPlan):
+    """The page's statement of `plan`'s shape, compiled on this thread's connection the first time."""
+    shape = plan.shape
+    return compiled(f"catalog.list:{shape!r}", lambda: _plan_queryset(shape), placeholders=_plan_placeholders(shape))
+
+
+def book_list_page(plan: ListPlan, limit: int, offset: int) -> list:
+    """Rows of `LIST_COLUMNS`, `limit` of them from `offset` on, of the list `plan` selects."""
+    return plan_statement(plan).rows(plan.values, limit=limit, offset=offset)

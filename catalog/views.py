@@ -101,6 +101,16 @@ class BookViewSet(viewsets.ModelViewSet):
     def list(self, request, *args, **kwargs):
         if cached := self._cached(request):
             return cached
+        if not _is_staff(request) and (plan := reads.book_list_plan(request)) is not None:
+            # A shopper's list outside a search: no filterset, the page's statement compiled once per shape.
+            paginator = cast(BookPagination, self.paginator)
+            rows = paginator.paginate_rows(
+                request,
+                lambda limit, offset: reads.book_list_page(plan, limit, offset),
+                lambda: self.filter_queryset(self.get_queryset()),  # counted (when the cache has no count) as before
+                view=self,
+            )
+            return self.get_paginated_response(reads.book_list_data(rows, request=request))
         books = self.filter_queryset(self.get_queryset())
         if "search_relaxed" in books.query.annotations:  # a search's page: ranked instances (catalog.search)
             page = self.paginate_queryset(books)

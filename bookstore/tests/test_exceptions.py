@@ -18,6 +18,7 @@ def test_a_database_error_is_a_503_with_retry_after_and_no_internals(monkeypatch
         raise error("server closed the connection unexpectedly; password=hunter2 host=db.internal")
 
     monkeypatch.setattr("catalog.views.BookViewSet.get_queryset", broken)
+    monkeypatch.setattr("bookstore.compiled.CompiledStatement.rows", broken)  # the list's page statement
     response = client.get("/api/v1/books")
 
     assert response.status_code == 503
@@ -42,6 +43,7 @@ def test_other_errors_stay_a_500_without_internals(monkeypatch):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr("catalog.views.BookViewSet.get_queryset", broken)
+    monkeypatch.setattr("bookstore.compiled.CompiledStatement.rows", broken)  # the list's page statement
     response = client.get("/api/v1/books")
 
     assert response.status_code == 500
@@ -60,6 +62,7 @@ def test_a_domain_error_is_answered_in_the_error_shape_with_its_meta(monkeypatch
         raise StaleError(attr="stock", meta={"current": 4})
 
     monkeypatch.setattr("catalog.views.BookViewSet.get_queryset", conflicting)
+    monkeypatch.setattr("bookstore.compiled.CompiledStatement.rows", conflicting)  # the list's page statement
     response = APIClient().get("/api/v1/books")
 
     assert response.status_code == 409

@@ -209,3 +209,105 @@ def test_uncached_catalog_reads_make_two_redis_round_trips_and_hits_one(api_clie
         again = api_client.get(url)
         assert again.content == first.content
         assert len(redis_round_trips) == 1, url
+
+
+# The public list without a filterset (catalog.reads.book_list_plan): its page statement is the ORM's.
+PLANNED_LISTS = [
+    {},
+    {"n": "1", "page": "3"},
+    {"category": "{root}"},
+    {"category": "root"},
+    {"category": "leaf", "min_price": "10", "max_price": "40.5"},
+    {"author": "{author}"},
+    {"author": "{author}", "ordering": "-price,title"},
+    {"min_price": "0", "in_stock": "true"},
+    {"in_stock": "No", "language": "ja"},
+    {"format": "ebook", "min_rating": "2.5"},
+    {"min_rating": "5", "ordering": "-average_rating"},
+    {"ordering": "published_date,-popularity,created_at"},
+    {"category": "{root}", "author": "{author}", "min_price": "1", "max_price": "99", "in_stock": "1",
+     "language": "en", "format": "paperback", "min_rating": "1", "ordering": "title"},
+]  # fmt: skip
+NOT_PLANNED = [
+    {"search": "x"}, {"facets": "format"}, {"is_active": "true"}, {"category": ""}, {"category": " root"},
+    {"category": "missing"}, {"author": "007"}, {"author": "0"}, {"min_price": "1e1"}, {"min_price": "-1"},
+    {"min_price": " 1"}, {"min_rating": "0.5"}, {"min_rating": "6"}, {"in_stock": "maybe"}, {"language": "xx"},
+    {"format": "json"}, {"ordering": "price,"}, {"ordering": "price,price"}, {"ordering": "price, title"},
+    {"ordering": "price,title,created_at,popularity"}, {"min_price": ["1", "2"]},
+]  # fmt: skip
+
+
+def _plan_catalog() -> dict:
+    from catalog.tests.factories import CategoryFactory
+
+    root = CategoryFactory(slug="root")
+    child = CategoryFactory(slug="child", parent=root)
+    CategoryFactory(slug="leaf", parent=child)
+    author = AuthorFactory()
+    BookFactory(category=child, authors=[author], price=Decimal("12.50"))
+    return {"root": root.pk, "author": author.pk}
+
+
+def _request(params: dict, ids: dict):
+    query = {name: value.format(**ids) if isinstance(value, str) else value for name, value in params.items()}
+    return Request(APIRequestFactory().get(BOOKS, query))
+
+
+@pytest.mark.parametrize("params", PLANNED_LISTS)
+def test_planned_list_statement_is_the_filtersets_queryset_compiled(params):
+    """SQL and parameters, bound for the request, are those of the filterset's queryset (as the
+    list pages it, before its slice), on either database."""
+    from catalog import reads
+    from catalog.filters import BookFilter
+    from catalog.views import BookViewSet
+
+    request = _request(params, _plan_catalog())
+    plan = reads.book_list_plan(request)
+    assert plan is not None
+    statement = reads.plan_statement(plan)
+    public = BookViewSet.queryset.all().defer("description").available()
+    expected = reads.book_list_rows(BookFilter(request.query_params, queryset=public, request=request).qs)
+
+    sql, expected_params = expected.query.sql_with_params()
+    assert statement.sql == sql
+    assert statement.bound(plan.values) == list(expected_params)
+    assert [type(value) for value in statement.bound(plan.values)] == [type(value) for value in expected_params]
+    assert reads.book_list_page(plan, 100, 0) == list(expected)
+
+
+@pytest.mark.parametrize("params", NOT_PLANNED)
+def test_list_parameters_the_plan_does_not_take_are_left_to_the_filterset(params):
+    from catalog import reads
+
+    assert reads.book_list_plan(_request(params, _plan_catalog())) is None
+
+
+def test_planned_list_by_category_reads_no_tree_once_the_subtree_is_known(
+    api_client, redis_round_trips, django_assert_num_queries
+):
+    """The subtree of a category is kept in the process for the lists' version: a filtered page is
+    the throttle's round trip and the stored answer's, and two statements (the count kept)."""
+    ids = _plan_catalog()
+    BookFactory.create_batch(3)
+    assert api_client.get(BOOKS, {"category": "root", "warm": "1"}).status_code == 200  # count, tree
+
+    redis_round_trips.clear()
+    with django_assert_num_queries(2):  # the page, its authors
+        response = api_client.get(BOOKS, {"category": "root", "max_price": "20"})
+    assert response.status_code == 200
+    assert len(redis_round_trips) == 2
+    assert [book["category"]["id"] for book in response.json()["results"]] == [ids["root"] + 1]
+
+
+def test_a_new_category_is_in_its_parents_filter_at_once(staff_client, api_client):
+    """The kept subtree goes with the lists' version: a category added through the API counts."""
+    _plan_catalog()
+    assert api_client.get(BOOKS, {"category": "root"}).json()["count"] == 1
+    created = staff_client.post("/api/v1/categories", {"name": "New", "slug": "new", "parent_id": None})
+    assert created.status_code == 201, created.content
+    book = BookFactory()
+    Book.objects.filter(pk=book.pk).update(category_id=created.json()["id"])
+    from catalog.caching import catalog_changed
+
+    catalog_changed(book_ids=[book.pk])
+    assert api_client.get(BOOKS, {"category": "new"}).json()["count"] == 1

@@ -32,6 +32,12 @@ LIST_QUERIES = [
     "?min_rating=", "?min_rating=2", "?min_rating=9",
     "?is_active=false", "?is_active=true", "?is_active=", "?is_active=nope",
     "?facets=format", "?facets=bogus", "?facets=", "?search=", "?search=zzz", "?search=alpha",
+    # Combinations the list plans without a filterset (catalog.reads.book_list_plan), and ones it leaves to it.
+    "?category={category}&min_price=1&max_price=50&page_size=1&page=2", "?category=sub&ordering=-price,title",
+    "?author={author}&in_stock=true&ordering=title", "?min_rating=1.5&language=ja", "?in_stock=YES&format=paperback",
+    "?min_price=10.50&max_price=10.5", "?page=2&page_size=1&ordering=price", "?category=fic&page=9",
+    "?author={author}&page=2&page_size=1", "?min_price=1&min_price=2", "?min_price=1e1", "?category=%20fic",
+    "?ordering=price,price", "?ordering=price,%20title", "?author=007", "?min_rating=5&ordering=-average_rating",
 ]  # fmt: skip
 OTHER_HOST = {"HTTP_HOST": "localhost:8443", "wsgi.url_scheme": "https"}  # covers' and links' absolute URLs
 
