@@ -15,7 +15,12 @@ from rest_framework import serializers
 from catalog.caching import catalog_changed
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, StockMovement
-from catalog.search_index import book_search_vector_refresh, search_vector_sql, search_words_insert_sql
+from catalog.search_index import (
+    book_postings_refresh,
+    book_search_vector_refresh,
+    search_vector_sql,
+    search_words_insert_sql,
+)
 from catalog.serializers import ISBNField
 from catalog.slugs import book_slug, category_slug, first_free
 from catalog.stock import stock_record_opening, stock_set_many
@@ -326,7 +331,9 @@ class BookImporter:
             result.stock_changes += stock_set_many(
                 levels=levels, reason=StockMovement.Reason.IMPORT, actor=self.actor, note="CSV import"
             )
-        # New books got their search columns in their INSERT; updated ones are recomputed.
+        # New books got their search columns in their INSERT (their postings are written here, after
+        # their authors); updated ones are recomputed with their postings.
+        book_postings_refresh(book_ids=[ids[row["isbn"]] for row in new])
         book_search_vector_refresh(book_ids=[row["id"] for row in updated])
         result.created, result.updated = len(new), len(updated)
         return result
