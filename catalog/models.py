@@ -418,12 +418,13 @@ class SearchPosting(models.Model):
     (`word, field DESC, title_equal DESC, popularity DESC, rating DESC NULLS LAST, created_at
     DESC, book_id DESC` INCLUDE `category_id, format, language, price`). On PostgreSQL the table
     is created by migration 0009 with `word` in the "C" collation (a prefix is a range of the
-    index) and that index; elsewhere it is a plain, unused table. Kept by
+    index), that index and one on `book_id`, and no primary key constraint (a vector's words are
+    unique); elsewhere it is a plain, unused table. Kept by
     `catalog.search_index.book_postings_refresh`, called by every write path of what a row carries.
     """
 
     pk = models.CompositePrimaryKey("book", "word")
-    book = models.ForeignKey(Book, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
     word = models.TextField()
     field = models.SmallIntegerField(help_text="Where the word is: 3 title, 2 authors, 1 subtitle/publisher, 0 rest.")
     title_equal = models.BooleanField(help_text="The book's title is this word alone.")

@@ -3,8 +3,10 @@ with what the ranking and the facets read, behind one btree read index-only (see
 `catalog.models.SearchPosting` and `catalog.search`).
 
 On PostgreSQL the table is created here with `word` in the "C" collation (a prefix is a range
-of the index), filled from the current search vectors, then given its primary key
-`(book_id, word)` (the upkeep's deletes by book) and its read index, each built in bulk.
+of the index), filled from the current search vectors, then given an index on `book_id` (the upkeep's
+deletes by book) and its read index, each built in bulk. The table has no primary key
+constraint (the model's `(book, word)` is unique by construction: a vector's words are): a
+third index of every word would only slow the upkeep down.
 The model's operation creates its plain table everywhere; on PostgreSQL it is then replaced.
 Elsewhere that plain table stays (unused: SQLite searches without it).
 """
@@ -45,7 +47,7 @@ WHERE b.is_active
 """
 
 INDEXES = """
-ALTER TABLE catalog_searchposting ADD CONSTRAINT catalog_searchposting_pkey PRIMARY KEY (book_id, word);
+CREATE INDEX catalog_searchposting_book ON catalog_searchposting (book_id);
 CREATE INDEX catalog_searchposting_read ON catalog_searchposting
     (word, field DESC, title_equal DESC, popularity DESC, rating DESC NULLS LAST, created_at DESC, book_id DESC)
     INCLUDE (category_id, format, language, price);
@@ -100,6 +102,7 @@ class Migration(migrations.Migration):
                     "book",
                     models.ForeignKey(
                         db_constraint=False,
+                        db_index=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="+",
                         to="catalog.book",

@@ -149,3 +149,143 @@ def test_a_posting_per_word_of_each_active_book(catalog):
     assert {w.split(":")[0].strip("'") for w in vector_words} == words
     assert SearchPosting.objects.values("book").distinct().count() == len(catalog)
     assert Decimal(0) not in set(SearchPosting.objects.values_list("price", flat=True))
+
+
+# Upkeep: every write path of what a posting carries changes what search, facets and suggest answer.
+
+
+@pytest.fixture
+def zebras():
+    fiction = CategoryFactory(name="Fiction", slug="fiction")
+    author = AuthorFactory(name="Uma Stripe")
+    books = [
+        BookFactory(title=f"Zebra {n}", description="", authors=[author], category=fiction, price="12.00")
+        for n in ("one", "two", "three")
+    ]
+    book_search_vector_refresh()
+    return books
+
+
+def answer(client, **params) -> dict:
+    """The posting path's answer, checked against the GIN path's (which reads the books' rows)."""
+    url = SUGGEST if "q" in params else BOOKS
+    with_postings, without, used = both(client, url, params)
+    assert with_postings == without, params
+    assert used or "q" in params, params
+    return with_postings[1]
+
+
+def ids(body) -> list[int]:
+    return [b["id"] for b in (body["results"] if isinstance(body, dict) else body)]
+
+
+def test_staff_edits_of_carried_fields_reach_the_facets(staff_client, api_client, zebras):
+    book = zebras[0]
+    poetry = CategoryFactory(name="Poetry", slug="poetry")
+    patch = {"price": "60.00", "category_id": poetry.pk, "format": "ebook", "language": "fr"}
+    assert staff_client.patch(f"{BOOKS}/{book.pk}", patch, format="json").status_code == 200
+
+    facets = answer(api_client, search="zebra", facets=FACETS)["facets"]
+    assert {(c["slug"], c["count"]) for c in facets["category"]} == {("fiction", 2), ("poetry", 1)}
+    assert {(f["value"], f["count"]) for f in facets["format"]} == {("paperback", 2), ("ebook", 1)}
+    assert {(f["value"], f["count"]) for f in facets["language"]} == {("en", 2), ("fr", 1)}
+    assert {(p["min"], p["count"]) for p in facets["price"]} == {("10.00", 2), ("50.00", 1)}
+
+
+def test_texts_and_author_names_edited_by_staff_are_searched(staff_client, api_client, zebras):
+    book = zebras[1]
+    staff_client.patch(f"{BOOKS}/{book.pk}", {"title": "Okapi"}, format="json")
+    assert ids(answer(api_client, search="okapi")) == [book.pk]
+    assert book.pk not in ids(answer(api_client, search="zebra"))
+    author = book.authors.get()
+    staff_client.patch(f"/api/v1/authors/{author.pk}", {"name": "Ivo Quagga"}, format="json")
+    assert len(ids(answer(api_client, search="quagga"))) == 3
+    assert ids(answer(api_client, search="stripe")) == []
+    assert ids(answer(api_client, q="quag")) != []
+
+
+def test_withdrawn_restored_and_deleted_books_leave_and_rejoin_the_search(staff_client, api_client, zebras):
+    withdrawn, deleted = zebras[0], zebras[2]
+    assert staff_client.delete(f"{BOOKS}/{withdrawn.pk}").status_code == 204  # withdraws
+    assert answer(api_client, search="zebra")["count"] == 2
+    assert withdrawn.pk not in ids(answer(api_client, q="zeb"))
+    from catalog import services
+
+    services.books_restore(books=Book.objects.filter(pk=withdrawn.pk))  # the admin's action and form
+    assert answer(api_client, search="zebra")["count"] == 3
+
+    services.book_delete(book=Book.objects.get(pk=deleted.pk))
+    assert answer(api_client, search="zebra")["count"] == 2
+    assert not SearchPosting.objects.filter(book_id=deleted.pk).exists()
+
+
+def test_review_moderation_changes_the_rating_the_search_ranks_and_counts_by(user_client, api_client, zebras):
+    from catalog import services
+    from catalog.models import Review
+
+    last = zebras[0]  # the oldest: last among equals
+    assert ids(answer(api_client, search="zebra"))[-1] == last.pk
+    response = user_client.post(f"{BOOKS}/{last.pk}/reviews", {"rating": 5}, format="json")
+    assert response.status_code == 201, response.json()
+    body = answer(api_client, search="zebra", facets="rating")
+    assert ids(body)[0] == last.pk  # rated, before the unrated
+    assert body["facets"]["rating"][-1] == {"min": 4, "count": 1}
+    assert ids(answer(api_client, q="zebr"))[0] == last.pk
+
+    review = Review.objects.get(pk=response.json()["id"])
+    services.reviews_hide(reviews=Review.objects.filter(pk=review.pk), reason="Spam")
+    assert ids(answer(api_client, search="zebra"))[-1] == last.pk
+    services.reviews_restore(reviews=Review.objects.filter(pk=review.pk))
+    assert ids(answer(api_client, search="zebra"))[0] == last.pk
+    services.review_update(review=review, rating=1)
+    assert answer(api_client, search="zebra", facets="rating")["facets"]["rating"] == [{"min": 1, "count": 1}]
+    services.review_delete(review=review)
+    assert answer(api_client, search="zebra", facets="rating")["facets"]["rating"] == []
+    ReviewFactory(book=last, rating=4)
+    services.reviews_remove(reviews=Review.objects.filter(book=last))
+    assert ids(answer(api_client, search="zebra"))[-1] == last.pk
+
+
+def test_the_popularity_refresh_reorders_the_search(api_client, zebras):
+    from catalog.stock import books_popularity_refresh, stock_apply
+
+    last = zebras[0]
+    stock_apply(changes={last.pk: -2}, reason="sale")
+    assert ids(answer(api_client, search="zebra"))[-1] == last.pk  # counted at the next refresh
+    books_popularity_refresh()
+    assert ids(answer(api_client, search="zebra"))[0] == last.pk
+    assert ids(answer(api_client, q="zebra"))[0] == last.pk
+    books_popularity_refresh(now=timezone.now() + timedelta(days=91))  # the sale ages out
+    assert ids(answer(api_client, search="zebra"))[-1] == last.pk
+
+
+def test_imported_books_new_and_updated_are_in_the_postings(api_client, tmp_path, zebras):
+    import io
+
+    from django.core.management import call_command
+
+    path = tmp_path / "books.csv"
+    path.write_text(
+        "isbn,title,subtitle,authors,price,format\n"
+        f"{zebras[0].isbn},Zebra one,,Uma Stripe,70.00,hardcover\n"
+        "9780306406157,Zebra crossing,,Ursula Le Guin,9.99,ebook\n"
+    )
+    call_command("import_books", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+    body = answer(api_client, search="zebra", facets="format,price")
+    assert body["count"] == 4
+    assert {(f["value"], f["count"]) for f in body["facets"]["format"]} == {
+        ("paperback", 2),
+        ("hardcover", 1),
+        ("ebook", 1),
+    }
+    assert ids(answer(api_client, search="ursula")) == [Book.objects.get(isbn="9780306406157").pk]
+    assert answer(api_client, q="crossi") != []
+
+
+def test_a_full_rebuild_rewrites_every_posting(zebras):
+    SearchPosting.objects.filter(book=zebras[0]).delete()
+    SearchPosting.objects.filter(book=zebras[1]).update(price=Decimal("1.00"))
+    book_search_vector_refresh(book_ids=None)  # rebuild_search, the seed, the bench generator
+    assert SearchPosting.objects.filter(book=zebras[0]).exists()
+    assert set(SearchPosting.objects.values_list("price", flat=True)) == {Decimal("12.00")}
