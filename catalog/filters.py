@@ -162,7 +162,9 @@ class BookFilter(django_filters.FilterSet):
         if self._caller_is_staff():
             return False
         free = {"search", "ordering", "facets", *own}
-        return not any(value not in (None, "", []) for name, value in self.form.cleaned_data.items() if name not in free)
+        return not any(
+            value not in (None, "", []) for name, value in self.form.cleaned_data.items() if name not in free
+        )
 
     def _search_plan(self, using: str) -> SearchPlan | None:
         """The text's typo corrections, looked up once per request (the list, then its facets)."""

@@ -417,8 +417,8 @@ class PostingSearch:
     one of its typo corrections `typos`, all of one typo count. Each posting's key, in the read
     index's order after the word, is the book's ranking key through that word:
     (form: exact 4 > prefix 3 > typo 2; field; title equal to the query, which only the query's
-    own word can be; popularity; rating; newest; id), and a book's ranking key (`search_books`) is the largest key of its postings
-    among the query's words. So the first `stop` books of the ranking are among the first
+    own word can be; popularity; rating; newest; id), and a book's ranking key (`search_books`)
+    is the largest key of its postings among the query's words. So the first `stop` books of the ranking are among the first
     `stop` postings of each word (a book missing there has `stop` books with a larger key
     before it), and their order is the order of their best postings: the page is one pass of
     `LATERAL ... LIMIT stop` per word (the prefix words found by a loose scan of the index),
@@ -521,9 +521,7 @@ class PostingSearch:
         rows, params = self._rows(columns)
         flag_sql = "".join(f", CASE WHEN {sql} THEN 1 ELSE 0 END AS {name}" for name, (sql, _) in flags.items())
         flag_params = [param for _, flag_params in flags.values() for param in flag_params]
-        sql = (
-            f"SELECT DISTINCT catalog_searchposting.*{flag_sql} FROM ({rows}) AS catalog_searchposting"  # noqa: S608 (fixed fragments)
-        )
+        sql = f"SELECT DISTINCT catalog_searchposting.*{flag_sql} FROM ({rows}) AS catalog_searchposting"  # noqa: S608 (fixed fragments)
         return sql, [*flag_params, *params]
 
 

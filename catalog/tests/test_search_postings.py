@@ -34,7 +34,7 @@ def catalog():
     poetry = CategoryFactory(name="Poetry", slug="poetry")
     authors = [AuthorFactory(name=name) for name in ("Ann Dragon", "Bo Fire", "Cy Élan", "Di Draco")]
     books = []
-    for n in range(60):
+    for _ in range(60):
         words = rng.sample(WORDS, rng.choice([1, 1, 2, 3]))
         books.append(
             BookFactory(
@@ -128,7 +128,7 @@ def test_the_postings_give_the_gin_paths_page_count_and_facets(api_client, catal
 
 @pytest.mark.parametrize("text", QUERIES)
 def test_suggestions_from_the_postings_are_the_gin_paths(api_client, catalog, text):
-    with_postings, without, used = both(api_client, SUGGEST, {"q": text})
+    with_postings, without, _used = both(api_client, SUGGEST, {"q": text})
     assert with_postings == without
 
 
