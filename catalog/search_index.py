@@ -113,8 +113,10 @@ _POSTINGS_INSERT_SQL = """
     CROSS JOIN LATERAL (SELECT catalog_search_words(b.title) AS title) t
     CROSS JOIN LATERAL unnest(b.search_vector) l
     WHERE b.is_active {books}
-    ORDER BY l.lexeme  -- the read index's order: its insertions walk it once, not at random
+    {order}
 """
+# For inserts into the read index: in its order, so that they walk it once, not at random.
+_IN_INDEX_ORDER = "ORDER BY l.lexeme"
 
 # The same indexes as migration 0009's.
 _POSTINGS_INDEXES_SQL = """
@@ -143,14 +145,17 @@ def book_postings_refresh(*, book_ids: Iterable[int] | None = None, using: str =
             cursor.execute("TRUNCATE catalog_searchposting")
             cursor.execute("DROP INDEX IF EXISTS catalog_searchposting_book")
             cursor.execute("DROP INDEX IF EXISTS catalog_searchposting_read")
-            cursor.execute(_POSTINGS_INSERT_SQL.format(reviews="", books=""))
+            cursor.execute(_POSTINGS_INSERT_SQL.format(reviews="", books="", order=""))
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the bulk builds (this transaction)
             cursor.execute(_POSTINGS_INDEXES_SQL)
             return
         ids = sorted(set(book_ids))
         if not ids:
             return
         cursor.execute("DELETE FROM catalog_searchposting WHERE book_id = ANY(%s)", [ids])
-        sql = _POSTINGS_INSERT_SQL.format(reviews="AND v.book_id = ANY(%(ids)s)", books="AND b.id = ANY(%(ids)s)")
+        sql = _POSTINGS_INSERT_SQL.format(
+            reviews="AND v.book_id = ANY(%(ids)s)", books="AND b.id = ANY(%(ids)s)", order=_IN_INDEX_ORDER
+        )
         cursor.execute(sql, {"ids": ids})
 
 
