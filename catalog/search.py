@@ -419,7 +419,8 @@ class PostingSearch:
     (form: exact 4 > prefix 3 > typo 2; field; title equal to the query, which only the query's
     own word can be; popularity; rating; newest; id), and a book's ranking key (`search_books`)
     is the largest key of its postings among the query's words. So the first `stop` books of
-    the ranking are among the first `stop` postings of each word (a book missing there has `stop` books with a larger key
+    the ranking are among the first `stop` postings of each word (a book missing there has
+    `stop` books with a larger key
     before it), and their order is the order of their best postings: the page is one pass of
     `LATERAL ... LIMIT stop` per word (the prefix words found by a loose scan of the index),
     merged, with no search vector read. The count and the facets read the postings of the
