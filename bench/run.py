@@ -561,10 +561,11 @@ def explain(args, started) -> None:
             found.append(("facets", *filterset.facet_sql(books, list(FACETS))))
         if suggest:
             prefix = word[: max(1, len(word) - 2)]
-            suggestions = Book.objects.available().only("id", "title", "cover", "popularity", "created_at")
-            found.append(
-                (f"suggest `{prefix}`", *search_page(suggestions.search(prefix), 0, 8).query.sql_with_params())
+            suggestions = (  # as the view reads them (catalog.views.BookViewSet.suggest)
+                Book.objects.available().only("id", "title", "cover", "popularity", "created_at").with_ratings()
             )
+            matches = suggestions.search(prefix, postings=True)
+            found.append((f"suggest `{prefix}`", *search_page(matches, 0, 8).query.sql_with_params()))
         return found
 
     def list_queries(params):

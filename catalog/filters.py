@@ -130,7 +130,9 @@ class BookFilter(django_filters.FilterSet):
         # The search comes last: whether no book matches every word is decided among the books
         # that all the other filters select. Ranking only when the caller asked for no order.
         queryset = self._apply(queryset, exclude={"search"})
-        return self.search_queryset(queryset, ranked=not self.form.cleaned_data.get("ordering"))
+        return self.search_queryset(
+            queryset, ranked=not self.form.cleaned_data.get("ordering"), postings=self._postings_serve(own=())
+        )
 
     def _apply(self, queryset, *, exclude=(), only=None):
         for name, value in self.form.cleaned_data.items():
@@ -143,11 +145,25 @@ class BookFilter(django_filters.FilterSet):
     def search_text(self) -> str:
         return (self.form.cleaned_data.get("search") or "").strip()
 
-    def search_queryset(self, queryset, *, ranked: bool, relax_within=None):
+    def search_queryset(self, queryset, *, ranked: bool, relax_within=None, postings: bool = False):
         if not self.search_text:
             return queryset
         return queryset.search(
-            self.search_text, ranked=ranked, relax_within=relax_within, plan=self._search_plan(queryset.db)
+            self.search_text,
+            ranked=ranked,
+            relax_within=relax_within,
+            plan=self._search_plan(queryset.db),
+            postings=postings,
+        )
+
+    def _postings_serve(self, *, own) -> bool:
+        """Whether the search postings may answer (`catalog.search.PostingSearch`): the public
+        catalog, with no filter but the search, `ordering`, `facets` and the filters in `own`."""
+        if self._caller_is_staff():
+            return False
+        free = {"search", "ordering", "facets", *own}
+        return not any(
+            value not in (None, "", []) for name, value in self.form.cleaned_data.items() if name not in free
         )
 
     def _search_plan(self, using: str) -> SearchPlan | None:
@@ -195,7 +211,9 @@ class BookFilter(django_filters.FilterSet):
         own = {name for filters in FACET_FILTERS.values() for name in filters}
         common = self._apply(queryset, exclude={"search", "ordering", *own})
         everything = self._apply(common, only=own)
-        return self.search_queryset(common, ranked=False, relax_within=everything)
+        return self.search_queryset(
+            common, ranked=False, relax_within=everything, postings=self._postings_serve(own=own)
+        )
 
     def facet_sql(self, queryset, names: list[str]) -> tuple[str, list]:
         """The facets' SQL (for EXPLAIN in the bench)."""

@@ -15,7 +15,12 @@ from rest_framework import serializers
 from catalog.caching import catalog_changed
 from catalog.isbn import InvalidISBNError, normalize_isbn
 from catalog.models import Author, Book, Category, StockMovement
-from catalog.search_index import book_search_vector_refresh, search_vector_sql, search_words_insert_sql
+from catalog.search_index import (
+    book_postings_refresh,
+    book_search_vector_refresh,
+    search_vector_sql,
+    search_words_insert_sql,
+)
 from catalog.serializers import ISBNField
 from catalog.slugs import book_slug, category_slug, first_free
 from catalog.stock import stock_record_opening, stock_set_many
@@ -256,10 +261,15 @@ class BookImporter:
     batch runs a constant number of queries whatever its size.
     """
 
-    def __init__(self, *, has_authors: bool, has_category: bool, actor=None):
+    def __init__(self, *, has_authors: bool, has_category: bool, actor=None, defer_postings: bool = False):
         self.has_authors = has_authors
         self.has_category = has_category
         self.actor = actor
+        # `defer_postings`: the new books' search postings are written by `finish`, once for the
+        # whole import (one INSERT in the read index's order, or a rebuild when the import is most of
+        # the catalog), instead of one INSERT per batch into an index that grows at random.
+        self.defer_postings = defer_postings
+        self.pending_postings: list[int] = []
         self.author_ids: dict[str, int] = {}
         self.category_ids: dict[tuple[int | None, str], int] = {
             (parent_id, name): pk for pk, parent_id, name in Category.objects.values_list("pk", "parent_id", "name")
@@ -286,6 +296,21 @@ class BookImporter:
                 self.category_ids[key] = Category.objects.create(name=name, slug=slug, parent_id=parent_id).pk
             parent_id = self.category_ids[key]
         return parent_id
+
+    REBUILD_SHARE = 0.5  # new books at least this share of the active ones: the postings are rebuilt
+
+    @transaction.atomic
+    def finish(self) -> None:
+        """The search postings of the books created since the importer was made (`defer_postings`).
+        Until then those books are found by multi-word searches but not yet by one-word ones."""
+        pending, self.pending_postings = self.pending_postings, []
+        if not pending:
+            return
+        if len(pending) >= self.REBUILD_SHARE * Book.objects.filter(is_active=True).count():
+            book_postings_refresh(book_ids=None)  # TRUNCATE, one INSERT, the indexes built in bulk
+        else:
+            book_postings_refresh(book_ids=pending)
+        catalog_changed()
 
     @transaction.atomic
     def write_batch(self, rows: list[dict]) -> ImportResult:
@@ -326,7 +351,12 @@ class BookImporter:
             result.stock_changes += stock_set_many(
                 levels=levels, reason=StockMovement.Reason.IMPORT, actor=self.actor, note="CSV import"
             )
-        # New books got their search columns in their INSERT; updated ones are recomputed.
+        # New books got their search columns in their INSERT (their postings are written here, after
+        # their authors); updated ones are recomputed with their postings.
+        if self.defer_postings:
+            self.pending_postings += [ids[row["isbn"]] for row in new]
+        else:
+            book_postings_refresh(book_ids=[ids[row["isbn"]] for row in new])
         book_search_vector_refresh(book_ids=[row["id"] for row in updated])
         result.created, result.updated = len(new), len(updated)
         return result

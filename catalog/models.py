@@ -98,12 +98,13 @@ class BookQuerySet(models.QuerySet["Book"]):
         ranked: bool = True,
         relax_within: "BookQuerySet | None" = None,
         plan: "SearchPlan | None" = None,
+        postings: bool = False,
     ) -> "BookQuerySet":
         """Books matching `text` (see `catalog.search`): every word, accents and bounded typos
         forgiven, the last word also as a prefix, or an ISBN; ranked unless `ranked` is false."""
         from catalog.search import search_books
 
-        return search_books(self, text, ranked=ranked, relax_within=relax_within, plan=plan)
+        return search_books(self, text, ranked=ranked, relax_within=relax_within, plan=plan, postings=postings)
 
     def with_listing_data(self) -> "BookQuerySet":
         """Everything the book serializers read, in a constant number of queries (page + authors)."""
@@ -406,3 +407,37 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class SearchPosting(models.Model):
+    """One word of an active book's search vector (PostgreSQL): the posting table that generates
+    and counts a search's candidates in index order (`catalog.search`, `catalog.search_index`).
+
+    A row carries what the ranking and the facets read, so that a one-word search's page, its
+    count and its facets are index-only passes over the read index `catalog_searchposting_read`
+    (`word, field DESC, title_equal DESC, popularity DESC, rating DESC NULLS LAST, created_at
+    DESC, book_id DESC` INCLUDE `category_id, format, language, price`). On PostgreSQL the table
+    is created by migration 0009 with `word` in the "C" collation (a prefix is a range of the
+    index), that index and one on `book_id`, and no primary key constraint (a vector's words are
+    unique); elsewhere it is a plain, unused table. Kept by
+    `catalog.search_index.book_postings_refresh`, called by every write path of what a row carries.
+    """
+
+    pk = models.CompositePrimaryKey("book", "word")
+    book = models.ForeignKey(Book, on_delete=models.CASCADE, db_constraint=False, db_index=False, related_name="+")
+    word = models.TextField()
+    field = models.SmallIntegerField(help_text="Where the word is: 3 title, 2 authors, 1 subtitle/publisher, 0 rest.")
+    title_equal = models.BooleanField(help_text="The book's title is this word alone.")
+    popularity = models.PositiveIntegerField()
+    rating = models.DecimalField(max_digits=22, decimal_places=20, null=True)  # plain numeric on PostgreSQL
+    created_at = models.DateTimeField()
+    category_id = models.BigIntegerField(null=True)
+    format = models.CharField(max_length=10)
+    language = models.CharField(max_length=2)
+    price = models.DecimalField(max_digits=7, decimal_places=2)
+
+    class Meta:
+        db_table = "catalog_searchposting"
+
+    def __str__(self) -> str:
+        return f"{self.word} {self.book_id}"

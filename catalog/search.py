@@ -58,6 +58,7 @@ Books = TypeVar("Books", bound=QuerySet[Any])
 MAX_WORDS = 10
 MAX_WORD_LENGTH = 100  # longer words are matched exactly only (and are not in the dictionary)
 TYPO_CANDIDATES = 40  # nearest dictionary words (trigram distance) checked per query word
+POSTINGS = True  # one-word searches from the search postings where they can (PostingSearch); tests compare
 
 # Characters that NFKD does not decompose but unaccent folds (kept in step with PostgreSQL's).
 _FOLD = str.maketrans({"ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i", "æ": "ae", "œ": "oe", "þ": "th"})
@@ -306,12 +307,16 @@ def search_books(
     ranked: bool = True,
     relax_within: Books | None = None,
     plan: SearchPlan | None = None,
+    postings: bool = False,
 ) -> Books:
     """`queryset` narrowed to the books matching `text`; ranked (see the module) unless not `ranked`.
 
     The result carries `search_relaxed` on each row. `relax_within`: the queryset in which "no book
     matches every word" is decided (the list with all its filters; default `queryset`).
     `plan`: the text's `SearchPlan` when the caller already has it (a list and its facets).
+    `postings`: the caller vouches that `queryset` is the public catalog (active books) with no
+    filter; then `search_page` and `book_facets` may take the page, the count and the facets from
+    the search postings (`PostingSearch`).
     """
     if connections[queryset.db].vendor != "postgresql":
         return _search_plain(queryset, text)
@@ -334,6 +339,8 @@ def search_books(
     if plan.isbn:
         match = Q(match) | Q(isbn=plan.isbn)
     books = queryset.filter(match).annotate(search_relaxed=relaxed)
+    if postings and POSTINGS and (posting_search := PostingSearch.of(plan)) is not None:
+        books.query.search_postings = posting_search  # type: ignore[attr-defined]  # kept by Query.clone
     if not ranked:
         return books
     books = books.alias(search_title=SearchWords(F("title")))
@@ -372,17 +379,151 @@ def search_page(books: Books, start: int, stop: int, *, count: bool = False) -> 
             books = books.annotate(list_total=Window(Count("pk")))
         return books[start:stop]
     order = tuple(books.query.order_by)
-    if order[: len(RANK_ORDER)] == RANK_ORDER:
+    postings = posting_search_of(books)
+    ranked = order[: len(RANK_ORDER)] == RANK_ORDER
+    if ranked and postings is not None and order == (*RANK_ORDER, RATING_ORDER, "-created_at", "-id"):
+        ids: Any = RawSQL(*postings.page_sql(start, stop))  # noqa: S611 (fixed fragments)
+    elif ranked:
         ids_sql, ids_params = _ranked_ids_sql(books, start, stop)
-        ids: Any = RawSQL(ids_sql, ids_params)  # noqa: S611 (Django's SQL and fixed fragments)
+        ids = RawSQL(ids_sql, ids_params)  # noqa: S611 (Django's SQL and fixed fragments)
     else:  # an explicit ordering: the ids in that order, then their rows
         ids = books.values("pk")[start:stop]
     page = books.filter(pk__in=ids)
     if count:
-        count_sql, count_params = books.order_by().values("pk").query.sql_with_params()
-        total = RawSQL(f"SELECT count(*) FROM ({count_sql}) AS matches", count_params)  # noqa: S608, S611 (Django's SQL)
+        if postings is not None:
+            total = RawSQL(*postings.count_sql())  # noqa: S611 (fixed fragments)
+        else:
+            count_sql, count_params = books.order_by().values("pk").query.sql_with_params()
+            total = RawSQL(f"SELECT count(*) FROM ({count_sql}) AS matches", count_params)  # noqa: S608, S611 (Django's SQL)
         page = page.annotate(list_total=total)
     return page
+
+
+def posting_search_of(books) -> "PostingSearch | None":
+    """The `PostingSearch` that `search_books` attached to this search, if any."""
+    return getattr(books.query, "search_postings", None)
+
+
+# The order's key after RANK_ORDER when the books carry their rating (`search_books`).
+RATING_ORDER = F("average_rating").desc(nulls_last=True)
+
+
+@dataclass(frozen=True)
+class PostingSearch:
+    """A one-word search answered from the search postings (`catalog.models.SearchPosting`).
+
+    The query word `word` matches a book exactly, as a prefix (every posting word in
+    [`word`, `upper`): the "C" collation makes a prefix a range of the read index) or through
+    one of its typo corrections `typos`, all of one typo count. Each posting's key, in the read
+    index's order after the word, is the book's ranking key through that word:
+    (form: exact 4 > prefix 3 > typo 2; field; title equal to the query, which only the query's
+    own word can be; popularity; rating; newest; id), and a book's ranking key (`search_books`)
+    is the largest key of its postings among the query's words. So the first `stop` books of
+    the ranking are among the first `stop` postings of each word (a book missing there has
+    `stop` books with a larger key
+    before it), and their order is the order of their best postings: the page is one pass of
+    `LATERAL ... LIMIT stop` per word (the prefix words found by a loose scan of the index),
+    merged, with no search vector read. The count and the facets read the postings of the
+    words once (index-only).
+
+    Not used, and the GIN path (`search_books`, `_ranked_ids_sql`, `facets_sql`) answers
+    instead, when it cannot prove the page this way: more than one query word (the words
+    matched and relaxing depend on several words at once), an ISBN, typo corrections of two
+    typo counts (a book's typo count and its field may then come from different words), a
+    query word ending in the last code point, a search the caller did not vouch for (staff,
+    or any filter besides the search, `ordering` and `facets`: the postings carry no stock,
+    author or withdrawal), books without their rating (an order without it), and an explicit
+    `ordering` (its page; its count still comes from here).
+    """
+
+    word: str
+    upper: str
+    typos: tuple[str, ...]
+
+    EXACT = 4
+    PREFIX = 3
+    TYPO = 2
+
+    @classmethod
+    def of(cls, plan: SearchPlan) -> "PostingSearch | None":
+        if plan.isbn or len(plan.words) != 1:
+            return None
+        word = plan.words[0]
+        if not word.word or len(word.typos) > 1 or ord(word.word[-1]) >= 0x10FFFF:
+            return None
+        typos = tuple(t for n in word.typos for t in word.typos[n])
+        return cls(word=word.word, upper=word.word[:-1] + chr(ord(word.word[-1]) + 1), typos=typos)
+
+    # The words and their forms: the word, its prefix words (each found by one descent of the read
+    # index: the smallest word after the previous one), its typo corrections.
+    _FORMS = """
+        WITH RECURSIVE prefix(word) AS (
+            SELECT (SELECT min(p.word) FROM catalog_searchposting p WHERE p.word > %s AND p.word < %s)
+            UNION ALL
+            SELECT (SELECT min(p.word) FROM catalog_searchposting p WHERE p.word > prefix.word AND p.word < %s)
+            FROM prefix WHERE prefix.word IS NOT NULL
+        ), forms(word, form) AS (
+            SELECT %s::text COLLATE "C", {exact}
+            UNION ALL SELECT word, {prefix} FROM prefix WHERE word IS NOT NULL
+            UNION ALL SELECT unnest(%s::text[]) COLLATE "C", {typo}
+        )
+    """
+
+    def _forms(self) -> tuple[str, list]:
+        sql = self._FORMS.format(exact=self.EXACT, prefix=self.PREFIX, typo=self.TYPO)
+        return sql, [self.word, self.upper, self.upper, self.word, list(self.typos)]
+
+    def page_sql(self, start: int, stop: int) -> tuple[str, list]:
+        """The ids of positions [start, stop) of the ranking, in order."""
+        forms, params = self._forms()
+        key = "p.field DESC, p.title_equal DESC, p.popularity DESC, p.rating DESC NULLS LAST, p.created_at DESC"
+        # A title equal to another word than the query's is no title equal to the query: for those
+        # words the rows of books titled that word alone (first in the index) are read apart.
+        sql = f"""{forms}, top AS (
+            SELECT f.form, p.* FROM forms f CROSS JOIN LATERAL (
+                SELECT p.book_id, p.field, p.title_equal AND f.form = {self.EXACT} AS title_equal,
+                    p.popularity, p.rating, p.created_at
+                FROM catalog_searchposting p
+                WHERE p.word = f.word AND (f.form = {self.EXACT} OR NOT (p.field = 3 AND p.title_equal))
+                ORDER BY {key}, p.book_id DESC LIMIT %s
+            ) p
+            UNION ALL
+            SELECT f.form, p.* FROM forms f CROSS JOIN LATERAL (
+                SELECT p.book_id, p.field, FALSE AS title_equal, p.popularity, p.rating, p.created_at
+                FROM catalog_searchposting p WHERE p.word = f.word AND p.field = 3 AND p.title_equal
+                ORDER BY {key}, p.book_id DESC LIMIT %s
+            ) p
+            WHERE f.form <> {self.EXACT}
+        ), best AS (
+            SELECT DISTINCT ON (p.book_id) p.* FROM top p ORDER BY p.book_id, p.form DESC, {key}
+        )
+        SELECT p.book_id FROM best p ORDER BY p.form DESC, {key}, p.book_id DESC LIMIT %s OFFSET %s
+        """  # noqa: S608 (fixed fragments)
+        return sql, [*params, stop, stop, stop - start, start]
+
+    def _rows(self, columns: str) -> tuple[str, list]:
+        """The postings of the query's words (each book once per word), `columns` of each."""
+        sql = f"""
+            SELECT {columns} FROM catalog_searchposting p WHERE p.word >= %s AND p.word < %s
+            UNION ALL
+            SELECT {columns} FROM catalog_searchposting p WHERE p.word = ANY(%s::text[])
+        """  # noqa: S608 (fixed fragments)
+        return sql, [self.word, self.upper, list(self.typos)]
+
+    def count_sql(self) -> tuple[str, list]:
+        """The number of books matching (distinct books over the words' postings)."""
+        rows, params = self._rows("p.book_id")
+        return f"SELECT count(DISTINCT m.book_id) FROM ({rows}) AS m", params  # noqa: S608 (fixed fragments)
+
+    def facet_rows_sql(self, flags: dict[str, tuple[str, list]]) -> tuple[str, list]:
+        """The matching books once each: id, category, format, language, price, rating and the
+        facet filters' flags (`flags`: name -> condition on the posting's columns)."""
+        columns = "p.book_id, p.category_id, p.format, p.language, p.price, p.rating"
+        rows, params = self._rows(columns)
+        flag_sql = "".join(f", CASE WHEN {sql} THEN 1 ELSE 0 END AS {name}" for name, (sql, _) in flags.items())
+        flag_params = [param for _, flag_params in flags.values() for param in flag_params]
+        sql = f"SELECT DISTINCT catalog_searchposting.*{flag_sql} FROM ({rows}) AS catalog_searchposting"  # noqa: S608 (fixed fragments)
+        return sql, [*flag_params, *params]
 
 
 def _ranked_ids_sql(books, start: int, stop: int) -> tuple[str, list]:
@@ -461,14 +602,22 @@ def book_facets(base, conditions: dict, names: list[str]) -> dict:
 
 
 def facets_sql(base, conditions: dict, names: list[str]) -> tuple[str, list]:
-    flags = {
-        f"f_{name}": _flag(condition) if condition is not None else Value(1) for name, condition in conditions.items()
-    }
-    columns = ["pk", "category_id", "format", "language", "price"]
-    base = base.order_by().annotate(**flags)
-    if "rating" in names:
-        columns.append("average_rating")
-    rows_sql, params = base.values(*columns, *flags).query.sql_with_params()
+    postings = posting_search_of(base)
+    if postings is not None:  # the postings of the query's words, read index-only (PostingSearch)
+        flag_names = [f"f_{name}" for name in conditions]
+        flag_sql = {f"f_{name}": _posting_condition_sql(base.db, condition) for name, condition in conditions.items()}
+        rows_sql, params = postings.facet_rows_sql(flag_sql)
+    else:
+        flags = {
+            f"f_{name}": _flag(condition) if condition is not None else Value(1)
+            for name, condition in conditions.items()
+        }
+        flag_names = list(flags)
+        columns = ["pk", "category_id", "format", "language", "price"]
+        base = base.order_by().annotate(**flags)
+        if "rating" in names:
+            columns.append("average_rating")
+        rows_sql, params = base.values(*columns, *flags).query.sql_with_params()
 
     def others(name: str) -> str:
         return " AND ".join([f"f_{other} = 1" for other in FACETS if other != name] or ["TRUE"])
@@ -514,10 +663,33 @@ def facets_sql(base, conditions: dict, names: list[str]) -> tuple[str, list]:
     # Column names of `base` are Django's; rename them positionally to ours.
     names_sql = ", ".join(
         ["id", "category_id", "format", "language", "price"]
-        + (["average_rating"] if "rating" in names else [])
-        + list(flags)
+        + (["average_rating"] if "rating" in names or postings is not None else [])  # a posting row carries it
+        + flag_names
     )
     sql = f"WITH RECURSIVE base({names_sql}) AS {materialized} ({rows_sql}){ancestors} " + " UNION ALL ".join(parts)
+    return sql, list(params)
+
+
+def _posting_condition_sql(using: str, condition: Q | None) -> tuple[str, list]:
+    """A facet filter (a condition on the book's category, format, language, price or rating) as
+    SQL on the columns of `catalog_searchposting`."""
+    if condition is None:
+        return "TRUE", []
+    from django.apps import apps
+
+    posting = apps.get_model("catalog", "SearchPosting")
+
+    def renamed(node):
+        children = [
+            renamed(child) if isinstance(child, Q) else (child[0].replace("average_rating", "rating", 1), child[1])
+            for child in node.children
+        ]
+        copy = Q(*children, _connector=node.connector, _negated=node.negated)
+        return copy
+
+    query = posting.objects.using(using).filter(renamed(condition)).query
+    compiler = query.get_compiler(using=using)
+    sql, params = compiler.compile(query.where)
     return sql, list(params)
 
 

@@ -77,6 +77,7 @@ def book_search_vector_refresh(*, book_ids: Iterable[int] | None = None, using: 
         params["ids"] = ids
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
+    book_postings_refresh(book_ids=None if book_ids is None else params["ids"], using=using)
 
 
 def search_vector_sql(*, title: str, names: str, subtitle: str, publisher: str, description: str) -> str:
@@ -92,6 +93,83 @@ def search_words_insert_sql(*, source: str) -> str:
     with a `search_vector` column, aliased `v`) to the typo dictionary, for statements that write
     books in bulk (a data-modifying CTE with `RETURNING search_vector`)."""
     return _ADD_WORDS_SQL.format(source=f"{source} AS v")
+
+
+# A book's postings (catalog.models.SearchPosting): one row per word of its search vector, with
+# the word's best field and what the ranking and the facets read; withdrawn books have none.
+_POSTINGS_INSERT_SQL = """
+    INSERT INTO catalog_searchposting
+        (book_id, word, field, title_equal, popularity, rating, created_at, category_id, format, language, price)
+    SELECT b.id, l.lexeme,
+        CASE WHEN 'A' = ANY(l.weights) THEN 3 WHEN 'B' = ANY(l.weights) THEN 2
+             WHEN 'C' = ANY(l.weights) THEN 1 ELSE 0 END,
+        l.lexeme = t.title, b.popularity, r.rating, b.created_at, b.category_id, b.format, b.language, b.price
+    FROM catalog_book b
+    LEFT JOIN (
+        SELECT v.book_id, avg(v.rating) AS rating FROM catalog_review v
+        WHERE v.status = 'published' {reviews}
+        GROUP BY v.book_id
+    ) r ON r.book_id = b.id
+    CROSS JOIN LATERAL (SELECT catalog_search_words(b.title) AS title) t
+    CROSS JOIN LATERAL unnest(b.search_vector) l
+    WHERE b.is_active {books}
+    {order}
+"""
+# For inserts into the read index: in its order, so that they walk it once, not at random.
+_IN_INDEX_ORDER = "ORDER BY l.lexeme"
+
+# The same indexes as migration 0009's.
+_POSTINGS_INDEXES_SQL = """
+    CREATE INDEX catalog_searchposting_book ON catalog_searchposting (book_id);
+    CREATE INDEX catalog_searchposting_read ON catalog_searchposting
+        (word, field DESC, title_equal DESC, popularity DESC, rating DESC NULLS LAST, created_at DESC, book_id DESC)
+        INCLUDE (category_id, format, language, price);
+"""
+
+
+def book_postings_refresh(*, book_ids: Iterable[int] | None = None, using: str = "default") -> None:
+    """Rewrites the search postings of the given books from their rows (search vector, title,
+    popularity, published reviews' mean rating, created_at, category, format, language, price;
+    none when withdrawn or deleted). A no-op outside PostgreSQL.
+
+    Called by `book_search_vector_refresh` (every write of the searched texts) and by every
+    other write of what a posting carries: withdrawal and restoration, deletion, a staff edit
+    of price, category, format or language, review moderation, the popularity refresh, the
+    import. Two statements whatever the number of books (the DELETE through the index on
+    `book_id`); `book_ids=None` rebuilds the table (TRUNCATE, one INSERT, then its indexes).
+    """
+    if connections[using].vendor != "postgresql":
+        return
+    with connections[using].cursor() as cursor:
+        if book_ids is None:  # without its indexes, built again in bulk after the INSERT
+            cursor.execute("TRUNCATE catalog_searchposting")
+            cursor.execute("DROP INDEX IF EXISTS catalog_searchposting_book")
+            cursor.execute("DROP INDEX IF EXISTS catalog_searchposting_read")
+            cursor.execute(_POSTINGS_INSERT_SQL.format(reviews="", books="", order=""))
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the bulk builds (this transaction)
+            cursor.execute(_POSTINGS_INDEXES_SQL)
+            return
+        ids = sorted(set(book_ids))
+        if not ids:
+            return
+        cursor.execute("DELETE FROM catalog_searchposting WHERE book_id = ANY(%s)", [ids])
+        sql = _POSTINGS_INSERT_SQL.format(
+            reviews="AND v.book_id = ANY(%(ids)s)", books="AND b.id = ANY(%(ids)s)", order=_IN_INDEX_ORDER
+        )
+        cursor.execute(sql, {"ids": ids})
+
+
+def book_postings_popularity_refresh(*, book_ids: Iterable[int], using: str = "default") -> None:
+    """The popularity of these books' postings set to their rows' (after `books_popularity_refresh`)."""
+    ids = sorted(set(book_ids))
+    if connections[using].vendor != "postgresql" or not ids:
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "UPDATE catalog_searchposting AS p SET popularity = b.popularity FROM catalog_book AS b "
+            "WHERE p.book_id = ANY(%s) AND b.id = p.book_id AND p.popularity <> b.popularity",
+            [ids],
+        )
 
 
 def author_books_search_refresh(*, author_ids: Iterable[int]) -> None:

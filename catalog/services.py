@@ -19,7 +19,7 @@ from bookstore.integrity import Unique, unique_violations
 from catalog.caching import catalog_changed
 from catalog.exceptions import AlreadyReportedError, CategoryCycleError, InUseError, MissingReferenceError
 from catalog.models import Author, Book, Category, Review, ReviewReport, StockMovement
-from catalog.search_index import author_books_search_refresh, book_search_vector_refresh
+from catalog.search_index import author_books_search_refresh, book_postings_refresh, book_search_vector_refresh
 from catalog.slugs import book_slug, category_slug, first_free
 from catalog.stock import stock_apply, stock_set
 
@@ -81,6 +81,10 @@ def book_create(
     return book
 
 
+# Book fields the search postings carry besides the searched texts (catalog.models.SearchPosting).
+POSTING_FIELDS = {"price", "category", "category_id", "format", "language", "is_active"}
+
+
 @transaction.atomic
 def book_update(
     *,
@@ -121,7 +125,9 @@ def book_update(
             expected_stock=expected_stock,
         )
     if authors is not None or {"title", "subtitle", "publisher", "description"} & set(fields):
-        book_search_vector_refresh(book_ids=[book.pk])
+        book_search_vector_refresh(book_ids=[book.pk])  # and its postings
+    elif POSTING_FIELDS & set(fields):
+        book_postings_refresh(book_ids=[book.pk])
     if fields or authors is not None:
         catalog_changed(book_ids=[book.pk])  # a stock level alone changes a cached read only at zero (the ledger's)
     return book
@@ -146,6 +152,7 @@ def books_withdraw(*, books: QuerySet[Book]) -> int:
         return 0
     catalog_changed(book_ids=titles)
     Book.objects.filter(pk__in=titles).update(is_active=False, updated_at=timezone.now())
+    book_postings_refresh(book_ids=titles)  # out of the search
     _carts_drop_books(titles=titles)
     return len(titles)
 
@@ -184,7 +191,9 @@ def books_restore(*, books: QuerySet[Book]) -> int:
     if not ids:
         return 0
     catalog_changed(book_ids=ids)
-    return Book.objects.filter(pk__in=ids, is_active=False).update(is_active=True, updated_at=timezone.now())
+    restored = Book.objects.filter(pk__in=ids, is_active=False).update(is_active=True, updated_at=timezone.now())
+    book_postings_refresh(book_ids=ids)  # back in the search
+    return restored
 
 
 def book_withdraw(*, book: Book) -> Book:
@@ -344,6 +353,7 @@ def review_create(*, book: Book, user: User, rating: int, title: str = "", body:
     with unique_violations(REVIEW_TAKEN):
         review = Review.objects.create(book=book, user=user, rating=rating, title=title, body=body)
     catalog_changed(book_ids=[book.pk])  # its ratings
+    book_postings_refresh(book_ids=[book.pk])  # the rating the search ranks and counts by
     return review
 
 
@@ -355,12 +365,14 @@ def review_update(*, review: Review, **fields: Any) -> Review:
         review.save(update_fields=[*fields, "updated_at"])
     if {"rating", "status"} & set(fields):  # the book's ratings (a title or body is shown on no book read)
         catalog_changed(book_ids=[review.book_id])
+        book_postings_refresh(book_ids=[review.book_id])
     return review
 
 
 def review_delete(*, review: Review) -> None:
     catalog_changed(book_ids=[review.book_id])
     review.delete()
+    book_postings_refresh(book_ids=[review.book_id])
 
 
 @transaction.atomic
@@ -369,6 +381,7 @@ def reviews_remove(*, reviews: QuerySet[Review]) -> int:
     rows = list(reviews.values_list("pk", "book_id"))
     catalog_changed(book_ids=[book_id for _, book_id in rows])
     count, _ = Review.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+    book_postings_refresh(book_ids=[book_id for _, book_id in rows])
     return count
 
 
@@ -394,8 +407,11 @@ def review_report(*, review: Review, user: User, reason: str) -> ReviewReport:
 
 
 def _reviews_set_status(*, ids: list[int], status: str, reason: str) -> int:
-    catalog_changed(book_ids=Review.objects.filter(pk__in=ids).values_list("book_id", flat=True))  # ratings
-    return Review.objects.filter(pk__in=ids).update(status=status, hidden_reason=reason, updated_at=timezone.now())
+    book_ids = list(Review.objects.filter(pk__in=ids).values_list("book_id", flat=True))
+    catalog_changed(book_ids=book_ids)  # ratings
+    count = Review.objects.filter(pk__in=ids).update(status=status, hidden_reason=reason, updated_at=timezone.now())
+    book_postings_refresh(book_ids=book_ids)
+    return count
 
 
 @transaction.atomic

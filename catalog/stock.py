@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from django.db import connections, transaction
-from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models import OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -14,6 +14,7 @@ from accounts.models import User
 from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, Shortage, StockChangedError
 from catalog.models import Book, Stock, StockMovement
+from catalog.search_index import book_postings_popularity_refresh
 
 
 @transaction.atomic(savepoint=False)
@@ -135,7 +136,8 @@ POPULARITY_DAYS = 90
 
 def books_popularity_refresh(*, now: datetime | None = None) -> int:
     """Sets every book's `popularity` to its copies sold (sales less cancellations) in the last
-        90 days, from the stock ledger, so that old sales age out. Two UPDATEs; returns the number
+        90 days, from the stock ledger, so that old sales age out. Two UPDATEs (and one of the search
+        postings of the books whose figure changed); returns the number
         of books whose figure was recomputed. Sales count in at the next run: run it hourly
     (`manage.py refresh_popularity`)."""
     since = (now or timezone.now()) - timedelta(days=POPULARITY_DAYS)
@@ -143,10 +145,14 @@ def books_popularity_refresh(*, now: datetime | None = None) -> int:
     sold = recent.filter(book_id=OuterRef("pk")).order_by().values("book_id").annotate(n=-Sum("delta")).values("n")
     with transaction.atomic():
         catalog_changed()
+        changing = list(
+            Book.objects.filter(Q(popularity__gt=0) | Q(pk__in=recent.values("book_id"))).values_list("pk", flat=True)
+        )
         stale = Book.objects.filter(popularity__gt=0).exclude(pk__in=recent.values("book_id")).update(popularity=0)
         fresh = Book.objects.filter(pk__in=recent.values("book_id")).update(
             popularity=Greatest(Coalesce(Subquery(sold), Value(0)), Value(0))
         )
+        book_postings_popularity_refresh(book_ids=changing)
     return stale + fresh
 
 

@@ -154,7 +154,8 @@ class BookViewSet(viewsets.ModelViewSet):
             Book.objects.available()
             .only("id", "title", "cover", "popularity", "created_at")
             .prefetch_related(authors)
-            .search(text)
+            .with_ratings()  # ranked as the list: popularity, then rating
+            .search(text, postings=True)  # the public catalog, no filter (catalog.search.PostingSearch)
         )
         books = search_page(matches, 0, SUGGESTIONS)  # ranked on narrow rows, then the 8 read
         return Response(self.present_suggestions(books, self.get_serializer_context()))

@@ -4,6 +4,7 @@ import factory
 
 from catalog.caching import catalog_changed
 from catalog.models import Author, Book, Category, Review
+from catalog.search_index import book_postings_refresh
 
 
 class _Invalidating(factory.django.DjangoModelFactory):
@@ -85,6 +86,12 @@ class ReviewFactory(_Invalidating):
     @classmethod
     def _books_shown_on(cls, instance) -> list[int]:
         return [instance.book_id]
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        if create:  # the rating the search postings carry, as the review services keep it
+            book_postings_refresh(book_ids=[instance.book_id])
 
 
 def stock_force(book_id: int, quantity: int) -> None:

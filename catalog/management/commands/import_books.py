@@ -120,7 +120,7 @@ class Command(BaseCommand):
         )
 
     def _import(self, reader, header, batch_size, bar):
-        importer = BookImporter(has_authors="authors" in header, has_category="category" in header)
+        importer = BookImporter(has_authors="authors" in header, has_category="category" in header, defer_postings=True)
         validator = BookImportRowSerializer()
         counts = {"created": 0, "updated": 0, "stock_changes": 0, "failed": 0}
         errors: list[str] = []
@@ -163,6 +163,7 @@ class Command(BaseCommand):
                 flush()
                 bar.update(done)
         flush()
+        importer.finish()  # the new books' search postings, in one pass
         bar.update(done)
         bar.finish()
         return counts, errors
