@@ -68,15 +68,16 @@ def test_a_price_edit_in_the_admin_costs_what_the_api_patch_costs(admin_client, 
     book.refresh_from_db()
     assert book.price == Decimal("13.00")
     # The write itself: one UPDATE of the book, the same statement from both doors, then the two
-    # statements that rewrite its search postings (which carry the price).
-    assert len(admin_sql) == len(api_sql) == 3
+    # statements that rewrite its search postings (which carry the price; PostgreSQL only).
+    postings = 2 if connection.vendor == "postgresql" else 0
+    assert len(admin_sql) == len(api_sql) == 1 + postings
     assert all("catalog_searchposting" in sql for sql in admin_sql[1:] + api_sql[1:])
     assert admin_sql[0].split(" SET ")[0] == api_sql[0].split(" SET ")[0]
     # Around it, the admin validates its form (session, staff user, the book, the authors' and category's
     # choices, the model's constraints, the ISBN's uniqueness) and writes its log entry.
     assert sum(q.startswith("UPDATE") for q in admin_queries) == sum(q.startswith("UPDATE") for q in api_queries) == 1
-    assert len(admin_queries) <= 17
-    assert len(api_queries) <= 7
+    assert len(admin_queries) <= 15 + postings
+    assert len(api_queries) <= 5 + postings
 
 
 def test_adding_a_book_goes_through_book_create_with_its_opening_stock(admin_client, monkeypatch):
