@@ -1,6 +1,7 @@
 """The contract's pagination envelope: count, page, page_size, total_pages, next, previous, results."""
 
 import re
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any, cast
 
@@ -43,6 +44,18 @@ class KnownCountPaginator(Paginator):
         return len(self.object_list)
 
 
+class FetchedRows:
+    """Rows read by `fetch(limit, offset)` (a compiled statement), sliced as a queryset is: the
+    paginators read a page of it as they read a page of a queryset (`page_of`)."""
+
+    def __init__(self, fetch: Callable[[int, int], list]):
+        self.fetch = fetch
+
+    def __getitem__(self, window: slice) -> list:
+        start = window.start or 0
+        return self.fetch(window.stop - start, start)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """`page` from 1, `page_size` up to 100 (larger is clamped); bad values are a 400, a page past the end a 404."""
 
@@ -68,7 +81,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         A first page is read with one row more than a page: with room to spare it is the whole list,
         and its length is the count (no COUNT query); a full one is counted when the envelope asks.
         """
-        if number == 1 and hasattr(queryset, "query"):
+        if number == 1 and (hasattr(queryset, "query") or isinstance(queryset, FetchedRows)):
             rows = list(queryset[: paginator.per_page + 1])
             if len(rows) <= paginator.per_page:
                 paginator.known_count = len(rows)

@@ -15,11 +15,11 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, cast
 
-from django.core.paginator import EmptyPage, Page
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
-from bookstore.pagination import KnownCountPaginator, PageNumberPagination, _positive_int
+from bookstore.pagination import FetchedRows, KnownCountPaginator, PageNumberPagination, _positive_int
 from catalog import caching
 from catalog.search import search_page
 
@@ -81,48 +81,33 @@ class BookPagination(PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None, *, rows=None):
         """The page's books; with `rows` (outside a search), the page of `rows(queryset)` instead
         (e.g. `catalog.reads.book_list_rows`), while the count is still that of `queryset`."""
-        self.request = request
-        page_size = self.get_page_size(request)
-        number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
-        start = (number - 1) * page_size
-        if start > MAX_OFFSET:  # no list is that long (and PostgreSQL's OFFSET is a bigint)
-            raise NotFound("That page is past the end of the list.")
-        filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING if view is not None else set()
+        page_size, number, key = self._page_asked(request, view)
         if "search_relaxed" in queryset.query.annotations:
-            return self._search_page(queryset, request, number, page_size, count_key(request, filter_names))
+            return self._search_page(queryset, request, number, page_size, key)
         listed = queryset if rows is None else rows(queryset)
-        paginator = CountedPaginator(
-            listed, page_size, count_key=count_key(request, filter_names), counted=queryset, request=request
-        )
+        paginator = CountedPaginator(listed, page_size, count_key=key, counted=queryset, request=request)
         return self.page_of(listed, paginator, number)
 
     def paginate_rows(self, request, fetch: Callable[[int, int], list], counted: Callable[[], QuerySet], view) -> list:
         """The page's rows from `fetch(limit, offset)` (a list outside a search, `catalog.reads`),
-        as `paginate_queryset` pages `rows(queryset)`: the first page read with one row more than
-        a page, the count kept in the shared cache (`counted()` is the queryset counted when it is not)."""
+        paged as `paginate_queryset` pages a queryset; `counted()` is the queryset counted when the
+        shared cache has no count."""
+        page_size, number, key = self._page_asked(request, view)
+        rows = FetchedRows(fetch)
+        return self.page_of(
+            rows, CountedPaginator(rows, page_size, count_key=key, counted=counted, request=request), number
+        )
+
+    def _page_asked(self, request, view) -> tuple[int, int, str]:
+        """The page size and number asked for (a 400 when malformed, a 404 past any list's end) and
+        the count's cache name."""
         self.request = request
         page_size = self.get_page_size(request)
         number = _positive_int(request.query_params.get(self.page_query_param, "1"), self.page_query_param)
-        start = (number - 1) * page_size
-        if start > MAX_OFFSET:
+        if (number - 1) * page_size > MAX_OFFSET:  # no list is that long (and PostgreSQL's OFFSET is a bigint)
             raise NotFound("That page is past the end of the list.")
-        filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING
-        paginator = CountedPaginator(
-            [], page_size, count_key=count_key(request, filter_names), counted=counted, request=request
-        )
-        if number == 1:
-            rows = fetch(page_size + 1, 0)
-            if len(rows) <= page_size:
-                paginator.known_count = len(rows)
-            del rows[page_size:]
-        else:
-            try:
-                paginator.validate_number(number)
-            except EmptyPage:
-                raise NotFound("That page is past the end of the list.") from None
-            rows = fetch(min(page_size, paginator.count - start), start)  # as Paginator.page slices
-        self.page = Page(rows, number, paginator)
-        return rows
+        filter_names = set(view.filterset_class.base_filters) - NOT_SELECTING if view is not None else set()
+        return page_size, number, count_key(request, filter_names)
 
     def _search_page(self, queryset, request, number: int, page_size: int, key: str) -> list:
         """A search's page (`catalog.search.search_page`), with its count from the shared cache, or
