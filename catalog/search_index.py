@@ -6,7 +6,7 @@ Every write path of books and authors (API, admin, import, seed) calls these, ne
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections
+from django.db import connections, transaction
 
 from catalog.caching import catalog_changed
 from catalog.models import Book
@@ -135,7 +135,7 @@ def book_postings_refresh(*, book_ids: Iterable[int] | None = None, using: str =
     Called by `book_search_vector_refresh` (every write of the searched texts) and by every
     other write of what a posting carries: withdrawal and restoration, deletion, a staff edit
     of price, category, format or language, review moderation, the popularity refresh, the
-    import. Two statements whatever the number of books (the DELETE through the index on
+    import. Three statements whatever the number of books (the books locked, the DELETE through the index on
     `book_id`); `book_ids=None` rebuilds the table (TRUNCATE, one INSERT, then its indexes).
     """
     if connections[using].vendor != "postgresql":
@@ -152,11 +152,16 @@ def book_postings_refresh(*, book_ids: Iterable[int] | None = None, using: str =
         ids = sorted(set(book_ids))
         if not ids:
             return
-        cursor.execute("DELETE FROM catalog_searchposting WHERE book_id = ANY(%s)", [ids])
-        sql = _POSTINGS_INSERT_SQL.format(
-            reviews="AND v.book_id = ANY(%(ids)s)", books="AND b.id = ANY(%(ids)s)", order=_IN_INDEX_ORDER
-        )
-        cursor.execute(sql, {"ids": ids})
+        with transaction.atomic(using=using, savepoint=False):
+            # The books' rows locked first (in id order): a concurrent refresh of one of them waits,
+            # then its DELETE sees and replaces what this one wrote (the table has no unique key that
+            # would refuse a second set of a book's words).
+            cursor.execute("SELECT id FROM catalog_book WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
+            cursor.execute("DELETE FROM catalog_searchposting WHERE book_id = ANY(%s)", [ids])
+            sql = _POSTINGS_INSERT_SQL.format(
+                reviews="AND v.book_id = ANY(%(ids)s)", books="AND b.id = ANY(%(ids)s)", order=_IN_INDEX_ORDER
+            )
+            cursor.execute(sql, {"ids": ids})
 
 
 def book_postings_popularity_refresh(*, book_ids: Iterable[int], using: str = "default") -> None:

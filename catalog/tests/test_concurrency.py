@@ -266,3 +266,39 @@ def test_reports_from_different_users_at_once_hide_the_review_at_the_threshold(m
     assert outcomes(responses) == {(204, None, None): 3}
     review.refresh_from_db()
     assert review.status == "hidden"
+
+
+def test_simultaneous_refreshes_of_one_books_postings_leave_one_set():
+    """A review moderated while staff edit the price: each rewrites the book's search postings. The
+    second waits for the first and rewrites what it wrote; without that wait both sets stay, and the
+    old price's set counts the book in a second price facet."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from catalog.models import SearchPosting
+    from catalog.search_index import book_postings_refresh, book_search_vector_refresh
+
+    book = BookFactory(title="Zebra Crossing", price="12.00")
+    book_search_vector_refresh(book_ids=[book.pk])
+    words = SearchPosting.objects.filter(book=book).count()
+    assert words
+    second_done = threading.Event()
+
+    def second():
+        try:
+            book_postings_refresh(book_ids=[book.pk])
+        finally:
+            connection.close()
+            second_done.set()
+
+    with transaction.atomic():
+        Book.objects.filter(pk=book.pk).update(price="9.00")
+        book_postings_refresh(book_ids=[book.pk])
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not second_done.wait(0.5)  # the second refresh waits for this transaction
+    thread.join(10)
+    assert SearchPosting.objects.filter(book=book).count() == words
+    prices = set(SearchPosting.objects.filter(book=book).values_list("price", flat=True))
+    assert prices == {Book.objects.get(pk=book.pk).price}
