@@ -41,7 +41,7 @@ FROM catalog_book b
 LEFT JOIN (
     SELECT book_id, avg(rating) AS rating FROM catalog_review WHERE status = 'published' GROUP BY book_id
 ) r ON r.book_id = b.id
-CROSS JOIN LATERAL (SELECT catalog_search_words(b.title) AS title) t
+CROSS JOIN LATERAL (SELECT catalog_search_words(b.title) AS title OFFSET 0) t  -- once per book, not per word
 CROSS JOIN LATERAL unnest(b.search_vector) l
 WHERE b.is_active
 """
