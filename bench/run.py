@@ -432,7 +432,7 @@ def main():
 
 
 def run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir) -> None:
-    """Browsing while checkouts are placed at 0, 1, 5 and 20 per second (bench/mixed.py)."""
+    """Browsing alone, then while checkouts are placed, at 1, 5 and 20 per second (bench/mixed.py)."""
     users = range(CHECKOUT_USERS[0], CHECKOUT_USERS[1] + 1)
     plan = mixed_traffic.browse_plan(tmp, write_plan, args.books, users, "dragon")
     load_before = mixed_traffic.uptime()

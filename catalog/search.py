@@ -455,12 +455,16 @@ class PostingSearch:
         return cls(word=word.word, upper=word.word[:-1] + chr(ord(word.word[-1]) + 1), typos=typos)
 
     # The words and their forms: the word, its prefix words (each found by one descent of the read
-    # index: the smallest word after the previous one), its typo corrections.
+    # index: the smallest word after the previous one), its typo corrections. (`ORDER BY ... LIMIT 1`,
+    # not `min()`: the planner may answer a `min()` it expects one row for by reading the whole range,
+    # 27,702 postings of `drag` at a million books, 8 ms of a suggestion's 9.)
     _FORMS = """
         WITH RECURSIVE prefix(word) AS (
-            SELECT (SELECT min(p.word) FROM catalog_searchposting p WHERE p.word > %s AND p.word < %s)
+            SELECT (SELECT p.word FROM catalog_searchposting p WHERE p.word > %s AND p.word < %s
+                    ORDER BY p.word LIMIT 1)
             UNION ALL
-            SELECT (SELECT min(p.word) FROM catalog_searchposting p WHERE p.word > prefix.word AND p.word < %s)
+            SELECT (SELECT p.word FROM catalog_searchposting p WHERE p.word > prefix.word AND p.word < %s
+                    ORDER BY p.word LIMIT 1)
             FROM prefix WHERE prefix.word IS NOT NULL
         ), forms(word, form) AS (
             SELECT %s::text COLLATE "C", {exact}
