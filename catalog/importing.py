@@ -118,7 +118,9 @@ class BookImportRowSerializer(serializers.Serializer):
     publisher = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     published_date = serializers.DateField(required=False, allow_null=True, default=None)
     language = serializers.ChoiceField(choices=Book.Language.choices, required=False, default=Book.Language.ENGLISH)
-    page_count = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True, default=None)
+    page_count = serializers.IntegerField(
+        min_value=1, max_value=Book.MAX_PAGE_COUNT, required=False, allow_null=True, default=None
+    )
     format = serializers.ChoiceField(choices=Book.Format.choices, required=False, default=Book.Format.PAPERBACK)
     price = serializers.DecimalField(
         max_digits=7, decimal_places=2, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE

@@ -150,6 +150,7 @@ class Book(models.Model):
 
     MAX_PRICE = Decimal("99999.99")
     MAX_STOCK = 1_000_000
+    MAX_PAGE_COUNT = 100_000
     LOW_STOCK = 5
 
     isbn = models.CharField("ISBN-13", max_length=13, unique=True)

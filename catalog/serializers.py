@@ -140,7 +140,7 @@ class BookWriteSerializer(StrictTextModelSerializer):
     category_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
     price = MoneyField(max_digits=7, min_value=Decimal("0.01"), max_value=Book.MAX_PRICE)
     stock = serializers.IntegerField(min_value=0, max_value=Book.MAX_STOCK, required=False)
-    page_count = serializers.IntegerField(min_value=1, max_value=100_000, required=False, allow_null=True)
+    page_count = serializers.IntegerField(min_value=1, max_value=Book.MAX_PAGE_COUNT, required=False, allow_null=True)
 
     class Meta:
         model = Book

@@ -1,6 +1,6 @@
 """Errors of the payments domain, each with a stable code for clients."""
 
-from bookstore.exceptions import ConflictError, DomainError, FieldError
+from bookstore.exceptions import ConflictError, DomainError, FieldError, NotFoundError
 
 
 class PaymentProviderUnavailableError(DomainError):
@@ -32,7 +32,5 @@ class WebhookSignatureError(DomainError):
     default_detail = "The Stripe-Signature header is missing or does not match."
 
 
-class StripeDisabledError(DomainError):
-    status = 404
-    code = "not_found"
-    default_detail = "Not found."
+class StripeDisabledError(NotFoundError):
+    """404 `not_found`: card payments are off (no Stripe secrets), so the webhook is not there."""
