@@ -521,12 +521,16 @@ class PostingSearch:
 
     def facet_rows_sql(self, flags: dict[str, tuple[str, list]]) -> tuple[str, list]:
         """The matching books once each: id, category, format, language, price, rating and the
-        facet filters' flags (`flags`: name -> condition on the posting's columns)."""
+        facet filters' flags (`flags`: name -> condition on the posting's columns). A book's
+        postings carry the same values: any one of them stands for it (`DISTINCT ON` the id alone)."""
         columns = "p.book_id, p.category_id, p.format, p.language, p.price, p.rating"
         rows, params = self._rows(columns)
         flag_sql = "".join(f", CASE WHEN {sql} THEN 1 ELSE 0 END AS {name}" for name, (sql, _) in flags.items())
         flag_params = [param for _, flag_params in flags.values() for param in flag_params]
-        sql = f"SELECT DISTINCT catalog_searchposting.*{flag_sql} FROM ({rows}) AS catalog_searchposting"  # noqa: S608 (fixed fragments)
+        sql = (
+            "SELECT DISTINCT ON (catalog_searchposting.book_id) "  # noqa: S608 (fixed fragments)
+            f"catalog_searchposting.*{flag_sql} FROM ({rows}) AS catalog_searchposting"
+        )
         return sql, [*flag_params, *params]
 
 
@@ -595,8 +599,9 @@ def book_facets(base, conditions: dict, names: list[str]) -> dict:
     """Counts of `names` over `base` (the books the search and the non-facet filters select),
     each facet with every facet filter applied except its own (`conditions`: facet -> Q or None).
 
-    One query (`facets_sql`): the selected books once (a materialised CTE), then one GROUP BY
-    per facet. The category facet counts each category's whole subtree.
+    One query (`facets_sql`): the selected books read once; on PostgreSQL every facet counted in
+    that one pass (grouping sets), elsewhere one GROUP BY per facet. The category facet counts
+    each category's whole subtree.
     """
     sql, params = facets_sql(base, conditions, names)
     with connections[base.db].cursor() as cursor:
@@ -623,54 +628,68 @@ def facets_sql(base, conditions: dict, names: list[str]) -> tuple[str, list]:
             columns.append("average_rating")
         rows_sql, params = base.values(*columns, *flags).query.sql_with_params()
 
-    def others(name: str) -> str:
-        return " AND ".join([f"f_{other} = 1" for other in FACETS if other != name] or ["TRUE"])
-
     postgres = connections[base.db].vendor == "postgresql"
+    bucket = " ".join(f"WHEN price < {high} THEN '{i}'" for i, (_, high) in enumerate(PRICE_BUCKETS) if high)
     floor = "CAST(floor(average_rating) AS INTEGER)" if postgres else "CAST(average_rating AS INTEGER)"
-    materialized = "MATERIALIZED" if postgres else ""
-    parts = []
-    if "format" in names:
+    # Each facet's key (over the columns of `base`), and the condition a book must meet to count in
+    # it besides the other facets' filters.
+    facets = {
+        "format": ("format", "TRUE"),
+        "language": ("language", "TRUE"),
+        "price": (f"CASE {bucket} ELSE '{len(PRICE_BUCKETS) - 1}' END", "TRUE"),
+        "rating": (floor, "k_rating IS NOT NULL"),
+        "category": ("category_id", "k_category IS NOT NULL"),
+    }
+    asked = [name for name in facets if name in names]
+    counting = {  # the books each facet counts
+        name: " AND ".join([f"f_{other} = 1" for other in FACETS if other != name] + [facets[name][1]])
+        for name in asked
+    }
+
+    def counted_in(name: str) -> str:
+        """The counts of facet `name`: a relation of (key, count), the groups with books only."""
+        if postgres:  # its rows of `counts` (GROUPING's bit of a column is 0 in the sets grouped by it)
+            mask = (1 << len(asked)) - 1 - (1 << (len(asked) - 1 - asked.index(name)))
+            return f"(SELECT k_{name} AS key, n_{name} AS count FROM counts WHERE g = {mask} AND n_{name} > 0)"  # noqa: S608 (fixed fragments)
+        return f"(SELECT k_{name} AS key, count(*) AS count FROM keyed WHERE {counting[name]} GROUP BY k_{name})"  # noqa: S608 (fixed fragments)
+
+    parts = [
+        f"SELECT '{name}', CAST(n.key AS TEXT), NULL, NULL, n.count FROM {counted_in(name)} n"  # noqa: S608 (fixed fragments)
+        for name in asked
+        if name != "category"
+    ]
+    if "category" in asked:  # each category counts the books of its whole subtree
         parts.append(
-            f"SELECT 'format', format, NULL, NULL, count(*) FROM base WHERE {others('format')} GROUP BY format"  # noqa: S608 (fixed fragments)
-        )
-    if "language" in names:
-        parts.append(
-            f"SELECT 'language', language, NULL, NULL, count(*) FROM base WHERE {others('language')} GROUP BY language"  # noqa: S608 (fixed fragments)
-        )
-    if "price" in names:
-        bucket = " ".join(f"WHEN price < {high} THEN '{i}'" for i, (_, high) in enumerate(PRICE_BUCKETS) if high)
-        parts.append(
-            f"SELECT 'price', CASE {bucket} ELSE '{len(PRICE_BUCKETS) - 1}' END, NULL, NULL, count(*) "  # noqa: S608 (fixed fragments)
-            f"FROM base WHERE {others('price')} GROUP BY 2"
-        )
-    if "rating" in names:
-        parts.append(
-            f"SELECT 'rating', CAST({floor} AS TEXT), NULL, NULL, count(*) "  # noqa: S608 (fixed fragments)
-            f"FROM base WHERE {others('rating')} AND average_rating IS NOT NULL GROUP BY 2"
-        )
-    if "category" in names:
-        parts.append(
-            "SELECT 'category', CAST(c.id AS TEXT), c.name, c.slug, sum(n.count) FROM ("  # noqa: S608 (fixed fragments)
-            f"SELECT category_id, count(*) AS count FROM base WHERE {others('category')} "
-            "AND category_id IS NOT NULL GROUP BY category_id) n "
-            "JOIN ancestors a ON a.category_id = n.category_id JOIN catalog_category c ON c.id = a.ancestor_id "
-            "GROUP BY c.id, c.name, c.slug"
+            "SELECT 'category', CAST(c.id AS TEXT), c.name, c.slug, sum(n.count) "  # noqa: S608 (fixed fragments)
+            f"FROM {counted_in('category')} n JOIN ancestors a ON a.category_id = n.key "
+            "JOIN catalog_category c ON c.id = a.ancestor_id GROUP BY c.id, c.name, c.slug"
         )
     ancestors = (
         ", ancestors(category_id, ancestor_id) AS (SELECT id, id FROM catalog_category UNION "
         "SELECT a.category_id, c.parent_id FROM ancestors a JOIN catalog_category c ON c.id = a.ancestor_id "
         "WHERE c.parent_id IS NOT NULL)"
-        if "category" in names
+        if "category" in asked
         else ""
     )
+    keys = ", ".join(f"{facets[name][0]} AS k_{name}" for name in asked)
+    keyed = f", keyed AS (SELECT {keys}, {', '.join(flag_names)} FROM base)"  # noqa: S608 (fixed fragments)
+    counts = ""
+    if postgres:
+        # Every facet in one pass over the books (hashed grouping sets), each counting its own books.
+        k_columns = ", ".join(f"k_{name}" for name in asked)
+        filtered = ", ".join(f"count(*) FILTER (WHERE {counting[name]}) AS n_{name}" for name in asked)
+        sets = ", ".join(f"(k_{name})" for name in asked)
+        counts = (
+            f", counts AS (SELECT GROUPING({k_columns}) AS g, {k_columns}, {filtered} "  # noqa: S608 (fixed fragments)
+            f"FROM keyed GROUP BY GROUPING SETS ({sets}))"
+        )
     # Column names of `base` are Django's; rename them positionally to ours.
     names_sql = ", ".join(
         ["id", "category_id", "format", "language", "price"]
         + (["average_rating"] if "rating" in names or postings is not None else [])  # a posting row carries it
         + flag_names
     )
-    sql = f"WITH RECURSIVE base({names_sql}) AS {materialized} ({rows_sql}){ancestors} " + " UNION ALL ".join(parts)
+    sql = f"WITH RECURSIVE base({names_sql}) AS ({rows_sql}){ancestors}{keyed}{counts} " + " UNION ALL ".join(parts)
     return sql, list(params)
 
 
