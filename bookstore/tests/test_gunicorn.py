@@ -2,12 +2,19 @@
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from gunicorn.config import Config
 
 from bookstore.gunicorn_logging import JsonAccessLogger
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_json_access_log_line_carries_the_request_id_and_no_token():
@@ -34,3 +41,14 @@ def test_json_access_log_line_carries_the_request_id_and_no_token():
     assert line["request_id"] == "req-7"
     assert line["status"] == 201 and line["path"] == "/api/v1/orders" and line["duration_ms"] == 12
     assert "eyJ" not in line["query"]
+
+
+@pytest.mark.slow  # an interpreter in a subprocess
+def test_the_wsgi_module_loads_every_view_before_the_workers_fork():
+    """gunicorn preloads `bookstore.wsgi` and forks its workers from it: each worker's first request
+    (and every worker that `max_requests` replaces) must not import the URLconf and the views."""
+    views = ("catalog.views", "orders.views", "payments.views")
+    code = f"import sys, bookstore.wsgi; print([m for m in {views!r} if m in sys.modules])"
+    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "bookstore.settings"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.splitlines()[-1] == str(list(views))
