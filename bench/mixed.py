@@ -85,6 +85,11 @@ def table_stats(dsn: str) -> dict:
 ROUNDS = 3  # sales phases per rate, each between two phases of browsing alone
 
 
+def phase_seconds(args) -> int:
+    """How long each phase runs: half a main-bench run (`--duration`), at least 2 s."""
+    return max(2, args.duration // 2)
+
+
 def run(
     args,
     *,
@@ -112,7 +117,7 @@ def run(
         b'"postal_code": "12345", "country": "US"}}'
     )
     ctx = multiprocessing.get_context("spawn")
-    duration = max(2, args.duration // 2)
+    duration = phase_seconds(args)
     rows = []
     half = len(users) // 2
     for t, (target, port) in enumerate(targets.items()):
@@ -173,7 +178,7 @@ def report(args, rows: list[dict], machine: str, load_before: str, load_after: s
         f"{args.books:,} books. Browsing: the default list (pages 1-5), a filtered list (category + price), "
         f"a search and the details of books being sold, cached URLs, wrk at {CONNECTIONS} connections; "
         f"checkouts of 3 lines from a separate process (started before its phase) at the given rate. For each "
-        f"rate, {ROUNDS} sales phases of {max(2, args.duration // 2)} s, each between two phases of browsing "
+        f"rate, {ROUNDS} sales phases of {phase_seconds(args)} s, each between two phases of browsing "
         "alone; a sales phase's ratio is its read throughput over the mean of its neighbours', and the table "
         "gives the median of the rate's ratios. `VACUUM ANALYZE` after each sales phase.",
         "",
@@ -187,13 +192,13 @@ def report(args, rows: list[dict], machine: str, load_before: str, load_after: s
     for (target, rate), group in groups.items():
         by_ratio = sorted(group, key=lambda row: row["rps"] / row["alone_rps"])
         mid = by_ratio[len(by_ratio) // 2]
-        pairs = ", ".join(f"{row['rps'] / row['alone_rps']:.0%}" for row in group)
+        ratios = ", ".join(f"{row['rps'] / row['alone_rps']:.0%}" for row in group)
         book = [sum(row["catalog_book"][i] for row in group) for i in (0, 1)]
         stock = [sum(row["catalog_stock"][i] for row in group) for i in (0, 1)]
         lines.append(
             f"| {'Bookstore' if target == 'app' else 'bare'} | {rate} ({sum(row['placed'] for row in group)}) "
             f"| {mid['rps'] / mid['alone_rps']:.0%} "
-            f"| {pairs} "
+            f"| {ratios} "
             f"| {mid['alone_rps']:.0f} → {mid['rps']:.0f} "
             f"| {mid['alone_p99_us'] / 1000:.1f} → {mid['p99_us'] / 1000:.1f} "
             f"| {book[0]} ({book[1]}) | {stock[0]} ({stock[1]}) |"
