@@ -118,6 +118,7 @@ _POSTINGS_INSERT_SQL = """
 # (`OFFSET 0` keeps the planner from pulling the title's words up into the select list, where they
 # would be computed again for every word of the book: for the bench import's 100,000 books, 49 words
 # each, the SELECT took 13.3 s that way and takes 2.2 s.)
+
 # For inserts into the read index: in its order, so that they walk it once, not at random.
 _IN_INDEX_ORDER = "ORDER BY l.lexeme"
 
