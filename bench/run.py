@@ -122,9 +122,42 @@ class Server:
         self.log.close()
 
 
+# Where a run's CPU goes, by process: the app's (both apps run under gunicorn), PostgreSQL's, Redis's.
+CPU_GROUPS = {"gunicorn": "Python", "postgres": "PostgreSQL", "redis-server": "Redis"}
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each live process of `CPU_GROUPS` (user + system), by pid."""
+    found = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        group = next((name for prefix, name in CPU_GROUPS.items() if comm.startswith(prefix)), None)
+        if group:
+            found[pid] = (group, (int(fields[11]) + int(fields[12])) / _TICK)
+    return found
+
+
+def cpu_per_request(before: dict, after: dict, requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request, by group, between two `cpu_seconds()` (both apps' processes:
+    only the one under load uses any to speak of)."""
+    spent = dict.fromkeys(CPU_GROUPS.values(), 0.0)
+    for pid, (group, seconds) in after.items():
+        spent[group] += seconds - before.get(pid, (group, 0.0))[1]
+    return {group: 1000 * seconds / max(requests, 1) for group, seconds in spent.items()}
+
+
 def wrk(wrk_bin, port, plan: Path, connections: int, duration: int, offset: int = 0) -> dict:
-    """One wrk run replaying `plan` from line `offset` (each concurrency level starts elsewhere in it)."""
+    """One wrk run replaying `plan` from line `offset` (each concurrency level starts elsewhere in it),
+    with the CPU each process group spent per request (`cpu_ms`; wrk's own is left out)."""
     threads = min(2, connections)
+    before = cpu_seconds()
     out = subprocess.run(
         [wrk_bin, "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
          "-s", str(ROOT / "bench/lua/plan.lua"), f"http://127.0.0.1:{port}", "--", str(plan), str(threads),
@@ -135,6 +168,7 @@ def wrk(wrk_bin, port, plan: Path, connections: int, duration: int, offset: int 
     result = json.loads(line)
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["errors"] = result["non2xx"] + result["socket_errors"]
+    result["cpu_ms"] = cpu_per_request(before, cpu_seconds(), result["requests"])
     return result
 
 
@@ -229,7 +263,10 @@ def flush_cache(redis_url: str) -> None:
 
 
 def prepare(name: str, dsn: str, books: int, redis_url: str) -> None:
-    """Resets the state an endpoint's run consumes: fresh carts for checkout, empty ones for adds."""
+    """Resets the state an endpoint's run consumes: fresh carts for checkout, empty ones for adds, an
+    empty cache for the uncached reads (their plans repeat URLs: a run must not read an earlier one's)."""
+    if "uncached" in name:
+        flush_cache(redis_url)
     if name == "checkout":
         gen.fill_carts(dsn, first_user=CHECKOUT_USERS[0], last_user=CHECKOUT_USERS[1], books=books)
         flush_cache(redis_url)  # the carts' books now have new stock levels
@@ -668,6 +705,24 @@ def report(args, results, queries, bare_queries, same_bytes, variants, levels, o
                 f"{a['errors']} | {b['rps']:.0f} | {b['p99_us'] / 1000:.1f} | {a['rps'] / b['rps']:.2f}× | "
                 f"{a['p99_us'] / max(b['p99_us'], 1):.1f}× |"
             )
+    top = max(levels)
+    lines += [
+        "",
+        f"## CPU per request at {top} connections, by process",
+        "",
+        "Milliseconds of CPU per request (user + system, from `/proc`) spent by the app's gunicorn "
+        "processes (Python), PostgreSQL's and Redis's during the run; wrk's own is left out. On 2 "
+        "cores the sum bounds the throughput: 2,000 ms / (ms per request) req/s.",
+        "",
+        "| endpoint | Python | PostgreSQL | Redis | all | bare Python | bare PostgreSQL | bare all |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in order:
+        a, b = results["app"][name][top]["cpu_ms"], results["bare"][name][top]["cpu_ms"]
+        lines.append(
+            f"| {name} | {a['Python']:.2f} | {a['PostgreSQL']:.2f} | {a['Redis']:.2f} | {sum(a.values()):.2f} "
+            f"| {b['Python']:.2f} | {b['PostgreSQL']:.2f} | {sum(b.values()):.2f} |"
+        )
     lines += ["", "## Queries per request", "", "| endpoint | Bookstore | bare | status |", "|---|---:|---:|---:|"]
     for name in order:
         count, status = queries[name]

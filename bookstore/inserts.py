@@ -11,6 +11,8 @@ from django.db import connections
 from django.db.models import Model
 from django.db.models.sql import InsertQuery
 
+from bookstore.compiled import execute_prepared
+
 
 def parent_and_child_insert(*, parent: Model, child: Model, fk: str) -> None:
     """Inserts `parent`, then `child` with its foreign key `fk` to it; both come back saved, with their ids."""
@@ -30,7 +32,8 @@ def parent_and_child_insert(*, parent: Model, child: Model, fk: str) -> None:
     parent_id_column = connection.ops.quote_name(str(type(parent)._meta.pk.column))
     child_sql = child_sql.replace(first_value, f"VALUES ((SELECT {parent_id_column} FROM new_parent), ", 1)  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH new_parent AS ({parent_sql}) {child_sql}", [*parent_params, *child_params[1:]])
+        # One shape per pair of models (every field inserted): prepared, planned once per connection.
+        execute_prepared(cursor, f"WITH new_parent AS ({parent_sql}) {child_sql}", [*parent_params, *child_params[1:]])
         child_id, parent_id = cursor.fetchone()
     parent.pk, child.pk = parent_id, child_id
     setattr(child, fk, parent)

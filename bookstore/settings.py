@@ -165,6 +165,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that asks the connection's socket rather than the
+    # server (bookstore/postgresql/base.py): no `SELECT 1` round trip before each request's queries.
+    DATABASES["default"]["ENGINE"] = "bookstore.postgresql"
     # Session settings sent when a connection opens, pooled or not (no query per connection):
     # no JIT, which compiles any query the planner guesses is big
     # (about 25 ms here) and so costs a web request's small queries far more than it saves.
@@ -178,10 +181,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             ],
         )
     )
-    # Parameters bound by the server, so psycopg prepares a statement it has run 5 times on this
-    # connection and PostgreSQL skips parsing and planning it again (as a bare psycopg app does).
+    # Parameters bound by the server (psycopg's default), which prepared statements need. Django
+    # prepares none (its default `prepare_threshold` is None); bookstore.compiled prepares its key
+    # lookups, run on every detail, add to cart and checkout, unless DB_PREPARED_STATEMENTS=0.
     _options.setdefault("server_side_binding", env_bool("DB_SERVER_SIDE_BINDING", True))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL"):
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"] == "bookstore.postgresql" and env_bool("DB_POOL"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DB_POOL_MIN_SIZE", 2),

@@ -13,7 +13,7 @@ from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from bookstore.compiled import PLACEHOLDERS, compiled
+from bookstore.compiled import PLACEHOLDERS, compiled, execute_prepared
 from bookstore.exceptions import DomainError
 from cart.exceptions import BookUnavailableError, CartLineNotFoundError, CartNotFoundError, QuantityTooLargeError
 from cart.models import Cart, CartItem, CartNotice, anonymous_cart_cutoff, cart_token_hash, cart_token_new
@@ -89,7 +89,8 @@ def cart_lock(*, user: User | None = None, token: str | None = None) -> Cart:
         if token is None:
             raise CartNotFoundError()
         with connection.cursor() as cursor:
-            cursor.execute(
+            execute_prepared(
+                cursor,
                 f"UPDATE {carts} SET updated_at = %s WHERE token_hash = %s AND updated_at >= %s "  # noqa: S608
                 f"RETURNING id, EXISTS (SELECT 1 FROM {notices} WHERE {notices}.cart_id = {carts}.id)",
                 [now, cart_token_hash(token), anonymous_cart_cutoff()],
@@ -102,7 +103,8 @@ def cart_lock(*, user: User | None = None, token: str | None = None) -> Cart:
         cart.token = token
         return cart
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
             f"UPDATE {carts} SET updated_at = %s WHERE user_id = %s "  # noqa: S608
             f"RETURNING id, EXISTS (SELECT 1 FROM {notices} WHERE {notices}.cart_id = {carts}.id)",
             [now, user.pk],
@@ -135,7 +137,7 @@ def cart_lines(*, cart: Cart, lock_books: bool = False) -> list[CartItem]:
     if lock_books:
         # Checkout's: compiled once per thread and connection (bookstore.compiled), the compile of its
         # filters and joins being a large Python cost of a checkout (bench/costs.py).
-        lines = compiled("cart.lines-locked", _lines_locked).instances({_CART: cart.pk})
+        lines = compiled("cart.lines-locked", _lines_locked, prepare=True).instances({_CART: cart.pk})
     else:
         lines = list(CartItem.objects.filter(cart=cart).select_related("book__stock_record"))
     return sorted(lines, key=lambda line: line.pk)
@@ -180,7 +182,8 @@ def _book_hold_active(*, book_id: int) -> bool:
     if connection.vendor != "postgresql":  # SQLite runs one write transaction at a time
         return Book.objects.filter(pk=book_id, is_active=True).exists()
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
             f"SELECT 1 FROM {Book._meta.db_table} WHERE id = %s AND is_active FOR SHARE",  # noqa: S608
             [book_id],
         )
@@ -202,7 +205,7 @@ def cart_add_item(*, user: User | None = None, token: str | None = None, book_id
     # Compiled once per thread and connection (bookstore.compiled): its compile was the largest
     # Python cost of an add (bench/costs.py). Books annotated with their line (`line_id`,
     # `line_quantity`, `line_created`), which a union's type loses.
-    statement = compiled("cart.books-with-line", _books_with_line)
+    statement = compiled("cart.books-with-line", _books_with_line, prepare=True)
     books: list[Any] = list({b.pk: b for b in statement.instances({_CART: cart.pk, _BOOK: book_id})}.values())
     book = next((b for b in books if b.pk == book_id and b.is_active), None)
     if book is None:

@@ -125,10 +125,10 @@ def book_detail_data(pk: int, *, request, withdrawn: bool) -> dict[str, Any] | N
     if not 0 < pk <= MAX_ID:
         return None  # beyond a 64-bit id: no book (as the ORM's lookup says), not a database error
     name = "book-withdrawn" if withdrawn else "book"
-    rows = compiled(f"catalog.{name}", lambda: _book_queryset(withdrawn=withdrawn)).rows({_BOOK: pk})
+    rows = compiled(f"catalog.{name}", lambda: _book_queryset(withdrawn=withdrawn), prepare=True).rows({_BOOK: pk})
     if not rows:
         return None
-    authors = compiled("catalog.authors", _authors_queryset).rows({_BOOK: rows[0][0]})
+    authors = compiled("catalog.authors", _authors_queryset, prepare=True).rows({_BOOK: rows[0][0]})
     authors_data = [{"id": author_id, "name": author_name} for author_id, author_name in authors]
     tz, currency = timezone.get_current_timezone(), settings.STORE_CURRENCY
     return _book(rows[0], authors_data, request, description=True, tz=tz, currency=currency)
@@ -162,7 +162,9 @@ def book_list_data(rows, *, request) -> list[dict[str, Any]]:
     authors: dict[int, list[dict]] = {row[0]: [] for row in rows}
     n = len(authors)
     if 0 < n <= len(_PAGE_BOOKS):
-        statement = compiled(f"catalog.list-authors:{n}", lambda: _authors_of_queryset(n), placeholders=_PAGE_BOOKS[:n])
+        statement = compiled(
+            f"catalog.list-authors:{n}", lambda: _authors_of_queryset(n), placeholders=_PAGE_BOOKS[:n], prepare=True
+        )
         links = statement.rows(dict(zip(_PAGE_BOOKS, authors, strict=False)))
     elif n:
         links = list(_authors_of_queryset(0).filter(book_id__in=list(authors)))  # never on a page (at most 100)

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import User
+from bookstore.compiled import execute_prepared
 from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, Shortage, StockChangedError
 from catalog.models import Book, Stock, StockMovement
@@ -101,7 +102,8 @@ def _stock_write(records: list[Stock]) -> None:
         Stock.objects.bulk_update(records, ["quantity"])
         return
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
             f"UPDATE {Stock._meta.db_table} AS s SET quantity = v.quantity"  # noqa: S608
             " FROM unnest(%s::bigint[], %s::integer[]) AS v(book_id, quantity) WHERE s.book_id = v.book_id",
             [[record.pk for record in records], [record.quantity for record in records]],

@@ -113,7 +113,7 @@ _COUNTRY, _CODE = TEXT_PLACEHOLDERS
 def tax_rates_for(country: str) -> dict[str, Decimal]:
     """The country's rates by kind, in one query; a kind with no rate is absent (no tax)."""
     # Compiled once per thread and connection (bookstore.compiled): read on every checkout and quote.
-    return dict(compiled("shipping.tax-rates", _tax_rates).rows({_COUNTRY: country}))
+    return dict(compiled("shipping.tax-rates", _tax_rates, prepare=True).rows({_COUNTRY: country}))
 
 
 def _tax_rates() -> "models.QuerySet[TaxRate, tuple[str, Decimal]]":
@@ -124,7 +124,7 @@ def shipping_method_for(*, code: str, country: str) -> ShippingMethod:
     """The active method `code` if it delivers to `country`; else `ShippingUnavailableError`."""
     from shipping.exceptions import ShippingUnavailableError
 
-    found = compiled("shipping.method-for", _method_for).instances({_COUNTRY: country, _CODE: code})
+    found = compiled("shipping.method-for", _method_for, prepare=True).instances({_COUNTRY: country, _CODE: code})
     if not found:
         raise ShippingUnavailableError(method=code, country=country)
     method: ShippingMethod = found[0]

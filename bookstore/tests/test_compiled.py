@@ -74,3 +74,41 @@ def test_two_builders_under_one_name_do_not_share_a_statement():
 
     assert first is not second
     assert '"title"' in second.sql and '"title"' not in first.sql
+
+
+def _prepared_statements() -> list[str]:
+    """The statements this session has prepared (PostgreSQL's own view of it)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_a_statement_made_to_be_prepared_is_planned_once_and_answers_each_run():
+    books = [BookFactory(), BookFactory()]
+    statement = CompiledStatement(Book.objects.filter(pk=BOOK).values_list("id", "title"), "default", prepare=True)
+
+    for book in books * 3:
+        assert statement.rows({BOOK: book.pk}) == [(book.pk, book.title)]
+
+    # One plan for every value (psycopg keys a prepared statement by its text and its values'
+    # types: an id beyond 32 bits, bound as a bigint, would get a plan of its own).
+    assert _prepared_statements().count(statement.sql.replace("%s", "$1")) == 1
+    assert statement.rows({BOOK: 987_654_321}) == []
+
+
+@pytest.mark.postgres
+def test_other_statements_are_not_prepared(settings):
+    book = BookFactory()
+    plain = CompiledStatement(Book.objects.filter(pk=BOOK).values_list("id", "isbn"), "default")
+    settings.DB_PREPARED_STATEMENTS = False
+    switched_off = CompiledStatement(Book.objects.filter(pk=BOOK).values_list("id", "slug"), "default", prepare=True)
+
+    for _ in range(6):  # more than psycopg's own threshold (5), had Django not turned it off
+        plain.rows({BOOK: book.pk})
+        switched_off.rows({BOOK: book.pk})
+        list(Book.objects.filter(pk=book.pk).values_list("id", "subtitle"))
+
+    assert not [text for text in _prepared_statements() if "catalog_book" in text]
