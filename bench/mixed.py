@@ -82,7 +82,7 @@ def table_stats(dsn: str) -> dict:
     return {name: (upd, hot) for name, upd, hot in rows}
 
 
-ROUNDS = 3  # sales phases per rate, each between two phases of browsing alone
+ROUNDS = 5  # sales phases per rate, each between two phases of browsing alone (a VM this noisy needs a median of five)
 
 
 def phase_seconds(args) -> int:
