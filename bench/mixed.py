@@ -12,6 +12,7 @@ the stock and book row updates were HOT.
 
 import multiprocessing
 import os
+import statistics
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +83,21 @@ def table_stats(dsn: str) -> dict:
     return {name: (upd, hot) for name, upd, hot in rows}
 
 
+SETTLE_SECONDS = 2.0
+
+
+def settle(dsn: str) -> None:
+    """Lets a browsing-alone phase start as quiet as a sales phase does (whose placer starts ~2.5 s
+    before it): the VACUUM just run leaves dirty pages that PostgreSQL would write during the
+    phase, so they are written first (CHECKPOINT), then a pause. Without it, the phases alone ran
+    in the VACUUM's wake and the sales phases, set against them, looked faster than they were."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    time.sleep(SETTLE_SECONDS)
+
+
 ROUNDS = 5  # sales phases per rate, each between two phases of browsing alone (a VM this noisy needs a median of five)
 
 
@@ -96,7 +112,7 @@ def run(
     wrk,
     wrk_bin,
     targets: dict,
-    tokens: dict,
+    mint,
     plan: Path,
     dsn: str,
     fill_carts,
@@ -122,12 +138,14 @@ def run(
     half = len(users) // 2
     for t, (target, port) in enumerate(targets.items()):
         own = users[t * half : (t + 1) * half]
+        tokens = mint(own[0], own[-1])  # each target's own, fresh: a whole run outlasts an access token's 15 min
         fill_carts(dsn, first_user=own[0], last_user=own[-1])
         analyze(dsn)
         flush_cache(args.redis_url)
         wrk(wrk_bin, port, plan, 4, 3)  # warm-up: every browsing URL cached
         next_user = 0
         for rate in RATES:
+            settle(dsn)
             before = wrk(wrk_bin, port, plan, CONNECTIONS, duration)
             for round_ in range(ROUNDS):
                 batch = [tokens[u] for u in own[next_user : next_user + rate * duration + 5]]
@@ -143,8 +161,14 @@ def run(
                 placed = done.get(timeout=5)
                 after = table_stats(dsn)
                 analyze(dsn)  # as autovacuum would after the writes
+                settle(dsn)
                 then = wrk(wrk_bin, port, plan, CONNECTIONS, duration, offset=100 * (round_ + 1))
                 alone = {key: (before[key] + then[key]) / 2 for key in ("rps", "p99_us")}
+                # Machine CPU (the app's, PostgreSQL's, Redis's processes) per read alone, and what
+                # each checkout added to it during sales: what the sales cost, whatever the VM's speed.
+                alone_cpu = (sum(before["cpu_ms"].values()) + sum(then["cpu_ms"].values())) / 2
+                during_cpu = sum(r["cpu_ms"].values())
+                per_checkout = (during_cpu - alone_cpu) * r["requests"] / placed if placed else 0.0
                 before = then
                 row = {
                     "target": target,
@@ -153,6 +177,9 @@ def run(
                     "placed": placed,
                     "alone_rps": alone["rps"],
                     "alone_p99_us": alone["p99_us"],
+                    "alone_cpu_ms": alone_cpu,
+                    "cpu_ms": during_cpu,
+                    "checkout_cpu_ms": per_checkout,
                     **{k: r[k] for k in ("rps", "p50_us", "p99_us", "errors")},
                 }
                 for table in ("catalog_book", "catalog_stock"):
@@ -162,7 +189,8 @@ def run(
                 rows.append(row)
                 log(f"mixed {target:4} {rate:>2} checkouts/s round {round_} (placed {placed}): alone "
                     f"{alone['rps']:8.1f} req/s, during sales {r['rps']:8.1f} req/s ({r['rps'] / alone['rps']:.0%})  "
-                    f"p99 {r['p99_us'] / 1000:7.1f} ms  errors {r['errors']}  book/stock updates (hot) "
+                    f"p99 {r['p99_us'] / 1000:7.1f} ms  errors {r['errors']}  CPU per read {alone_cpu:.2f} → "
+                    f"{during_cpu:.2f} ms, per checkout {per_checkout:.1f} ms  book/stock updates (hot) "
                     f"{row['catalog_book']} {row['catalog_stock']}")  # fmt: skip
     return rows
 
@@ -180,11 +208,16 @@ def report(args, rows: list[dict], machine: str, load_before: str, load_after: s
         f"checkouts of 3 lines from a separate process (started before its phase) at the given rate. For each "
         f"rate, {ROUNDS} sales phases of {phase_seconds(args)} s, each between two phases of browsing "
         "alone; a sales phase's ratio is its read throughput over the mean of its neighbours', and the table "
-        "gives the median of the rate's ratios. `VACUUM ANALYZE` after each sales phase.",
+        "gives the median of the rate's ratios. `VACUUM ANALYZE` after each sales phase, then a `CHECKPOINT` "
+        "and a pause before the next phase alone. *CPU per read* is the machine's (the app's, PostgreSQL's and "
+        "Redis's processes, from `/proc`) per read request, medians; *CPU added per checkout* is what the "
+        "sales phase spent beyond its reads at the CPU per read alone, over the checkouts placed: about what a "
+        "checkout costs on its own when sales do not make reads dearer.",
         "",
         "| app | checkouts/s (placed) | reads during sales vs alone (median) | each sales phase | read req/s alone "
-        "→ during (the median phase) | p99 ms alone → during | book updates (HOT) | stock updates (HOT) |",
-        "|---|---:|---:|---|---|---|---:|---:|",
+        "→ during (the median phase) | p99 ms alone → during | CPU per read, ms, alone → during | CPU added per "
+        "checkout, ms | book updates (HOT) | stock updates (HOT) |",
+        "|---|---:|---:|---|---|---|---|---:|---:|---:|",
     ]
     groups: dict[tuple[str, int], list[dict]] = {}
     for row in rows:
@@ -195,12 +228,16 @@ def report(args, rows: list[dict], machine: str, load_before: str, load_after: s
         ratios = ", ".join(f"{row['rps'] / row['alone_rps']:.0%}" for row in group)
         book = [sum(row["catalog_book"][i] for row in group) for i in (0, 1)]
         stock = [sum(row["catalog_stock"][i] for row in group) for i in (0, 1)]
+        alone_cpu, during_cpu, per_checkout = (
+            statistics.median(row[key] for row in group) for key in ("alone_cpu_ms", "cpu_ms", "checkout_cpu_ms")
+        )
         lines.append(
             f"| {'Bookstore' if target == 'app' else 'bare'} | {rate} ({sum(row['placed'] for row in group)}) "
             f"| {mid['rps'] / mid['alone_rps']:.0%} "
             f"| {ratios} "
             f"| {mid['alone_rps']:.0f} → {mid['rps']:.0f} "
             f"| {mid['alone_p99_us'] / 1000:.1f} → {mid['p99_us'] / 1000:.1f} "
+            f"| {alone_cpu:.2f} → {during_cpu:.2f} | {per_checkout:.1f} "
             f"| {book[0]} ({book[1]}) | {stock[0]} ({stock[1]}) |"
         )
     text = "\n".join(lines) + "\n"

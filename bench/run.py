@@ -127,8 +127,11 @@ CPU_GROUPS = {"gunicorn": "Python", "postgres": "PostgreSQL", "redis-server": "R
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by each live process of `CPU_GROUPS` (user + system), by pid."""
+def cpu_seconds() -> dict[str, tuple[str, float]]:
+    """CPU seconds used so far by each live process of `CPU_GROUPS` and its ended children (user +
+    system), by pid: a gunicorn worker recycled (`max_requests`) or a PostgreSQL backend closed
+    during a run counts in its parent (the gunicorn master, the postmaster, of the same group)
+    once it is reaped, so a group's sum only grows."""
     found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -140,7 +143,7 @@ def cpu_seconds() -> dict[str, float]:
         comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
         group = next((name for prefix, name in CPU_GROUPS.items() if comm.startswith(prefix)), None)
         if group:
-            found[pid] = (group, (int(fields[11]) + int(fields[12])) / _TICK)
+            found[pid] = (group, sum(int(field) for field in fields[11:15]) / _TICK)  # utime stime cutime cstime
     return found
 
 
@@ -148,8 +151,10 @@ def cpu_per_request(before: dict, after: dict, requests: int) -> dict[str, float
     """Milliseconds of CPU per request, by group, between two `cpu_seconds()` (both apps' processes:
     only the one under load uses any to speak of)."""
     spent = dict.fromkeys(CPU_GROUPS.values(), 0.0)
-    for pid, (group, seconds) in after.items():
-        spent[group] += seconds - before.get(pid, (group, 0.0))[1]
+    for group, seconds in after.values():
+        spent[group] += seconds
+    for group, seconds in before.values():  # a process gone since is in its parent's children's time
+        spent[group] -= seconds
     return {group: 1000 * seconds / max(requests, 1) for group, seconds in spent.items()}
 
 
@@ -409,7 +414,7 @@ def main():
     logdir = Path(tempfile.gettempdir()) / "bookstore-bench-logs"  # gunicorn output, kept out of the repository
     logdir.mkdir(parents=True, exist_ok=True)
     if args.mixed_only:
-        run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir)
+        run_mixed(args, wrk_bin, db_url, dsn, tmp, logdir)
         return
     if args.variants_only:
         report_variants(args, run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir), started)
@@ -465,10 +470,10 @@ def main():
     variants = [] if args.no_variants else run_variants(args, wrk_bin, db_url, dsn, plan_files, logdir)
     report(args, results, queries, bare_queries, same_bytes, variants, levels, list(plan_files), started)
     if not args.no_mixed:
-        run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir)
+        run_mixed(args, wrk_bin, db_url, dsn, tmp, logdir)
 
 
-def run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir) -> None:
+def run_mixed(args, wrk_bin, db_url, dsn, tmp, logdir) -> None:
     """Browsing alone, then while checkouts are placed, at 1, 5 and 20 per second (bench/mixed.py)."""
     users = range(CHECKOUT_USERS[0], CHECKOUT_USERS[1] + 1)
     plan = mixed_traffic.browse_plan(tmp, write_plan, args.books, users, "dragon")
@@ -478,7 +483,7 @@ def run_mixed(args, wrk_bin, db_url, dsn, tokens, tmp, logdir) -> None:
         Server("bench.bare:app", BARE_PORT, server_env(args, db_url, BARE_DSN=dsn), logdir / "bare.log"),
     ):
         rows = mixed_traffic.run(
-            args, wrk=wrk, wrk_bin=wrk_bin, targets={"app": APP_PORT, "bare": BARE_PORT}, tokens=tokens, plan=plan,
+            args, wrk=wrk, wrk_bin=wrk_bin, targets={"app": APP_PORT, "bare": BARE_PORT}, mint=mint_tokens, plan=plan,
             dsn=dsn, fill_carts=lambda dsn, **kw: gen.fill_carts(dsn, books=args.books, **kw),
             flush_cache=flush_cache, analyze=vacuum_analyze, users=users, log=log,
         )  # fmt: skip

@@ -1,0 +1,67 @@
+"""PostgreSQL's CPU for one of the store's statements, planned on every run against prepared once.
+
+Runs the book detail's two statements (as `catalog.reads` compiles them) against the bench
+database of a previous `make bench` run, on one connection per mode, and reads that backend's
+CPU time from `/proc` (PostgreSQL on this machine), so the figures hold whatever else the
+machine does:
+
+    .venv/bin/python bench/statement_cpu.py --runs 4000
+
+"planned" is Django's default (psycopg's `prepare_threshold=None`); "prepared" is what
+`bookstore.compiled` does for the hot paths' key lookups (`prepare=True`).
+"""
+
+import argparse
+import os
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import run  # noqa: E402
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=4000)
+    parser.add_argument("--database", default="bookstore_bench")
+    parser.add_argument("--books", type=int, default=100_000)
+    args = parser.parse_args()
+    run.setup_django(f"{run.PG}/{args.database}", "redis://127.0.0.1:6379/9")
+    import psycopg
+
+    from catalog import reads
+
+    statements = {
+        "book": reads._book_queryset(withdrawn=False).query.sql_with_params(),
+        "authors": reads._authors_queryset().query.sql_with_params(),
+    }
+    dsn = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
+    ids = [random.randrange(1, args.books + 1) for _ in range(args.runs)]
+    print(f"{args.runs:,} runs each, one connection per mode; PostgreSQL backend CPU per run")
+    for name, (sql, params) in statements.items():
+        slot = list(params).index(reads._BOOK)
+        for mode, threshold in (("planned", None), ("prepared", 0)):
+            with psycopg.connect(dsn, autocommit=True, prepare_threshold=threshold, options="-c jit=off") as conn:
+                pid = conn.info.backend_pid
+                runs = [[*params[:slot], pk, *params[slot + 1 :]] for pk in ids]
+                for values in runs[:50]:  # warm up: the backend's catalog caches, the first (custom) plans
+                    conn.execute(sql, values).fetchall()
+                started = backend_cpu(pid)
+                for values in runs:
+                    conn.execute(sql, values).fetchall()
+                spent = backend_cpu(pid) - started
+            print(f"  {name:8} {mode:9} {1000 * spent / args.runs:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
