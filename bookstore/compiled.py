@@ -19,9 +19,9 @@ Each connection keeps at most `MAX_STATEMENTS` statements (the oldest go first).
 
 A statement made with `prepare=True` is also *prepared* on PostgreSQL: parsed and planned once per
 connection, then only executed (psycopg's prepared statements; Django prepares none by default).
-Measured on the bench data (`bench/results/2026-12-03-h15c.md`): the book detail's statement costs
-PostgreSQL 0.43 ms of CPU when planned each time and 0.10 ms prepared. Only key lookups are
-prepared (a book, a cart's lines, a country's rates), whose one plan suits every value; a
+Measured on the bench data (`bench/statement_cpu.py`, `bench/results/2026-12-03-h15c.md`): the
+book detail's statement costs PostgreSQL 0.39 ms of CPU planned each time, 0.07 ms prepared.
+Only key lookups are prepared (a book, a cart's lines, a country's rates), whose one plan suits every value; a
 statement whose best plan depends on its values (a list page's price range, a search) is planned
 each time. `DB_PREPARED_STATEMENTS=0` turns preparing off (behind a pooler that cannot keep them).
 """
