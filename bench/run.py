@@ -127,6 +127,15 @@ CPU_GROUPS = {"gunicorn": "Python", "postgres": "PostgreSQL", "redis-server": "R
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu(pid, *, children: bool = False) -> tuple[str, float]:
+    """A process's name and CPU seconds so far (user + system; `children`: with its ended and
+    reaped children's), from `/proc/<pid>/stat`. OSError when the process is gone."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+    ticks = fields[11:15] if children else fields[11:13]  # utime stime [cutime cstime]
+    return comm, sum(int(field) for field in ticks) / _TICK
+
+
 def cpu_seconds() -> dict[str, tuple[str, float]]:
     """CPU seconds used so far by each live process of `CPU_GROUPS` and its ended children (user +
     system), by pid: a gunicorn worker recycled (`max_requests`) or a PostgreSQL backend closed
@@ -137,13 +146,12 @@ def cpu_seconds() -> dict[str, tuple[str, float]]:
         if not pid.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
+            comm, seconds = process_cpu(pid, children=True)
         except OSError:
             continue
-        comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
         group = next((name for prefix, name in CPU_GROUPS.items() if comm.startswith(prefix)), None)
         if group:
-            found[pid] = (group, sum(int(field) for field in fields[11:15]) / _TICK)  # utime stime cutime cstime
+            found[pid] = (group, seconds)
     return found
 
 

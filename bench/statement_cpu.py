@@ -12,7 +12,6 @@ machine does:
 """
 
 import argparse
-import os
 import random
 import sys
 from pathlib import Path
@@ -21,13 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import run  # noqa: E402
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 def main():
@@ -56,10 +48,10 @@ def main():
                 runs = [[*params[:slot], pk, *params[slot + 1 :]] for pk in ids]
                 for values in runs[:50]:  # warm up: the backend's catalog caches, the first (custom) plans
                     conn.execute(sql, values).fetchall()
-                started = backend_cpu(pid)
+                started = run.process_cpu(pid)[1]
                 for values in runs:
                     conn.execute(sql, values).fetchall()
-                spent = backend_cpu(pid) - started
+                spent = run.process_cpu(pid)[1] - started
             print(f"  {name:8} {mode:9} {1000 * spent / args.runs:.3f} ms")
 
 

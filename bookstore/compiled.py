@@ -46,7 +46,7 @@ class CompiledStatement:
 
     def __init__(self, queryset, using: str, placeholders: Sequence[Any] | None = None, prepare: bool = False):
         self.compiler = queryset.query.get_compiler(using)
-        self.prepare = prepare and self.compiler.connection.vendor == "postgresql" and settings.DB_PREPARED_STATEMENTS
+        self.prepare = prepare  # on PostgreSQL, unless DB_PREPARED_STATEMENTS is off (execute_prepared)
         sql, params = self.compiler.as_sql()
         self.sql, self.params = sql, list(params)
         given = placeholders is not None
