@@ -1,18 +1,33 @@
 """The mixed-traffic bench: shoppers browse while checkouts are placed (`make bench`, or
 `bench/run.py --reuse --mixed-only`).
 
-Browsing (the default list, a filtered list, a search and book details, at 16 connections,
-cached URLs as shoppers repeat them) runs under wrk while a separate process places checkouts at
-a fixed rate (1, 5 and 20 per second), each of 3 lines whose books are among the details browsed.
-Each sales phase lies between two phases of browsing alone, and its read throughput and p99 are
-set against their mean (`ROUNDS` per rate: a shared VM's speed drifts over minutes more than
-the sales cost), for the store and the bare app; the bench reports how many of
-the stock and book row updates were HOT.
+Browsing (the default list, a filtered list, a search and book details, cached URLs as shoppers
+repeat them) runs under one wrk run per rate, at 16 connections held for the whole run, while a
+separate process places checkouts of 3 lines (books among the details browsed) at 1, 5 or 20 per
+second, in windows: `WINDOWS` windows of `WINDOW_SECONDS` alternately without and with sales,
+starting and ending without. wrk (`bench/lua/timeline.lua`) records when each response came and how
+long it took, so each window's read throughput and p99 come out of the same run, over the same
+connections, seconds apart.
+
+Why one run rather than a wrk run per phase: gunicorn's gthread workers share one listening
+socket, and when wrk opens its 16 keep-alive connections one worker may take most of them and
+keep them for the run, leaving the other idle. In the bench of 2026-12-03 phases with and without
+sales alike came out at about half speed whenever that happened (one worker 4.5 s of CPU in a
+5 s phase, the other 0.4 s), and a phase's ratio measured the draw of connections, not the sales.
+Windows of one run share their connections, and the VM's slower drift, so what differs between
+them is the sales.
+
+The report gives, per app and rate, the median over sales windows of each window's read
+throughput against the mean of the windows without sales on either side, the p99 without and
+with sales, the machine's CPU per read (the app's, PostgreSQL's, Redis's processes, from
+`/proc`) without and with sales and what each checkout added, and how many of the stock and
+book row updates were HOT.
 """
 
 import multiprocessing
 import os
 import statistics
+import subprocess
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +36,10 @@ from pathlib import Path
 
 RATES = (1, 5, 20)
 CONNECTIONS = 16
+WINDOW_SECONDS = 3.0
+WINDOWS = 21  # 11 without sales, 10 with, alternating, starting and ending without
+SETTLING = 0.5  # the start of each window left out: checkouts in flight from the window before
+LEAD_IN = 2.0  # wrk's connections open and warm before the first window
 
 
 def _checkout(port: int, token: str, body: bytes) -> bool:
@@ -37,19 +56,23 @@ def _checkout(port: int, token: str, body: bytes) -> bool:
         return False
 
 
-def _place(port: int, tokens: list[str], rate: float, duration: float, body: bytes, go, done) -> None:
-    """Places `rate` checkouts a second for `duration` seconds, on a schedule (not one after the other),
-    from the moment `go` is set: the process is started (an interpreter's start-up, ~0.3 s of CPU)
-    before the phase it loads, not inside it."""
-    go.wait()
-    start, results = time.monotonic(), []
+def sales_windows(start: float) -> list[tuple[float, float, bool]]:
+    """The windows from `start` (time.monotonic): (begin, end, with sales), alternately without and with."""
+    return [(start + k * WINDOW_SECONDS, start + (k + 1) * WINDOW_SECONDS, k % 2 == 1) for k in range(WINDOWS)]
+
+
+def _place(port: int, tokens: list[str], rate: float, start: float, body: bytes, done) -> None:
+    """Places `rate` checkouts a second on a schedule (not one after the other) in each sales
+    window from `start`. The process is started (an interpreter's start-up, ~0.3 s of CPU) before
+    the run it loads."""
+    tokens, results = iter(tokens), []
     with ThreadPoolExecutor(16) as pool:
-        for i, token in enumerate(tokens):
-            due = start + i / rate
-            if due - start >= duration:
-                break
-            time.sleep(max(0.0, due - time.monotonic()))
-            results.append(pool.submit(_checkout, port, token, body))
+        for begin, end, sales in sales_windows(start):
+            if not sales:
+                continue
+            for i in range(int(rate * (end - begin))):
+                time.sleep(max(0.0, begin + i / rate - time.monotonic()))
+                results.append(pool.submit(_checkout, port, next(tokens), body))
     done.put(sum(f.result() for f in results))
 
 
@@ -83,115 +106,134 @@ def table_stats(dsn: str) -> dict:
     return {name: (upd, hot) for name, upd, hot in rows}
 
 
-SETTLE_SECONDS = 2.0
-
-
 def settle(dsn: str) -> None:
-    """Lets a browsing-alone phase start as quiet as a sales phase does (whose placer starts ~2.5 s
-    before it): the VACUUM just run leaves dirty pages that PostgreSQL would write during the
-    phase, so they are written first (CHECKPOINT), then a pause. Without it, the phases alone ran
-    in the VACUUM's wake and the sales phases, set against them, looked faster than they were."""
+    """Starts a run as quiet as the last one: the pages the VACUUM before it dirtied are written
+    first (CHECKPOINT), not during the first windows."""
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CHECKPOINT")
-    time.sleep(SETTLE_SECONDS)
+    time.sleep(2.0)
 
 
-ROUNDS = 5  # sales phases per rate, each between two phases of browsing alone (a VM this noisy needs a median of five)
+def timeline_wrk(wrk_bin: str, port: int, plan: Path, seconds: float, out: Path) -> list[tuple[float, int]]:
+    """One wrk run of `plan` at `CONNECTIONS` connections (one per wrk thread) for `seconds`; each
+    response's arrival (seconds, time.monotonic's clock) and latency (µs)."""
+    root = Path(__file__).resolve().parent
+    subprocess.run(
+        [wrk_bin, "-t", str(CONNECTIONS), "-c", str(CONNECTIONS), "-d", f"{seconds:.0f}s", "--timeout", "10s",
+         "-s", str(root / "lua/timeline.lua"), f"http://127.0.0.1:{port}", "--", str(plan), str(CONNECTIONS),
+         "0", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    responses = []
+    for line in out.read_text().splitlines():
+        ms, latency = line.split()
+        responses.append((int(ms) / 1000, int(latency)))
+    return responses
 
 
-def phase_seconds(args) -> int:
-    """How long each phase runs: half a main-bench run (`--duration`), at least 2 s."""
-    return max(2, args.duration // 2)
+def p99(latencies: list[int]) -> float:
+    return statistics.quantiles(latencies, n=100)[98] if len(latencies) > 1 else 0.0
 
 
-def run(
-    args,
-    *,
-    wrk,
-    wrk_bin,
-    targets: dict,
-    mint,
-    plan: Path,
-    dsn: str,
-    fill_carts,
-    flush_cache,
-    analyze,
-    users: range,
-    log,
-) -> list[dict]:
-    """For each target and rate, `ROUNDS` sales phases (browsing under wrk while checkouts are
-    placed), each between two phases of browsing alone; returns one row per sales phase.
-
-    Each sales phase is set against the mean of the phases just before and after it, so that the
-    drift of a shared VM's speed over minutes does not pass for the cost of the sales; the report
-    takes the median of each rate's ratios.
-    """
+def run(args, *, wrk_bin, targets: dict, mint, plan: Path, dsn: str, fill_carts, flush_cache, analyze,
+        cpu_seconds, cpu_per_request, warm, users: range, log) -> list[dict]:  # fmt: skip
+    """For each target and rate, one wrk run of browsing through alternating windows without and
+    with checkouts; returns one row per rate and target (see the module's docstring)."""
     body = (
         b'{"shipping_address": {"full_name": "Bench User", "line1": "1 Bench Street", "city": "Benchville", '
         b'"postal_code": "12345", "country": "US"}}'
     )
     ctx = multiprocessing.get_context("spawn")
-    duration = phase_seconds(args)
     rows = []
     half = len(users) // 2
+    seconds = LEAD_IN + WINDOWS * WINDOW_SECONDS + 0.5
     for t, (target, port) in enumerate(targets.items()):
         own = users[t * half : (t + 1) * half]
         tokens = mint(own[0], own[-1])  # each target's own, fresh: a whole run outlasts an access token's 15 min
         fill_carts(dsn, first_user=own[0], last_user=own[-1])
         analyze(dsn)
         flush_cache(args.redis_url)
-        wrk(wrk_bin, port, plan, 4, 3)  # warm-up: every browsing URL cached
+        warm(port, plan)  # every browsing URL cached
         next_user = 0
         for rate in RATES:
             settle(dsn)
-            before = wrk(wrk_bin, port, plan, CONNECTIONS, duration)
-            for round_ in range(ROUNDS):
-                batch = [tokens[u] for u in own[next_user : next_user + rate * duration + 5]]
-                next_user += len(batch)
-                go, done = ctx.Event(), ctx.Queue()
-                placer = ctx.Process(target=_place, args=(port, batch, rate, duration, body, go, done))
-                placer.start()
-                time.sleep(1.0)  # the placer's interpreter starts and waits
-                stats = table_stats(dsn)
-                go.set()
-                r = wrk(wrk_bin, port, plan, CONNECTIONS, duration, offset=100 * round_)
-                placer.join(timeout=60)
-                placed = done.get(timeout=5)
-                after = table_stats(dsn)
-                analyze(dsn)  # as autovacuum would after the writes
-                settle(dsn)
-                then = wrk(wrk_bin, port, plan, CONNECTIONS, duration, offset=100 * (round_ + 1))
-                alone = {key: (before[key] + then[key]) / 2 for key in ("rps", "p99_us")}
-                # Machine CPU (the app's, PostgreSQL's, Redis's processes) per read alone, and what
-                # each checkout added to it during sales: what the sales cost, whatever the VM's speed.
-                alone_cpu = (sum(before["cpu_ms"].values()) + sum(then["cpu_ms"].values())) / 2
-                during_cpu = sum(r["cpu_ms"].values())
-                per_checkout = (during_cpu - alone_cpu) * r["requests"] / placed if placed else 0.0
-                before = then
-                row = {
-                    "target": target,
-                    "rate": rate,
-                    "round": round_,
-                    "placed": placed,
-                    "alone_rps": alone["rps"],
-                    "alone_p99_us": alone["p99_us"],
-                    "alone_cpu_ms": alone_cpu,
-                    "cpu_ms": during_cpu,
-                    "checkout_cpu_ms": per_checkout,
-                    **{k: r[k] for k in ("rps", "p50_us", "p99_us", "errors")},
-                }
-                for table in ("catalog_book", "catalog_stock"):
-                    row[table] = tuple(
-                        b - a for a, b in zip(stats.get(table, (0, 0)), after.get(table, (0, 0)), strict=True)
-                    )
-                rows.append(row)
-                log(f"mixed {target:4} {rate:>2} checkouts/s round {round_} (placed {placed}): alone "
-                    f"{alone['rps']:8.1f} req/s, during sales {r['rps']:8.1f} req/s ({r['rps'] / alone['rps']:.0%})  "
-                    f"p99 {r['p99_us'] / 1000:7.1f} ms  errors {r['errors']}  CPU per read {alone_cpu:.2f} → "
-                    f"{during_cpu:.2f} ms, per checkout {per_checkout:.1f} ms  book/stock updates (hot) "
-                    f"{row['catalog_book']} {row['catalog_stock']}")  # fmt: skip
+            needed = int(rate * WINDOW_SECONDS) * (WINDOWS // 2)
+            batch = [tokens[u] for u in own[next_user : next_user + needed]]
+            next_user += needed
+            stats = table_stats(dsn)
+            out = plan.parent / f"timeline-{target}-{rate}"
+            wrk = ThreadPoolExecutor(1).submit(timeline_wrk, wrk_bin, port, plan, seconds, out)
+            start = time.monotonic() + LEAD_IN
+            done = ctx.Queue()
+            placer = ctx.Process(target=_place, args=(port, batch, rate, start, body, done))
+            placer.start()
+            windows = sales_windows(start)
+            cpu = []  # the machine's CPU at each window's counted start and end
+            for begin, end, _ in windows:
+                time.sleep(max(0.0, begin + SETTLING - time.monotonic()))
+                first = cpu_seconds()
+                time.sleep(max(0.0, end - time.monotonic()))
+                cpu.append((first, cpu_seconds()))
+            responses = wrk.result()
+            placer.join(timeout=60)
+            placed = done.get(timeout=5)
+            after = table_stats(dsn)
+            analyze(dsn)  # as autovacuum would after the writes
+
+            counted = []
+            for (begin, end, sales), (cpu_before, cpu_after) in zip(windows, cpu, strict=True):
+                latencies = [lat for at, lat in responses if begin + SETTLING <= at < end]
+                by_group = cpu_per_request(cpu_before, cpu_after, len(latencies))
+                counted.append({
+                    "sales": sales,
+                    "rps": len(latencies) / (end - begin - SETTLING),
+                    "latencies": latencies,
+                    "cpu_ms": sum(by_group.values()),
+                    "cpu_by_group": by_group,
+                })  # fmt: skip
+            ratios = [
+                counted[k]["rps"] / ((counted[k - 1]["rps"] + counted[k + 1]["rps"]) / 2)
+                for k in range(1, len(counted) - 1, 2)
+            ]
+            alone = [w for w in counted if not w["sales"]]
+            during = [w for w in counted if w["sales"]]
+            alone_rps = statistics.mean(w["rps"] for w in alone)
+            during_rps = statistics.mean(w["rps"] for w in during)
+            alone_cpu = statistics.median(w["cpu_ms"] for w in alone)
+            during_cpu = statistics.median(w["cpu_ms"] for w in during)
+            reads_during = sum(len(w["latencies"]) for w in during)
+            counted_placed = placed * (WINDOW_SECONDS - SETTLING) / WINDOW_SECONDS
+            row = {
+                "target": target,
+                "rate": rate,
+                "placed": placed,
+                "ratios": ratios,
+                "ratio": statistics.median(ratios),
+                "alone_rps": alone_rps,
+                "rps": during_rps,
+                "alone_p99_us": p99([lat for w in alone for lat in w["latencies"]]),
+                "p99_us": p99([lat for w in during for lat in w["latencies"]]),
+                "alone_cpu_ms": alone_cpu,
+                "cpu_ms": during_cpu,
+                "checkout_cpu_ms": (during_cpu - alone_cpu) * reads_during / counted_placed if placed else 0.0,
+                "windows": [
+                    {"sales": w["sales"], "rps": w["rps"], "p99_us": p99(w["latencies"]), "cpu_ms": w["cpu_by_group"]}
+                    for w in counted
+                ],
+            }
+            for table in ("catalog_book", "catalog_stock"):
+                row[table] = tuple(
+                    b - a for a, b in zip(stats.get(table, (0, 0)), after.get(table, (0, 0)), strict=True)
+                )
+            rows.append(row)
+            log(f"mixed {target:4} {rate:>2} checkouts/s (placed {placed}): reads {alone_rps:7.1f} → "
+                f"{during_rps:7.1f} req/s, median window {row['ratio']:.0%} "
+                f"({', '.join(f'{r:.0%}' for r in ratios)}), p99 {row['alone_p99_us'] / 1000:.1f} → "
+                f"{row['p99_us'] / 1000:.1f} ms, CPU per read {alone_cpu:.2f} → {during_cpu:.2f} ms, "
+                f"per checkout {row['checkout_cpu_ms']:.1f} ms, book/stock updates (hot) "
+                f"{row['catalog_book']} {row['catalog_stock']}")  # fmt: skip
     return rows
 
 
@@ -204,41 +246,32 @@ def report(args, rows: list[dict], machine: str, load_before: str, load_after: s
         "Store and bare app ran in the same minutes and compare with each other.",
         "",
         f"{args.books:,} books. Browsing: the default list (pages 1-5), a filtered list (category + price), "
-        f"a search and the details of books being sold, cached URLs, wrk at {CONNECTIONS} connections; "
-        f"checkouts of 3 lines from a separate process (started before its phase) at the given rate. For each "
-        f"rate, {ROUNDS} sales phases of {phase_seconds(args)} s, each between two phases of browsing "
-        "alone; a sales phase's ratio is its read throughput over the mean of its neighbours', and the table "
-        "gives the median of the rate's ratios. `VACUUM ANALYZE` after each sales phase, then a `CHECKPOINT` "
-        "and a pause before the next phase alone. *CPU per read* is the machine's (the app's, PostgreSQL's and "
-        "Redis's processes, from `/proc`) per read request, medians; *CPU added per checkout* is what the "
-        "sales phase spent beyond its reads at the CPU per read alone, over the checkouts placed: about what a "
-        "checkout costs on its own when sales do not make reads dearer.",
+        f"a search and the details of books being sold, cached URLs, one wrk run per rate at {CONNECTIONS} "
+        f"connections held throughout; checkouts of 3 lines from a separate process at the given rate, in "
+        f"{WINDOWS // 2} windows of {WINDOW_SECONDS:.0f} s between {WINDOWS // 2 + 1} windows without sales "
+        f"(the first {SETTLING} s of each window left out). A sales window's ratio is its read throughput over "
+        "the mean of the windows on either side; the table gives the median of the rate's ratios and the "
+        "mean throughputs. `VACUUM ANALYZE` after each rate's run, then a `CHECKPOINT` and a pause. *CPU per "
+        "read* is the machine's (the app's, PostgreSQL's and Redis's processes, from `/proc`) per read, "
+        "median over windows; *CPU added per checkout* is what the sales windows spent beyond their reads at "
+        "the CPU per read without sales, over the checkouts placed in them: about what a checkout costs on "
+        "its own when sales do not make reads dearer.",
         "",
-        "| app | checkouts/s (placed) | reads during sales vs alone (median) | each sales phase | read req/s alone "
-        "→ during (the median phase) | p99 ms alone → during | CPU per read, ms, alone → during | CPU added per "
-        "checkout, ms | book updates (HOT) | stock updates (HOT) |",
+        "| app | checkouts/s (placed) | reads during sales vs without (median window) | each sales window | "
+        "read req/s without → with sales (means) | p99 ms without → with | CPU per read, ms, without → with | "
+        "CPU added per checkout, ms | book updates (HOT) | stock updates (HOT) |",
         "|---|---:|---:|---|---|---|---|---:|---:|---:|",
     ]
-    groups: dict[tuple[str, int], list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["target"], row["rate"]), []).append(row)
-    for (target, rate), group in groups.items():
-        by_ratio = sorted(group, key=lambda row: row["rps"] / row["alone_rps"])
-        mid = by_ratio[len(by_ratio) // 2]
-        ratios = ", ".join(f"{row['rps'] / row['alone_rps']:.0%}" for row in group)
-        book = [sum(row["catalog_book"][i] for row in group) for i in (0, 1)]
-        stock = [sum(row["catalog_stock"][i] for row in group) for i in (0, 1)]
-        alone_cpu, during_cpu, per_checkout = (
-            statistics.median(row[key] for row in group) for key in ("alone_cpu_ms", "cpu_ms", "checkout_cpu_ms")
-        )
         lines.append(
-            f"| {'Bookstore' if target == 'app' else 'bare'} | {rate} ({sum(row['placed'] for row in group)}) "
-            f"| {mid['rps'] / mid['alone_rps']:.0%} "
-            f"| {ratios} "
-            f"| {mid['alone_rps']:.0f} → {mid['rps']:.0f} "
-            f"| {mid['alone_p99_us'] / 1000:.1f} → {mid['p99_us'] / 1000:.1f} "
-            f"| {alone_cpu:.2f} → {during_cpu:.2f} | {per_checkout:.1f} "
-            f"| {book[0]} ({book[1]}) | {stock[0]} ({stock[1]}) |"
+            f"| {'Bookstore' if row['target'] == 'app' else 'bare'} | {row['rate']} ({row['placed']}) "
+            f"| {row['ratio']:.0%} "
+            f"| {', '.join(f'{ratio:.0%}' for ratio in row['ratios'])} "
+            f"| {row['alone_rps']:.0f} → {row['rps']:.0f} "
+            f"| {row['alone_p99_us'] / 1000:.1f} → {row['p99_us'] / 1000:.1f} "
+            f"| {row['alone_cpu_ms']:.2f} → {row['cpu_ms']:.2f} | {row['checkout_cpu_ms']:.1f} "
+            f"| {row['catalog_book'][0]} ({row['catalog_book'][1]}) "
+            f"| {row['catalog_stock'][0]} ({row['catalog_stock'][1]}) |"
         )
     text = "\n".join(lines) + "\n"
     out = Path(args.out)

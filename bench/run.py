@@ -491,10 +491,14 @@ def run_mixed(args, wrk_bin, db_url, dsn, tmp, logdir) -> None:
         Server("bench.bare:app", BARE_PORT, server_env(args, db_url, BARE_DSN=dsn), logdir / "bare.log"),
     ):
         rows = mixed_traffic.run(
-            args, wrk=wrk, wrk_bin=wrk_bin, targets={"app": APP_PORT, "bare": BARE_PORT}, mint=mint_tokens, plan=plan,
+            args, wrk_bin=wrk_bin, targets={"app": APP_PORT, "bare": BARE_PORT}, mint=mint_tokens, plan=plan,
             dsn=dsn, fill_carts=lambda dsn, **kw: gen.fill_carts(dsn, books=args.books, **kw),
-            flush_cache=flush_cache, analyze=vacuum_analyze, users=users, log=log,
+            flush_cache=flush_cache, analyze=vacuum_analyze, cpu_seconds=cpu_seconds,
+            cpu_per_request=cpu_per_request, warm=lambda port, plan: wrk(wrk_bin, port, plan, 4, 3), users=users,
+            log=log,
         )  # fmt: skip
+    (logdir / "mixed-windows.json").write_text(json.dumps(rows, indent=1))  # each window's figures, to look into
+    log(f"each window's figures: {logdir / 'mixed-windows.json'}")
     print("\n" + mixed_traffic.report(args, rows, machine(), load_before, mixed_traffic.uptime()))
 
 
