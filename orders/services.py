@@ -128,7 +128,6 @@ def order_quote(
     return price_order(cart_lines=lines, country=address["country"], method=method)
 
 
-@transaction.atomic
 def order_place(
     *,
     user: User | None = None,
@@ -138,6 +137,7 @@ def order_place(
     shipping_method: str = "standard",
     idempotency_key: str | None = None,
     confirm: bool = True,
+    savepoint: bool = True,
 ) -> Order:
     """Turns the user's cart, or a guest's (`cart_token` and `email`), into a pending order, taking the stock.
 
@@ -154,85 +154,90 @@ def order_place(
     one left, so nobody oversells; the id order means crossed carts never deadlock.
     Raises `IdempotencyKeyReusedError`, `ShippingUnavailableError`, `EmptyCartError` or
     `InsufficientStockError` (naming every short or withdrawn book), and then nothing is kept.
+    Inside a caller's transaction it is a savepoint, unless `savepoint=False` (payments' checkout:
+    two round trips fewer): then an error marks the caller's transaction to roll back, and must end it.
     """
-    guest = user is None
-    cart = cart_lock(user=user, token=cart_token if guest else None)
-    guest_cart_token = cast(str, cart_token)  # for a guest: cart_lock found their cart by it
-    email = User.objects.normalize_email(email) if user is None else user.email
-    fingerprint = request_fingerprint(address=address, shipping_method=shipping_method, email=email if guest else None)
-    stored_key = idempotency_key
-    if idempotency_key is not None and guest:
-        stored_key = guest_idempotency_scope(cart_token=guest_cart_token, idempotency_key=idempotency_key)
-    if stored_key is not None:
-        # A guest's scoped key is unique by itself (and stays so once the order joins an account).
-        existing = Order.objects.filter(idempotency_key=stored_key, **({} if guest else {"user": user})).first()
-        if existing is not None:
-            if existing.request_fingerprint != fingerprint:
-                raise IdempotencyKeyReusedError()
-            if guest and idempotency_key is not None:  # a guest's stored key is made from one
-                existing.token = guest_order_token_derived(
-                    cart_token=guest_cart_token, idempotency_key=idempotency_key, number=existing.number
-                )
-            return existing
-
-    method = shipping_method_for(code=shipping_method, country=address["country"])
-    lines = cart_lines(cart=cart, lock_books=True)
-    pricing = price_order(cart_lines=lines, country=address["country"], method=method)
-    pricing.raise_problems()
-
-    tokens: dict[str, str] = {}
-
-    def guest_token(number: str) -> dict[str, Any]:
-        if idempotency_key is None:
-            tokens[number] = order_token_new()
-        else:
-            tokens[number] = guest_order_token_derived(
-                cart_token=guest_cart_token, idempotency_key=idempotency_key, number=number
-            )
-        return {"order_token_hash": order_token_hash(tokens[number])}
-
-    placed = OrderStatusChange(status=Order.Status.PENDING, actor=user, note="Order placed.")
-    order = _order_insert(
-        numbered=guest_token if guest else None,
-        placed=placed,
-        user=user,
-        email=email,
-        currency=pricing.currency,
-        idempotency_key=stored_key or "",
-        request_fingerprint=fingerprint if stored_key is not None else "",
-        **_pricing_fields(pricing),
-        **{f"shipping_{field}": value for field, value in address.items()},
-    )
-    token = tokens.get(order.number)
-    stock_apply(
-        changes={line.book_id: -line.quantity for line in lines},
-        reason=StockMovement.Reason.SALE,
-        actor=user,
-        order_reference=order.number,
-        locked_books=[line.book for line in lines],
-    )
-    order_lines = OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            book_id=line.book_id,
-            title=line.title,
-            isbn=line.isbn,
-            unit_price=line.unit_price,
-            quantity=line.quantity,
-            line_total=line.line_total,
-            tax_rate=line.tax_rate,
-            tax_amount=line.tax_amount,
+    with transaction.atomic(savepoint=savepoint):
+        guest = user is None
+        cart = cart_lock(user=user, token=cart_token if guest else None)
+        guest_cart_token = cast(str, cart_token)  # for a guest: cart_lock found their cart by it
+        email = User.objects.normalize_email(email) if user is None else user.email
+        fingerprint = request_fingerprint(
+            address=address, shipping_method=shipping_method, email=email if guest else None
         )
-        for line in pricing.lines
-    )
-    cart_empty(cart=cart)
-    # The response shows the lines and history just written: no need to read them back.
-    set_prefetched(order, "items", order_lines)
-    set_prefetched(order, "status_history", [placed])
-    order.token = token
-    if confirm:
-        order_confirmation_send(order=order)
-    return order
+        stored_key = idempotency_key
+        if idempotency_key is not None and guest:
+            stored_key = guest_idempotency_scope(cart_token=guest_cart_token, idempotency_key=idempotency_key)
+        if stored_key is not None:
+            # A guest's scoped key is unique by itself (and stays so once the order joins an account).
+            existing = Order.objects.filter(idempotency_key=stored_key, **({} if guest else {"user": user})).first()
+            if existing is not None:
+                if existing.request_fingerprint != fingerprint:
+                    raise IdempotencyKeyReusedError()
+                if guest and idempotency_key is not None:  # a guest's stored key is made from one
+                    existing.token = guest_order_token_derived(
+                        cart_token=guest_cart_token, idempotency_key=idempotency_key, number=existing.number
+                    )
+                return existing
+
+        method = shipping_method_for(code=shipping_method, country=address["country"])
+        lines = cart_lines(cart=cart, lock_books=True)
+        pricing = price_order(cart_lines=lines, country=address["country"], method=method)
+        pricing.raise_problems()
+
+        tokens: dict[str, str] = {}
+
+        def guest_token(number: str) -> dict[str, Any]:
+            if idempotency_key is None:
+                tokens[number] = order_token_new()
+            else:
+                tokens[number] = guest_order_token_derived(
+                    cart_token=guest_cart_token, idempotency_key=idempotency_key, number=number
+                )
+            return {"order_token_hash": order_token_hash(tokens[number])}
+
+        placed = OrderStatusChange(status=Order.Status.PENDING, actor=user, note="Order placed.")
+        order = _order_insert(
+            numbered=guest_token if guest else None,
+            placed=placed,
+            user=user,
+            email=email,
+            currency=pricing.currency,
+            idempotency_key=stored_key or "",
+            request_fingerprint=fingerprint if stored_key is not None else "",
+            **_pricing_fields(pricing),
+            **{f"shipping_{field}": value for field, value in address.items()},
+        )
+        token = tokens.get(order.number)
+        stock_apply(
+            changes={line.book_id: -line.quantity for line in lines},
+            reason=StockMovement.Reason.SALE,
+            actor=user,
+            order_reference=order.number,
+            locked_books=[line.book for line in lines],
+        )
+        order_lines = OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                book_id=line.book_id,
+                title=line.title,
+                isbn=line.isbn,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+                line_total=line.line_total,
+                tax_rate=line.tax_rate,
+                tax_amount=line.tax_amount,
+            )
+            for line in pricing.lines
+        )
+        cart_empty(cart=cart)
+        # The response shows the lines and history just written: no need to read them back.
+        set_prefetched(order, "items", order_lines)
+        set_prefetched(order, "status_history", [placed])
+        order.token = token
+        if confirm:
+            order_confirmation_send(order=order)
+        return order
 
 
 @transaction.atomic

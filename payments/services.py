@@ -143,19 +143,20 @@ def manual_payment_text(*, order: Order, payment: Payment) -> str:
 def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
     """`orders.services.order_place` and the order's payment; for a card, then its PaymentIntent.
 
-    The order, its stock and its payment row commit first, in one transaction; Stripe is called
-    only after, with no row locked. If Stripe fails then, `orders.services.order_abandon` cancels
-    the order, puts its stock back into stock and its lines back into the cart, and frees the
-    Idempotency-Key; `PaymentProviderUnavailableError` follows (a 503), and no email is sent.
-    The same Idempotency-Key again returns the same order and payment (another payment method:
-    `idempotency_key_reused`); a replay that finds the card payment still without its
-    PaymentIntent (the first request is still waiting for Stripe) asks Stripe again, which
-    answers the same PaymentIntent.
+    The order, its stock and its payment row commit first, in one transaction (with a manual
+    payment's confirmation email: a task row, in production); Stripe is called only after, with no
+    row locked, and a card order's email is queued once Stripe has answered. If Stripe fails then,
+    `orders.services.order_abandon` cancels the order, puts its stock back into stock and its
+    lines back into the cart, and frees the Idempotency-Key; `PaymentProviderUnavailableError`
+    follows (a 503), and no email is sent. The same Idempotency-Key again returns the same order
+    and payment (another payment method: `idempotency_key_reused`); a replay that finds the card
+    payment still without its PaymentIntent (the first request is still waiting for Stripe) asks
+    Stripe again, which answers the same PaymentIntent.
     """
     method = payment_method or settings.PAYMENT_DEFAULT_METHOD
     actor = place.get("user")
     with transaction.atomic():
-        order = orders_services.order_place(confirm=False, **place)
+        order = orders_services.order_place(confirm=False, savepoint=False, **place)
         existing = Payment.objects.filter(order=order).first() if place.get("idempotency_key") is not None else None
         replay = existing is not None
         if existing is not None:
@@ -164,6 +165,9 @@ def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
             order.payment = payment = existing
         else:
             payment = payment_start(order=order, method=method, actor=actor)
+            if payment.method == Payment.Method.MANUAL:  # its email in the same commit (a task row, in production)
+                text = manual_payment_text(order=order, payment=payment)
+                orders_services.order_confirmation_send(order=order, payment_text=text)
     if payment.method == Payment.Method.STRIPE and not payment.stripe_payment_intent_id:
         if replay and order.status != Order.Status.PENDING:
             return order
@@ -176,9 +180,8 @@ def order_checkout(*, payment_method: str | None = None, **place: Any) -> Order:
                 except Exception:  # the order stays pending without a PaymentIntent: its expiry restocks it
                     logger.exception("could not undo checkout %s after Stripe failed", order.number)
             raise
-    if not replay:
-        text = manual_payment_text(order=order, payment=payment) if payment.method == Payment.Method.MANUAL else ""
-        orders_services.order_confirmation_send(order=order, payment_text=text)
+    if not replay and payment.method == Payment.Method.STRIPE:  # once Stripe has the PaymentIntent
+        orders_services.order_confirmation_send(order=order)
     return order
 
 

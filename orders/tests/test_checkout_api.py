@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 from rest_framework.settings import api_settings
 
 from cart.models import CartItem
@@ -392,13 +393,33 @@ def test_checkout_runs_a_constant_number_of_queries(user_client, user, queries_o
 
 def test_checkout_with_queued_emails_adds_only_the_tasks_row(user_client, user, queries_of, settings):
     # As in production and in the bench (TASKS_BACKEND=database): the confirmation email is a task
-    # row, written once the checkout commits and sent by `db_worker` (with TASKS_BACKEND=immediate
+    # row, written in the checkout's transaction and sent by `db_worker` (with TASKS_BACKEND=immediate
     # it is sent then, and reads nothing). The bench counts these 11 (PostgreSQL).
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     queries = _checkout_queries(queries_of, user_client, user, 3)
 
     assert len(queries) == 11 + PAIRED_INSERTS, queries
     assert sum(sql.startswith('INSERT INTO "django_tasks_database_dbtaskresult"') for sql in queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checkout_commits_once_with_its_email_task_and_one_savepoint(user_client, user, settings):
+    # Every round trip counts on the write path: one transaction holds the order, its payment and
+    # the confirmation's task row (not a second one after it), and the only savepoint is the one
+    # that lets a clash of random order numbers draw again.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    cart_with(user, (BookFactory(), 1), (BookFactory(), 2))
+    user_client.get(ORDERS)  # the user's row, cached
+    with CaptureQueriesContext(connection) as captured:
+        response = checkout(user_client)
+    assert response.status_code == 201, response.content
+
+    sql = [query["sql"] for query in captured]
+    control = [s for s in sql if s in ("BEGIN", "COMMIT", "ROLLBACK") or "SAVEPOINT" in s]
+    assert [s.split(" ")[0] for s in control] == ["BEGIN", "SAVEPOINT", "RELEASE", "COMMIT"], control
+    task = next(i for i, s in enumerate(sql) if s.startswith('INSERT INTO "django_tasks_database_dbtaskresult"'))
+    assert sql.index("BEGIN") < task < sql.index("COMMIT")
+    assert Order.objects.get().number == response.json()["number"]
 
 
 def test_checkout_with_an_idempotency_key_adds_only_its_lookup(user_client, user, queries_of):

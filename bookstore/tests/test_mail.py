@@ -1,0 +1,50 @@
+"""Queued email: a task row in the same transaction as what it tells of, or sent once that commits."""
+
+import pytest
+from django.core import mail
+from django.db import transaction
+from django_tasks_db.models import DBTaskResult
+
+from bookstore.mail import email_enqueue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+class Abandoned(Exception):
+    pass
+
+
+def test_a_database_queued_email_is_written_in_the_transaction_and_commits_with_it(settings):
+    settings.TASKS = DATABASE_TASKS
+    with transaction.atomic():
+        email_enqueue(to="reader@example.com", subject="Your order", body="Thank you.")
+        # Part of the transaction (one commit for both): no second transaction after it.
+        assert DBTaskResult.objects.count() == 1
+
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs["kwargs"] == {"to": ["reader@example.com"], "subject": "Your order", "body": "Thank you."}
+    assert mail.outbox == []  # db_worker sends it
+
+
+def test_a_database_queued_email_rolls_back_with_its_transaction(settings):
+    settings.TASKS = DATABASE_TASKS
+    with pytest.raises(Abandoned), transaction.atomic():
+        email_enqueue(to="reader@example.com", subject="Your order", body="Thank you.")
+        raise Abandoned
+
+    assert not DBTaskResult.objects.exists()
+
+
+def test_an_email_sent_at_once_waits_for_the_commit_and_never_goes_on_a_rollback(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with transaction.atomic():
+        email_enqueue(to="reader@example.com", subject="Your order", body="Thank you.")
+        assert mail.outbox == []
+    assert [message.subject for message in mail.outbox] == ["Your order"]
+
+    with pytest.raises(Abandoned), transaction.atomic():
+        email_enqueue(to="other@example.com", subject="Never", body="-")
+        raise Abandoned
+    assert [message.to for message in mail.outbox] == [["reader@example.com"]]
