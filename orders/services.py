@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
@@ -76,31 +76,21 @@ MAX_NUMBER_ATTEMPTS = 5
 
 
 def _order_insert(
-    *,
-    numbered: Callable[[str], dict[str, Any]] | None = None,
-    placed: OrderStatusChange | None = None,
-    **fields: Any,
+    *, placed: OrderStatusChange, numbered: Callable[[str], dict[str, Any]] | None = None, **fields: Any
 ) -> Order:
-    """Inserts the order under a fresh random number, drawing again should another order hold it.
+    """Inserts the order, and `placed` (its first history line) with it, under a fresh random
+    number, drawing again should another order hold it.
 
     Numbers are random (50 bits), so a clash is all but impossible; but it is not the buyer's
-    doing, so it is never their error. Each attempt is a savepoint that a clash rolls back.
-    `numbered(number)` gives the fields that depend on the number (a guest's derived token).
-    `placed`: the order's first history line, inserted with it (one statement on PostgreSQL).
+    doing, so it is never their error. A clash inserts nothing (on PostgreSQL without a savepoint:
+    the two rows are one statement that skips a taken number). `numbered(number)` gives the fields
+    that depend on the number (a guest's derived token).
     """
     for _ in range(MAX_NUMBER_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                number = order_number_new()
-                order = Order(number=number, **fields, **(numbered(number) if numbered else {}))
-                if placed is None:
-                    order.save(force_insert=True)
-                else:
-                    parent_and_child_insert(parent=order, child=placed, fk="order")
-                return order
-        except IntegrityError as error:
-            if not ORDER_NUMBER.violated_by(error):
-                raise
+        number = order_number_new()
+        order = Order(number=number, **fields, **(numbered(number) if numbered else {}))
+        if parent_and_child_insert(parent=order, child=placed, fk="order", unless_taken=ORDER_NUMBER):
+            return order
     raise RuntimeError(f"no free order number in {MAX_NUMBER_ATTEMPTS} draws")
 
 
