@@ -146,6 +146,7 @@ def run(args, *, wrk_bin, targets: dict, mint, plan: Path, dsn: str, fill_carts,
         b'"postal_code": "12345", "country": "US"}}'
     )
     ctx = multiprocessing.get_context("spawn")
+    background = ThreadPoolExecutor(1)  # the wrk runs, while this thread samples the CPU at the windows' edges
     rows = []
     half = len(users) // 2
     seconds = LEAD_IN + WINDOWS * WINDOW_SECONDS + 0.5
@@ -164,7 +165,7 @@ def run(args, *, wrk_bin, targets: dict, mint, plan: Path, dsn: str, fill_carts,
             next_user += needed
             stats = table_stats(dsn)
             out = plan.parent / f"timeline-{target}-{rate}"
-            wrk = ThreadPoolExecutor(1).submit(timeline_wrk, wrk_bin, port, plan, seconds, out)
+            wrk = background.submit(timeline_wrk, wrk_bin, port, plan, seconds, out)
             start = time.monotonic() + LEAD_IN
             done = ctx.Queue()
             placer = ctx.Process(target=_place, args=(port, batch, rate, start, body, done))
@@ -234,6 +235,7 @@ def run(args, *, wrk_bin, targets: dict, mint, plan: Path, dsn: str, fill_carts,
                 f"{row['p99_us'] / 1000:.1f} ms, CPU per read {alone_cpu:.2f} → {during_cpu:.2f} ms, "
                 f"per checkout {row['checkout_cpu_ms']:.1f} ms, book/stock updates (hot) "
                 f"{row['catalog_book']} {row['catalog_stock']}")  # fmt: skip
+    background.shutdown()
     return rows
 
 
