@@ -1,9 +1,8 @@
--- Replays a plan file like plan.lua (one request per line: METHOD \t PATH \t TOKEN-or-"-" \t BODY-or-"-"),
--- with one connection per thread (wrk -t N -c N), and records every response: when it arrived
--- (CLOCK_MONOTONIC, the clock of Python's time.monotonic) and how long it took. One connection per
--- thread is what makes the latency exact: a thread's request() and response() alternate.
--- Arguments: plan, step (the thread count), offset, output file. done() writes "<ms> <latency us>"
--- lines to the output file and prints a JSON summary as plan.lua does.
+-- plan.lua's replay (its plan file, step and offset), with one connection per thread (wrk -t N -c N),
+-- recording every response: when it arrived (CLOCK_MONOTONIC, the clock of Python's time.monotonic)
+-- and how long it took. One connection per thread is what makes the latency exact: a thread's
+-- request() and response() alternate. A fourth argument names the output file: done() writes
+-- "<ms> <latency us>" lines to it, then prints plan.lua's JSON summary.
 local ffi = require("ffi")
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
@@ -15,35 +14,24 @@ local function now_us()
   return tonumber(ts.tv_sec) * 1000000 + tonumber(ts.tv_nsec) / 1000
 end
 
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "plan.lua")
+local plan_setup, plan_init, plan_request, plan_done = setup, init, request, done
 local threads = {}
-local counter = 0
 
 function setup(thread)
-  counter = counter + 1
-  thread:set("tid", counter)
+  plan_setup(thread)
   table.insert(threads, thread)
 end
 
 function init(args)
-  plan = {}
-  for line in io.lines(args[1]) do
-    local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
-    local headers = {["Accept"] = "application/json"}
-    if token ~= "-" then headers["Authorization"] = "Bearer " .. token end
-    if body == "-" then body = nil else headers["Content-Type"] = "application/json" end
-    table.insert(plan, wrk.format(method, path, headers, body))
-  end
-  step = tonumber(args[2])
-  i = tid - 1 + tonumber(args[3] or "0")
+  plan_init(args)
   out = args[4]
   sent, times, latencies, n = 0, {}, {}, 0
 end
 
 function request()
-  local r = plan[(i % #plan) + 1]
-  i = i + step
   sent = now_us()
-  return r
+  return plan_request()
 end
 
 function response(status, headers, body)
@@ -60,8 +48,5 @@ function done(summary, latency, requests)
     for k = 1, #t do f:write(t[k], " ", l[k], "\n") end
   end
   f:close()
-  io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "non2xx": %d, "socket_errors": %d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+  plan_done(summary, latency, requests)
 end
