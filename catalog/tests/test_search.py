@@ -90,9 +90,10 @@ def test_one_letter_typo_still_finds_the_book(api_client, library):
 
 @pytest.mark.postgres
 def test_a_typo_search_of_several_words_needs_each_word(api_client):
-    both = BookFactory(description="", title="Shadow River")
-    BookFactory(description="", title="Shadow Garden")
-    BookFactory(description="", title="River Song")
+    # no random authors: a Faker "Rivera" matches the last word's prefix, river:*
+    both = BookFactory(description="", title="Shadow River", authors=[])
+    BookFactory(description="", title="Shadow Garden", authors=[])
+    BookFactory(description="", title="River Song", authors=[])
     book_search_vector_refresh()
 
     assert search_ids(api_client, "shadow rievr") == [both.pk]  # a neighbour swap is one typo
