@@ -1,4 +1,4 @@
-"""Django's PostgreSQL backend with a health check that costs no round trip.
+"""Django's PostgreSQL backend with a health check that costs no round trip, and timestamps read in C.
 
 With `CONN_HEALTH_CHECKS`, Django checks a persistent connection before the first query of every
 request; its PostgreSQL backend does so with `SELECT 1`: one more round trip on every request,
@@ -9,15 +9,50 @@ or the end of the stream is waiting to be read, where an idle, healthy connectio
 So the check asks the socket, without sending anything; only when something is waiting, or the
 connection is not idle, does it fall back to Django's `SELECT 1`. A connection lost without a
 word (a silent network partition) fails its first query either way, as `SELECT 1` would.
+
+Django reads every `timestamptz` with a loader of its own, a Python subclass of psycopg's that
+sets the connection's zone on the value: the text is then parsed in Python, about 6 µs a value
+against psycopg's C loader's 0.6 (measured on this machine, 4,000 values), 42 values on a page of
+the book list. Django sets the session's time zone to the connection's, and in a UTC session the
+C loader already gives the value in `datetime.timezone.utc`, Django's zone: the connection then
+reads them with psycopg's own loader.
 """
 
+import datetime
 import select
+from typing import cast
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
+from psycopg.adapt import Loader
+
+_TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
+# psycopg's own (always registered; its C one with the binary build)
+_PSYCOPG_TIMESTAMPTZ_LOADER = cast("type[Loader]", psycopg.adapters.get_loader(_TIMESTAMPTZ, pq.Format.TEXT))
+
+
+class UtcTimestamptzLoader(Loader):
+    """psycopg's own timestamptz loader (which cannot be subclassed), with the `timezone` that
+    Django's cursor compares with the connection's before it registers a loader of its own."""
+
+    timezone = datetime.UTC
+
+    def __init__(self, oid, context=None):
+        super().__init__(oid, context)
+        self.load = _PSYCOPG_TIMESTAMPTZ_LOADER(oid, context).load  # type: ignore[method-assign]
+
+    def load(self, data):  # replaced on each instance by psycopg's
+        raise NotImplementedError
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.timezone is datetime.UTC and self.timezone_name == "UTC":  # the session's zone is UTC
+            connection.adapters.register_loader(_TIMESTAMPTZ, UtcTimestamptzLoader)
+        return connection
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None or connection.closed:
