@@ -59,7 +59,7 @@ from django.http import HttpResponse, HttpResponseNotModified
 from rest_framework.renderers import JSONRenderer
 
 from bookstore.cache import read_ahead_found, version_bump, version_start
-from bookstore.compiled import execute_prepared
+from bookstore.compiled import execute_prepared, int_array
 from catalog.models import Stock
 
 logger = logging.getLogger(__name__)
@@ -242,7 +242,8 @@ def _with_current_stock(data):
 
 def _stock_levels(book_ids: list[int]) -> dict[int, int]:
     """The books' stock by id. On PostgreSQL one statement of one shape whatever the number of
-    books (an array), prepared once per connection (bookstore.compiled): every hit runs it."""
+    books (an array, sent as its text: `int_array`), prepared once per connection
+    (bookstore.compiled): every hit runs it."""
     connection = connections[Stock.objects.db]
     if connection.vendor != "postgresql":
         return dict(Stock.objects.filter(book_id__in=book_ids).values_list("book_id", "quantity"))
@@ -250,7 +251,7 @@ def _stock_levels(book_ids: list[int]) -> dict[int, int]:
         execute_prepared(
             cursor,
             f"SELECT book_id, quantity FROM {Stock._meta.db_table} WHERE book_id = ANY(%s::bigint[])",  # noqa: S608
-            [book_ids],
+            [int_array(book_ids)],
         )
         return dict(cursor.fetchall())
 

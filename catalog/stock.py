@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accounts.models import User
-from bookstore.compiled import execute_prepared
+from bookstore.compiled import execute_prepared, int_array
 from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, Shortage, StockChangedError
 from catalog.models import Book, Stock, StockMovement
@@ -106,7 +106,7 @@ def _stock_write(records: list[Stock]) -> None:
             cursor,
             f"UPDATE {Stock._meta.db_table} AS s SET quantity = v.quantity"  # noqa: S608
             " FROM unnest(%s::bigint[], %s::integer[]) AS v(book_id, quantity) WHERE s.book_id = v.book_id",
-            [[record.pk for record in records], [record.quantity for record in records]],
+            [int_array(record.pk for record in records), int_array(record.quantity for record in records)],
         )
 
 

@@ -4,9 +4,10 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import F
 
-from bookstore.compiled import PLACEHOLDERS, TEXT_PLACEHOLDERS, CompiledStatement, compiled
+from bookstore.compiled import PLACEHOLDERS, TEXT_PLACEHOLDERS, CompiledStatement, compiled, int_array
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 
@@ -112,3 +113,18 @@ def test_other_statements_are_not_prepared(settings):
         list(Book.objects.filter(pk=book.pk).values_list("id", "subtitle"))
 
     assert not [text for text in _prepared_statements() if "catalog_book" in text]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("values", [[], [7], [3, 1, 2], [-5, 0, 2**63 - 1, -(2**63)]])
+def test_an_int_array_binds_as_the_list_would(values):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::bigint[], %s::bigint[]", [int_array(values), values])
+        as_text, as_list = cursor.fetchone()
+
+    assert as_text == as_list == values
+
+
+def test_an_int_array_takes_integers_only():
+    with pytest.raises(ValueError):
+        int_array([1, "2}, {3"])
