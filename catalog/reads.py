@@ -12,7 +12,6 @@ The answer is the one `catalog.serializers.BookSerializer` gives, key for key an
 schema's, and the writes' answer.
 """
 
-import decimal
 import re
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from bookstore.compiled import PLACEHOLDERS, compiled
 from bookstore.filters import MAX_ID
+from bookstore.presenting import datetime_text, decimal_text, decimal_value
 from catalog.categories import category_subtree_ids
 from catalog.filters import BookFilter
 from catalog.models import Author, Book, BookQuerySet
@@ -36,10 +36,6 @@ _BOOK_COLUMNS = (
 
 _DESCRIPTION = _BOOK_COLUMNS.index("description")
 
-_CENT = Decimal("0.01")
-_RATING_CONTEXT = decimal.Context(prec=3)  # BookListSerializer.average_rating: max_digits=3, decimal_places=2
-_PRICE_CONTEXT = decimal.Context(prec=7)  # Book.price: max_digits=7, decimal_places=2
-
 
 def _book_queryset(*, withdrawn: bool):
     books = Book.objects.filter(pk=_BOOK)
@@ -52,17 +48,8 @@ def _authors_queryset():
     return Author.objects.filter(books=_BOOK).values_list("id", "name")  # in Author's order: name, id
 
 
-def _datetime(value, tz) -> str:
-    # DRF's DateTimeField: in the current time zone (`tz`), ISO 8601, UTC as "Z".
-    text = value.astimezone(tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def _money(value) -> str:
-    # DRF's DecimalField (coerce_to_string): quantized to 2 places within 7 digits.
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value).strip())
-    return f"{value.quantize(_CENT, context=_PRICE_CONTEXT):f}"
+    return decimal_text(value, max_digits=7)  # Book.price: max_digits=7, decimal_places=2
 
 
 def _rating(value) -> float | None:
@@ -70,9 +57,7 @@ def _rating(value) -> float | None:
     # `float()` of it (rest_framework.utils.encoders): that float here, the same bytes without the encoder's default.
     if value is None:
         return None
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value).strip())
-    return float(value.quantize(_CENT, context=_RATING_CONTEXT))
+    return float(decimal_value(value, max_digits=3))  # BookListSerializer.average_rating: max_digits=3
 
 
 def _cover_url(name: str, request) -> str | None:
@@ -114,8 +99,8 @@ def _book(row, authors: list[dict], request, *, description: bool, tz, currency:
     book["cover_url"] = _cover_url(cover, request)
     book["average_rating"] = _rating(average_rating)
     book["review_count"] = review_count
-    book["created_at"] = _datetime(created_at, tz)
-    book["updated_at"] = _datetime(updated_at, tz)
+    book["created_at"] = datetime_text(created_at, tz)
+    book["updated_at"] = datetime_text(updated_at, tz)
     return book
 
 

@@ -15,10 +15,9 @@ from rest_framework.views import APIView
 
 from bookstore.filters import positive_path_id
 from bookstore.openapi import conflict_response, error_response_serializer
-from bookstore.serializers import Presenter
 from orders import views as orders_views
 from orders.serializers import OrderStatusUpdateSerializer
-from payments import services
+from payments import presenting, services
 from payments.exceptions import StripeDisabledError
 from payments.models import Refund
 from payments.serializers import (
@@ -53,9 +52,8 @@ REFUND_CONFLICT = conflict_response(
 class OrderViewSet(orders_views.OrderViewSet):
     serializer_class = OrderWithPaymentSerializer
     checkout_serializer_class = CheckoutWithPaymentSerializer
-    present = Presenter(OrderWithPaymentSerializer)
-    present_list = Presenter(OrderWithPaymentSerializer, many=True)
-    present_checkout = Presenter(CheckedOutOrderWithPaymentSerializer)
+    # OrderWithPaymentSerializer's (and CheckedOutOrderWithPaymentSerializer's) answers, by plain functions
+    present, present_list, present_checkout = presenting.present, presenting.present_list, presenting.present_checkout
 
     def get_queryset(self):
         queryset = super().get_queryset()
