@@ -26,6 +26,7 @@ statement whose best plan depends on its values (a list page's price range, a se
 each time. `DB_PREPARED_STATEMENTS=0` turns preparing off (behind a pooler that cannot keep them).
 """
 
+import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -134,11 +135,10 @@ def execute_prepared(cursor, sql: str, params: Sequence[Any]) -> None:
 
 
 def int_array(values: Iterable[int]) -> str:
-    """`values` as PostgreSQL's text of an integer array, `{1,2,3}`, to bind as `%s::bigint[]`.
-
-    psycopg dumps a Python list in Python, checking each element's type (on a cached book list, a
-    twentieth of its CPU: bench/cpu.py), and a string in C; the text is what it would send."""
-    return "{" + ",".join([str(int(value)) for value in values]) + "}"
+    """`values` as PostgreSQL's text of an integer array, `{1,2,3}`, to bind as `%s::bigint[]` (or
+    `integer[]`): psycopg dumps a list in Python, checking each element's type (on a cached book
+    list, a twentieth of its CPU: bench/cpu.py), and a string in C. Integers only (`operator.index`)."""
+    return "{" + ",".join([str(operator.index(value)) for value in values]) + "}"
 
 
 _local = threading.local()

@@ -1,15 +1,16 @@
 """DRF's output formats as plain functions, for the hot paths' answers built without serializers.
 
-`catalog.reads` (the book list and detail) and `orders.presenting` (orders) build their answers
-from rows or instances with these, byte for byte what the serializers they stand in for give
-(each module's tests compare the two); the serializers stay the schema's.
+`catalog.reads` (the book list and detail) and `orders.presenting` and `payments.presenting` (the
+order) build their answers with these, byte for byte what the serializers they stand in for give
+(catalog/tests/test_reads.py and payments/tests/test_presenting.py compare them); the serializers
+stay the schema's.
 """
 
 import decimal
 from decimal import Decimal
 
 _CONTEXTS: dict[int, decimal.Context] = {}
-_PLACES = {2: Decimal("0.01"), 4: Decimal("0.0001")}
+_PLACES = {2: Decimal("0.01"), 4: Decimal("0.0001")}  # the decimal places the API's fields have
 
 
 def _context(max_digits: int) -> decimal.Context:
@@ -29,6 +30,11 @@ def decimal_value(value, *, max_digits: int, places: int = 2) -> Decimal:
 def decimal_text(value, *, max_digits: int, places: int = 2) -> str:
     """`DecimalField(max_digits, decimal_places=places)`'s answer: the quantized value's digits."""
     return f"{decimal_value(value, max_digits=max_digits, places=places):f}"
+
+
+def money(value) -> str:
+    """An amount of the orders' money fields (`DecimalField(max_digits=12, decimal_places=2)`)."""
+    return decimal_text(value, max_digits=12)
 
 
 def datetime_text(value, tz) -> str | None:

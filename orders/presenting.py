@@ -3,7 +3,7 @@
 Profiled (`bench/cpu.py GET /api/v1/orders --user 1`, the bench's data), a page of 20 orders spent
 about a quarter of its CPU in DRF's fields: each order's four nested serializers (lines, history,
 address, shipping method) and its money fields, field by field. These functions give the same
-answer, key for key and byte for byte (`orders/tests/test_presenting.py` compares them with the
+answer, key for key and byte for byte (`payments/tests/test_presenting.py` compares them with the
 serializers on varied orders); the serializers stay the schema's.
 """
 
@@ -12,12 +12,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from bookstore.presenting import datetime_text, decimal_text
+from bookstore.presenting import datetime_text, decimal_text, money
 from orders.models import Order
-
-
-def _money(value) -> str:
-    return decimal_text(value, max_digits=12)
 
 
 def order_data(order: Order, tz) -> dict[str, Any]:
@@ -33,18 +29,18 @@ def order_data(order: Order, tz) -> dict[str, Any]:
                 "book_id": line.book_id,
                 "title": line.title,
                 "isbn": line.isbn,
-                "unit_price": _money(line.unit_price),
+                "unit_price": money(line.unit_price),
                 "quantity": line.quantity,
-                "line_total": _money(line.line_total),
+                "line_total": money(line.line_total),
                 "tax_rate": decimal_text(line.tax_rate, max_digits=5, places=4),
-                "tax_amount": _money(line.tax_amount),
+                "tax_amount": money(line.tax_amount),
             }
             for line in order.items.all()
         ],
-        "subtotal": _money(order.subtotal),
-        "shipping_cost": _money(order.shipping_cost),
-        "tax_total": _money(order.tax_total),
-        "total": _money(order.total),
+        "subtotal": money(order.subtotal),
+        "shipping_cost": money(order.shipping_cost),
+        "tax_total": money(order.tax_total),
+        "total": money(order.total),
         "currency": order.currency,
         "shipping_method": order.shipping_method,
         "shipping_address": order.shipping_address,

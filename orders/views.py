@@ -95,7 +95,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_class = OrderFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
     # OrderSerializer's (and CheckedOutOrderSerializer's) answers, by plain functions
-    present, present_list, present_checkout = presenting.present, presenting.present_list, presenting.present_checkout
+    present = presenting.present
+    present_list = presenting.present_list
+    present_checkout = presenting.present_checkout
 
     def get_throttles(self):
         # Checkout alone has its own, stricter rate (settings: `checkout`), which fails closed without the cache.

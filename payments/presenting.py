@@ -5,15 +5,14 @@ them with the serializers)."""
 from typing import Any
 
 from django.conf import settings
+from rest_framework import serializers
 
-from bookstore.presenting import datetime_text, decimal_text
+from bookstore.presenting import datetime_text, money
 from orders.models import Order
 from orders.presenting import OrderPresenter, order_data
 from payments.models import Payment
 
-
-def _money(value) -> str:
-    return decimal_text(value, max_digits=12)
+_BOOLEAN = serializers.BooleanField()  # RefundLineSerializer.restocked's reading of the stored value
 
 
 def _payment_data(payment: Payment, order: Order, request) -> dict[str, Any]:
@@ -24,8 +23,8 @@ def _payment_data(payment: Payment, order: Order, request) -> dict[str, Any]:
     return {
         "method": str(payment.method),
         "status": str(payment.status),
-        "amount_paid": _money(payment.amount_paid),
-        "amount_refunded": _money(payment.amount_refunded),
+        "amount_paid": money(payment.amount_paid),
+        "amount_refunded": money(payment.amount_refunded),
         "client_secret": payment.client_secret if owner and payment.client_secret and unpaid else None,
         "instructions": settings.MANUAL_PAYMENT_INSTRUCTIONS if manual else None,
         "last_error": payment.last_error or None,
@@ -35,10 +34,14 @@ def _payment_data(payment: Payment, order: Order, request) -> dict[str, Any]:
 def _refund_data(refund, tz) -> dict[str, Any]:
     return {
         "id": refund.pk,
-        "amount": _money(refund.amount),
+        "amount": money(refund.amount),
         "reason": refund.reason,
         "lines": [
-            {"book_id": int(line["book_id"]), "quantity": int(line["quantity"]), "restocked": bool(line["restocked"])}
+            {
+                "book_id": int(line["book_id"]),
+                "quantity": int(line["quantity"]),
+                "restocked": _BOOLEAN.to_representation(line["restocked"]),
+            }
             for line in refund.lines
         ],
         "created_at": datetime_text(refund.created_at, tz),

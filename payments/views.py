@@ -53,7 +53,9 @@ class OrderViewSet(orders_views.OrderViewSet):
     serializer_class = OrderWithPaymentSerializer
     checkout_serializer_class = CheckoutWithPaymentSerializer
     # OrderWithPaymentSerializer's (and CheckedOutOrderWithPaymentSerializer's) answers, by plain functions
-    present, present_list, present_checkout = presenting.present, presenting.present_list, presenting.present_checkout
+    present = presenting.present
+    present_list = presenting.present_list
+    present_checkout = presenting.present_checkout
 
     def get_queryset(self):
         queryset = super().get_queryset()

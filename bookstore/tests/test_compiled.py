@@ -125,6 +125,7 @@ def test_an_int_array_binds_as_the_list_would(values):
     assert as_text == as_list == values
 
 
-def test_an_int_array_takes_integers_only():
-    with pytest.raises(ValueError):
-        int_array([1, "2}, {3"])
+@pytest.mark.parametrize("value", ["2}, {3", "12", 1.7])
+def test_an_int_array_takes_integers_only(value):
+    with pytest.raises(TypeError):
+        int_array([1, value])

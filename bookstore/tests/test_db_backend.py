@@ -117,3 +117,13 @@ def test_timestamps_are_read_by_psycopgs_own_loader(fresh):
 
     assert loader.timezone is fresh.timezone  # what Django's cursor compares: no loader of its own per cursor
     assert isinstance(loader.load.__self__, psycopgs)  # the C one, with psycopg's binary build
+
+
+def test_a_session_moved_to_another_zone_reads_as_djangos_loader_did(fresh):
+    """Django labels the session's wall time UTC whatever the session's zone: so does the backend."""
+    with fresh.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'Asia/Tokyo'")
+        cursor.execute("SELECT '2026-01-01 00:00:00.5+00'::timestamptz")
+        (read,) = cursor.fetchone()
+
+    assert read == datetime.datetime(2026, 1, 1, 9, 0, 0, 500000, tzinfo=datetime.UTC)

@@ -133,3 +133,54 @@ def test_checkouts_answer_is_the_serializers_for_a_guest_and_a_customer(orders):
         assert _bytes(order_presenting.present(order, context)) == _bytes(OrderSerializer(order, context=context).data)
     assert presenting.present_checkout(guest_order, {"request": request})["order_token"] == "guest-secret-token"
     assert "order_token" not in presenting.present_checkout(customer_order, {"request": request})
+
+
+def test_every_order_view_answers_as_the_serializers_did(
+    api_client, staff_client, user_client, user, fake_stripe, monkeypatch
+):
+    """Through the views: a guest's card checkout (its client secret is the guest's), the guest's
+    read and cancel by Order-Token, a customer's checkout and list, staff's status change."""
+    compared = []
+
+    def checking(presenter, serializer_class):
+        def present(instance, context):
+            answer = presenter(instance, context)
+            expected = serializer_class(instance, many=presenter.many, context=context).data
+            compared.append(_bytes(answer) == _bytes(expected))
+            return answer
+
+        return staticmethod(present)
+
+    monkeypatch.setattr(OrderViewSet, "present", checking(presenting.present, OrderWithPaymentSerializer))
+    monkeypatch.setattr(OrderViewSet, "present_list", checking(presenting.present_list, OrderWithPaymentSerializer))
+    monkeypatch.setattr(
+        OrderViewSet, "present_checkout", checking(presenting.present_checkout, CheckedOutOrderWithPaymentSerializer)
+    )
+    book = BookFactory(stock=10)
+    cart_token = api_client.post("/api/v1/cart/items", {"book_id": book.pk, "quantity": 2}).json()["cart_token"]
+
+    checkout = api_client.post(
+        "/api/v1/orders",
+        {"shipping_address": ADDRESS, "email": "guest@example.com", "payment_method": "stripe"},
+        HTTP_CART_TOKEN=cart_token,
+    )
+    assert checkout.status_code == 201, checkout.content
+    guest_order = checkout.json()
+    assert guest_order["payment"]["client_secret"].startswith("pi_") and guest_order["order_token"]
+    read = api_client.get(f"/api/v1/orders/{guest_order['id']}", HTTP_ORDER_TOKEN=guest_order["order_token"])
+    assert read.json()["payment"]["client_secret"] == guest_order["payment"]["client_secret"]
+    assert (
+        api_client.post(
+            f"/api/v1/orders/{guest_order['id']}/cancel", HTTP_ORDER_TOKEN=guest_order["order_token"]
+        ).status_code
+        == 200
+    )
+
+    cart_with(user, (book, 1))
+    mine = user_client.post("/api/v1/orders", {"shipping_address": ADDRESS, "payment_method": "manual"}).json()
+    assert "order_token" not in mine
+    assert user_client.get("/api/v1/orders").json()["results"][0]["id"] == mine["id"]
+    assert staff_client.patch(f"/api/v1/orders/{mine['id']}", {"status": "paid"}).status_code == 200
+    assert staff_client.get("/api/v1/orders", {"status": "paid"}).json()["count"] == 1
+
+    assert len(compared) == 7 and all(compared)
