@@ -322,7 +322,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["bookstore.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "bookstore.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["bookstore.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "bookstore.openapi.AutoSchema",
     # drf-standardized-errors' handler, with the store's errors (DRF_STANDARDIZED_ERRORS below).
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",

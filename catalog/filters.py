@@ -259,6 +259,8 @@ class BookFilter(django_filters.FilterSet):
 
 
 class AuthorFilter(django_filters.FilterSet):
+    unnamed_filters_nothing = True  # bookstore.filters.FilterBackend
+
     search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", max_length=MAX_SEARCH_LENGTH)
 
     class Meta:
@@ -267,6 +269,8 @@ class AuthorFilter(django_filters.FilterSet):
 
 
 class CategoryFilter(django_filters.FilterSet):
+    unnamed_filters_nothing = True  # bookstore.filters.FilterBackend
+
     parent = IdFilter(field_name="parent_id", label="Only the children of this category.")
 
     class Meta:
