@@ -1,8 +1,8 @@
 """Orders as `OrderSerializer` shows them, by plain functions.
 
-Profiled (`bench/cpu.py GET /api/v1/orders --user 1`, the bench's data), a page of 20 orders spent
-about a quarter of its CPU in DRF's fields: each order's four nested serializers (lines, history,
-address, shipping method) and its money fields, field by field. These functions give the same
+Profiled (`bench/cpu.py GET /api/v1/orders --user 1`: a bench user's page of 5 orders), the order
+list spent about a quarter of its CPU in DRF's fields: each order's four nested serializers
+(lines, history, address, shipping method) and its money fields, field by field. These functions give the same
 answer, key for key and byte for byte (`payments/tests/test_presenting.py` compares them with the
 serializers on varied orders); the serializers stay the schema's.
 """
