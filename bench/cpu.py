@@ -75,12 +75,30 @@ def by_package(profiler) -> str:
     return "\n".join(f"{own / total:6.1%}  {package}" for package, own in shares.most_common(12))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def endpoint_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments of an in-process measure of one endpoint (this script's, bench/instructions.py's)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("method")
     parser.add_argument("url", help="a path and query; `{n}` is replaced by the request's number (uncached reads)")
     parser.add_argument("body", nargs="?", default="", help="JSON body; `{n}` is replaced as in the url")
     parser.add_argument("--user", type=int, help="authenticate as this user id (bench users: 1-20000)")
+    parser.add_argument("--database", default="bookstore_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
+    return parser
+
+
+def send(app, args, n: int, token: str | None, etag: str | None, start_response) -> None:
+    """Request number `n` of `args`' endpoint through the WSGI `app`, its answer read to the end."""
+    url = args.url.replace("{n}", str(n))
+    body = args.body.replace("{n}", str(n)).encode()
+    result = app(environ(args.method, url, body, token, etag), start_response)
+    b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+
+
+def main():
+    parser = endpoint_parser(__doc__)
     parser.add_argument("--users", type=int, default=1, help="rotate through this many users from --user on")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--start", type=int, default=100, help="first `{n}` of the measured requests")
@@ -93,8 +111,6 @@ def main():
         action="store_true",
         help="profile in CPU time (time.process_time), not wall time: waits on PostgreSQL and Redis drop out",
     )
-    parser.add_argument("--database", default="bookstore_bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     args = parser.parse_args()
 
     run.setup_django(f"{run.PG}/{args.database}", args.redis_url)
@@ -111,8 +127,6 @@ def main():
         return lambda data: None
 
     def call(n: int, etag: str | None = None) -> dict:
-        url = args.url.replace("{n}", str(n))
-        body = args.body.replace("{n}", str(n)).encode()
         captured = {}
 
         def keep(status, headers, exc_info=None):
@@ -120,10 +134,7 @@ def main():
             return start_response(status, headers, exc_info)
 
         token = tokens[args.user + n % args.users] if tokens else None
-        result = app(environ(args.method, url, body, token, etag), keep)
-        b"".join(result)
-        if hasattr(result, "close"):
-            result.close()
+        send(app, args, n, token, etag, keep)
         return captured
 
     etag = call(0).get("ETag") if args.etag else None

@@ -28,14 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import run  # noqa: E402
+from bench.cpu import endpoint_parser, send  # noqa: E402
 
 WARM_UP = 20
 
 
 def serve(args) -> None:
     """The child: the warm-up, then `args.child` requests (what callgrind counts)."""
-    from bench.cpu import environ
-
     run.setup_django(f"{run.PG}/{args.database}", args.redis_url)
     from django.core.wsgi import get_wsgi_application
 
@@ -46,16 +45,8 @@ def serve(args) -> None:
     def start_response(status, headers, exc_info=None):
         return lambda data: None
 
-    def call(n: int) -> None:
-        url, body = args.url.replace("{n}", str(n)), args.body.replace("{n}", str(n)).encode()
-        result = app(environ(args.method, url, body, token, None), start_response)
-        b"".join(result)
-        result.close()
-
-    for n in range(args.start - WARM_UP, args.start):
-        call(n)
-    for n in range(args.start, args.start + args.child):
-        call(n)
+    for n in range(args.start - WARM_UP, args.start + args.child):
+        send(app, args, n, token, None, start_response)
 
 
 def counted(args, requests: int, start: int) -> int:
@@ -74,15 +65,9 @@ def counted(args, requests: int, start: int) -> int:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("method")
-    parser.add_argument("url", help="a path and query; `{n}` is replaced by the request's number (uncached reads)")
-    parser.add_argument("body", nargs="?", default="", help="JSON body; `{n}` is replaced as in the url")
-    parser.add_argument("--user", type=int, help="authenticate as this user id (bench users: 1-20000)")
+    parser = endpoint_parser(__doc__)
     parser.add_argument("--requests", type=int, default=20, help="N: the two runs serve N and 3N requests")
     parser.add_argument("--start", type=int, default=1000, help="first `{n}`; the second run starts past the first's")
-    parser.add_argument("--database", default="bookstore_bench")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:

@@ -7,17 +7,15 @@ stay the schema's.
 """
 
 import decimal
+import functools
 from decimal import Decimal
 
-_CONTEXTS: dict[int, decimal.Context] = {}
 _PLACES = {2: Decimal("0.01"), 4: Decimal("0.0001")}  # the decimal places the API's fields have
 
 
+@functools.cache
 def _context(max_digits: int) -> decimal.Context:
-    context = _CONTEXTS.get(max_digits)
-    if context is None:
-        context = _CONTEXTS[max_digits] = decimal.Context(prec=max_digits)  # rounding: ROUND_HALF_EVEN, as DRF's
-    return context
+    return decimal.Context(prec=max_digits)  # rounding: ROUND_HALF_EVEN, as DRF's
 
 
 def decimal_value(value, *, max_digits: int, places: int = 2) -> Decimal:
