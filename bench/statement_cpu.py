@@ -6,9 +6,12 @@ CPU time from `/proc` (PostgreSQL on this machine), so the figures hold whatever
 machine does:
 
     .venv/bin/python bench/statement_cpu.py --runs 4000
+    .venv/bin/python bench/statement_cpu.py --lists --runs 2000
 
 "planned" is Django's default (psycopg's `prepare_threshold=None`); "prepared" is what
-`bookstore.compiled` does for the hot paths' key lookups (`prepare=True`).
+`bookstore.compiled` does for the hot paths' key lookups (`prepare=True`). With `--lists`, the
+book list's first page instead, unfiltered and by price: "planned" with its constants and page
+bound as parameters, "prepared" as `prepare_pages=True` runs it (a literal statement per page).
 """
 
 import argparse
@@ -27,17 +30,20 @@ def main():
     parser.add_argument("--runs", type=int, default=4000)
     parser.add_argument("--database", default="bookstore_bench")
     parser.add_argument("--books", type=int, default=100_000)
+    parser.add_argument("--lists", action="store_true", help="the list's first pages, not the detail")
     args = parser.parse_args()
     run.setup_django(f"{run.PG}/{args.database}", "redis://127.0.0.1:6379/9")
     import psycopg
 
     from catalog import reads
 
+    dsn = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
+    if args.lists:
+        return lists(dsn, args.runs)
     statements = {
         "book": reads._book_queryset(withdrawn=False).query.sql_with_params(),
         "authors": reads._authors_queryset().query.sql_with_params(),
     }
-    dsn = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
     ids = [random.randrange(1, args.books + 1) for _ in range(args.runs)]
     print(f"{args.runs:,} runs each, one connection per mode; PostgreSQL backend CPU per run")
     for name, (sql, params) in statements.items():
@@ -53,6 +59,30 @@ def main():
                     conn.execute(sql, values).fetchall()
                 spent = run.process_cpu(pid)[1] - started
             print(f"  {name:8} {mode:9} {1000 * spent / args.runs:.3f} ms")
+
+
+def lists(dsn, runs):
+    import psycopg
+    from django.db import connection
+
+    from catalog import reads
+
+    print(f"{runs:,} runs each, one connection per mode; PostgreSQL backend CPU per run")
+    for name, ordering in (("list", ()), ("by price", ("price",))):
+        statement = reads.plan_statement(reads.ListPlan((0, (), None, ordering), {}))
+        planned = (f"{statement.sql} LIMIT %s OFFSET %s", [*statement.params, 20, 0])
+        with connection.cursor():  # the literal's quoting needs the connection
+            prepared = (statement._page_literal(20, 0), None)
+        for mode, (sql, params), threshold in (("planned", planned, None), ("prepared", prepared, 0)):
+            with psycopg.connect(dsn, autocommit=True, prepare_threshold=threshold, options="-c jit=off") as conn:
+                pid = conn.info.backend_pid
+                for _ in range(50):
+                    conn.execute(sql, params).fetchall()
+                started = run.process_cpu(pid)[1]
+                for _ in range(runs):
+                    conn.execute(sql, params).fetchall()
+                spent = run.process_cpu(pid)[1] - started
+            print(f"  {name:8} {mode:9} {1000 * spent / runs:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,16 @@ book detail's statement costs PostgreSQL 0.39 ms of CPU planned each time, 0.07 
 Only key lookups are prepared (a book, a cart's lines, a country's rates), whose one plan suits every value; a
 statement whose best plan depends on its values (a list page's price range, a search) is planned
 each time. `DB_PREPARED_STATEMENTS=0` turns preparing off (behind a pooler that cannot keep them).
+
+A *page* of a statement that binds no value of its own (`prepare_pages=True`: the book list
+unfiltered, or only ordered, or by `in_stock`) is prepared too, as one literal statement: the
+ORM's constants (a review's status, a boolean) and the page's LIMIT and OFFSET written into its
+text, so that PostgreSQL plans it once, for exactly that page (with them bound as parameters, its
+generic plan could use no partial index and would guess the limit: PostgreSQL kept planning it on
+every run). Measured on the bench data (`bench/statement_cpu.py --lists`): the default list's first
+page costs PostgreSQL 1.07 ms of CPU planned each time, 0.44 ms prepared (by price: 1.19, 0.54). Only the first
+`MAX_PREPARED_OFFSET` rows' pages are: each page is a statement of its own, and psycopg keeps at
+most `prepared_max` (100) a connection.
 """
 
 import operator
@@ -40,14 +50,24 @@ PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
 # Their like for text values (a country, a code): strings no column holds (NUL is not even storable).
 TEXT_PLACEHOLDERS = ("\x00bookstore.compiled.0", "\x00bookstore.compiled.1")
 MAX_STATEMENTS = 512  # per thread and connection: shapes are many, but each is compiled once
+MAX_PREPARED_OFFSET = 180  # the pages prepared with `prepare_pages`: the first ten of 20 books
 
 
 class CompiledStatement:
     """One queryset compiled once; run with other values in place of its placeholders."""
 
-    def __init__(self, queryset, using: str, placeholders: Sequence[Any] | None = None, prepare: bool = False):
+    def __init__(
+        self,
+        queryset,
+        using: str,
+        placeholders: Sequence[Any] | None = None,
+        prepare: bool = False,
+        prepare_pages: bool = False,
+    ):
         self.compiler = queryset.query.get_compiler(using)
         self.prepare = prepare  # on PostgreSQL, unless DB_PREPARED_STATEMENTS is off (execute_prepared)
+        self.prepare_pages = prepare_pages  # its pages, when it binds no value (see the module)
+        self._literal: str | None = None
         sql, params = self.compiler.as_sql()
         self.sql, self.params = sql, list(params)
         given = placeholders is not None
@@ -80,13 +100,21 @@ class CompiledStatement:
     def rows(self, values: Mapping[Any, Any], *, limit: int | None = None, offset: int = 0) -> list:
         """The statement's rows (tuples, converted as the ORM converts them) with `values` for its
         placeholders; with `limit`, at most that many from `offset` on."""
-        params = self.bound(values)
-        sql = self.sql
+        params: list | None = self.bound(values)
+        sql, prepare, connection = self.sql, self.prepare, self.compiler.connection
         if limit is not None:
-            sql = f"{sql} LIMIT %s OFFSET %s"
-            params += [limit, offset]
-        with self.compiler.connection.cursor() as cursor:
-            if self.prepare:
+            if (
+                self.prepare_pages
+                and offset <= MAX_PREPARED_OFFSET
+                and not any(self.slots.values())
+                and _prepares(connection)
+            ):  # a literal statement per page, planned once (see the module)
+                sql, params, prepare = self._page_literal(limit, offset), None, True
+            else:
+                sql = f"{sql} LIMIT %s OFFSET %s"
+                params = [*(params or ()), limit, offset]
+        with connection.cursor() as cursor:
+            if prepare:
                 execute_prepared(cursor, sql, params)
             else:
                 cursor.execute(sql, params)
@@ -94,6 +122,12 @@ class CompiledStatement:
         if self.converters:
             rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
         return rows
+
+    def _page_literal(self, limit: int, offset: int) -> str:
+        """The statement with its parameters (the ORM's constants) and the page written into its text."""
+        if self._literal is None:
+            self._literal = self.compiler.connection.ops.compose_sql(self.sql, self.params)
+        return f"{self._literal} LIMIT {operator.index(limit)} OFFSET {operator.index(offset)}"
 
     def instances(self, values: Mapping[Any, Any]) -> list:
         """The rows as the queryset's model instances, with its annotations as attributes and its
@@ -116,12 +150,12 @@ class CompiledStatement:
         return found
 
 
-def execute_prepared(cursor, sql: str, params: Sequence[Any]) -> None:
+def execute_prepared(cursor, sql: str, params: Sequence[Any] | None) -> None:
     """`cursor.execute(sql, params)` (a Django cursor), the statement prepared on PostgreSQL unless
     `DB_PREPARED_STATEMENTS` is off: for a hot path's fixed statement that looks rows up by key
     (see the module). Counted and logged as Django counts any statement."""
     connection = cursor.db
-    if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
+    if not _prepares(connection):
         cursor.execute(sql, params)
         return
     # psycopg prepares a statement at its first run when its threshold is 0, and runs it prepared
@@ -132,6 +166,10 @@ def execute_prepared(cursor, sql: str, params: Sequence[Any]) -> None:
         cursor.execute(sql, params)
     finally:
         raw.prepare_threshold = threshold
+
+
+def _prepares(connection) -> bool:
+    return connection.vendor == "postgresql" and settings.DB_PREPARED_STATEMENTS
 
 
 def int_array(values: Iterable[int]) -> str:
@@ -151,10 +189,11 @@ def compiled(
     placeholders: Sequence[Any] | None = None,
     *,
     prepare: bool = False,
+    prepare_pages: bool = False,
 ) -> CompiledStatement:
     """The statement `name`, compiled from `build()` on this thread's connection the first time it
     is asked for (with `placeholders`, the values that stand for a run's own; `prepare`, prepared
-    on PostgreSQL: see the module)."""
+    on PostgreSQL, and `prepare_pages`, its pages when it binds no value: see the module)."""
     connection = connections[using]
     by_alias = getattr(_local, "by_alias", None)
     if by_alias is None:
@@ -169,5 +208,5 @@ def compiled(
     if statement is None:
         if len(statements) >= MAX_STATEMENTS:
             del statements[next(iter(statements))]
-        statement = statements[key] = CompiledStatement(build(), using, placeholders, prepare)
+        statement = statements[key] = CompiledStatement(build(), using, placeholders, prepare, prepare_pages)
     return statement

@@ -293,7 +293,12 @@ def _plan_placeholders(shape: tuple) -> tuple:
 def plan_statement(plan: ListPlan):
     """The page's statement of `plan`'s shape, compiled on this thread's connection the first time."""
     shape = plan.shape
-    return compiled(f"catalog.list:{shape!r}", lambda: _plan_queryset(shape), placeholders=_plan_placeholders(shape))
+    return compiled(
+        f"catalog.list:{shape!r}",
+        lambda: _plan_queryset(shape),
+        placeholders=_plan_placeholders(shape),
+        prepare_pages=True,  # a shape binding no value (no filter but in_stock and ordering): its first pages
+    )
 
 
 def book_list_page(plan: ListPlan, limit: int, offset: int) -> list:

@@ -7,7 +7,14 @@ import pytest
 from django.db import connection
 from django.db.models import F
 
-from bookstore.compiled import PLACEHOLDERS, TEXT_PLACEHOLDERS, CompiledStatement, compiled, int_array
+from bookstore.compiled import (
+    MAX_PREPARED_OFFSET,
+    PLACEHOLDERS,
+    TEXT_PLACEHOLDERS,
+    CompiledStatement,
+    compiled,
+    int_array,
+)
 from catalog.models import Book
 from catalog.tests.factories import BookFactory
 
@@ -113,6 +120,66 @@ def test_other_statements_are_not_prepared(settings):
         list(Book.objects.filter(pk=book.pk).values_list("id", "subtitle"))
 
     assert not [text for text in _prepared_statements() if "catalog_book" in text]
+
+
+def _prepared_plans() -> dict[str, tuple[int, int]]:
+    """Each statement this session has prepared: how many times PostgreSQL ran its generic plan
+    (planned once) and planned it anew (custom plans)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {statement: (generic, custom) for statement, generic, custom in cursor.fetchall()}
+
+
+def _pages_statement():
+    # Constants of the ORM's (a boolean, a LIKE pattern with a quote and a percent sign), no value of its own.
+    books = Book.objects.filter(is_active=True, title__contains="% 'off").order_by("id").values_list("id", "title")
+    return CompiledStatement(books, "default", placeholders=(), prepare_pages=True), books
+
+
+@pytest.mark.postgres
+def test_a_page_of_a_statement_binding_no_value_is_prepared_with_its_constants_and_planned_once():
+    titles = [f"{n}0% 'off' sale" for n in range(5)]
+    for title in titles:
+        BookFactory(title=title)
+    BookFactory(title="Full price")
+    BookFactory(title="9% 'off' but withdrawn", is_active=False)
+    statement, books = _pages_statement()
+
+    for _ in range(8):  # past the runs PostgreSQL plans before it weighs a generic plan
+        assert statement.rows({}, limit=2, offset=0) == list(books[:2])
+    assert statement.rows({}, limit=2, offset=4) == list(books[4:6])
+    assert [title for _, title in statement.rows({}, limit=10, offset=0)] == titles
+
+    plans = {text: counts for text, counts in _prepared_plans().items() if "catalog_book" in text}
+    first_page = [text for text in plans if text.endswith(" LIMIT 2 OFFSET 0")]
+    assert len(first_page) == 1 and "$1" not in first_page[0] and "'% ''off'" not in first_page[0]
+    assert plans[first_page[0]] == (8, 0)  # one plan, run eight times
+    assert len(plans) == 3  # a statement per page
+
+
+@pytest.mark.postgres
+def test_pages_binding_a_value_far_pages_and_a_store_that_prepares_nothing_are_planned_each_time(settings):
+    BookFactory(title="50% 'off'")
+    statement, books = _pages_statement()
+    bound = CompiledStatement(
+        Book.objects.filter(pk__gt=BOOK).order_by("id").values_list("id"), "default", prepare_pages=True
+    )
+
+    assert statement.rows({}, limit=20, offset=MAX_PREPARED_OFFSET + 20) == []
+    assert bound.rows({BOOK: 0}, limit=20, offset=0) == list(Book.objects.values_list("id"))
+    settings.DB_PREPARED_STATEMENTS = False
+    assert statement.rows({}, limit=20, offset=0) == list(books)
+
+    assert not [text for text in _prepared_plans() if "catalog_book" in text]
+
+
+def test_a_page_of_a_statement_binding_no_value_answers_on_either_database():
+    BookFactory(title="50% 'off'")
+    BookFactory(title="Full price")
+    statement, books = _pages_statement()
+
+    assert statement.rows({}, limit=20, offset=0) == list(books)
+    assert statement.rows({}, limit=20, offset=1) == []
 
 
 @pytest.mark.postgres
