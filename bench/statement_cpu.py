@@ -40,18 +40,23 @@ def main():
     dsn = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
     if args.lists:
         return lists(dsn, args.runs)
+    from bookstore.compiled import CompiledStatement
+
     statements = {
-        "book": reads._book_queryset(withdrawn=False).query.sql_with_params(),
-        "authors": reads._authors_queryset().query.sql_with_params(),
+        "book": reads._book_queryset(withdrawn=False),
+        "authors": reads._authors_queryset(),
     }
     ids = [random.randrange(1, args.books + 1) for _ in range(args.runs)]
     print(f"{args.runs:,} runs each, one connection per mode; PostgreSQL backend CPU per run")
-    for name, (sql, params) in statements.items():
+    for name, queryset in statements.items():
+        sql, params = queryset.query.sql_with_params()
         slot = list(params).index(reads._BOOK)
-        for mode, threshold in (("planned", None), ("prepared", 0)):
+        planned = (sql, [[*params[:slot], pk, *params[slot + 1 :]] for pk in ids])
+        text, _ = CompiledStatement(queryset, "default", placeholders=(reads._BOOK,), prepare=True)._prepared_text()
+        prepared = (text, [[pk] for pk in ids])  # as bookstore.compiled prepares it: its constants in its text
+        for mode, (sql, runs), threshold in (("planned", planned, None), ("prepared", prepared, 0)):
             with psycopg.connect(dsn, autocommit=True, prepare_threshold=threshold, options="-c jit=off") as conn:
                 pid = conn.info.backend_pid
-                runs = [[*params[:slot], pk, *params[slot + 1 :]] for pk in ids]
                 for values in runs[:50]:  # warm up: the backend's catalog caches, the first (custom) plans
                     conn.execute(sql, values).fetchall()
                 started = run.process_cpu(pid)[1]
@@ -63,7 +68,6 @@ def main():
 
 def lists(dsn, runs):
     import psycopg
-    from django.db import connection
 
     from catalog import reads
 
@@ -71,8 +75,7 @@ def lists(dsn, runs):
     for name, ordering in (("list", ()), ("by price", ("price",))):
         statement = reads.plan_statement(reads.ListPlan((0, (), None, ordering), {}))
         planned = (f"{statement.sql} LIMIT %s OFFSET %s", [*statement.params, 20, 0])
-        with connection.cursor():  # the literal's quoting needs the connection
-            prepared = (statement._page_literal(20, 0), None)
+        prepared = (f"{statement._prepared_text()[0]} LIMIT 20 OFFSET 0", None)
         for mode, (sql, params), threshold in (("planned", planned, None), ("prepared", prepared, 0)):
             with psycopg.connect(dsn, autocommit=True, prepare_threshold=threshold, options="-c jit=off") as conn:
                 pid = conn.info.backend_pid

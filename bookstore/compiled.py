@@ -19,24 +19,27 @@ Each connection keeps at most `MAX_STATEMENTS` statements (the oldest go first).
 
 A statement made with `prepare=True` is also *prepared* on PostgreSQL: parsed and planned once per
 connection, then only executed (psycopg's prepared statements; Django prepares none by default).
-Measured on the bench data (`bench/statement_cpu.py`, `bench/results/2026-12-03-h15c.md`): the
-book detail's statement costs PostgreSQL 0.39 ms of CPU planned each time, 0.07 ms prepared.
-Only key lookups are prepared (a book, a cart's lines, a country's rates), whose one plan suits every value; a
-statement whose best plan depends on its values (a list page's price range, a search) is planned
-each time. `DB_PREPARED_STATEMENTS=0` turns preparing off (behind a pooler that cannot keep them).
+It is prepared with the ORM's constants (a review's status, a boolean) written into its text, and
+only its placeholders' values bound: bound as parameters, they hide from the planner what a
+partial index needs (`status = 'published'`), so its plan for any value (the generic plan) costs
+more, and PostgreSQL goes on planning the statement on every run. Measured on the bench data
+(`bench/statement_cpu.py`, `bench/results/2026-12-03-h15c.md`): the book detail's statement costs
+PostgreSQL 0.39 ms of CPU planned each time, 0.07 ms prepared. Only key lookups are prepared (a
+book, a page's books by id, a cart's lines, a country's rates), whose one plan suits every value; a
+statement whose best plan depends on its values (a filtered list's page, a search) is planned each
+time. `DB_PREPARED_STATEMENTS=0` turns preparing off (behind a pooler that cannot keep them).
 
 A *page* of a statement that binds no value of its own (`prepare_pages=True`: the book list
-unfiltered, or only ordered, or by `in_stock`) is prepared too, as one literal statement: the
-ORM's constants (a review's status, a boolean) and the page's LIMIT and OFFSET written into its
-text, so that PostgreSQL plans it once, for exactly that page (with them bound as parameters, its
-generic plan could use no partial index and would guess the limit: PostgreSQL kept planning it on
-every run). Measured on the bench data (`bench/statement_cpu.py --lists`): the default list's first
-page costs PostgreSQL 1.07 ms of CPU planned each time, 0.44 ms prepared (by price: 1.19, 0.54). Only the first
-`MAX_PREPARED_OFFSET` rows' pages are: each page is a statement of its own, and psycopg keeps at
-most `prepared_max` (100) a connection.
+unfiltered, or only ordered, or by `in_stock`) is prepared too, as one literal statement, its LIMIT
+and OFFSET written in as well: PostgreSQL plans it once, for exactly that page. Measured
+(`bench/statement_cpu.py --lists`): the default list's first page costs PostgreSQL 1.07 ms of CPU
+planned each time, 0.44 ms prepared (by price: 1.19, 0.54). Only the pages in the first
+`MAX_PREPARED_OFFSET` rows are: each is a statement of its own, and psycopg keeps at most
+`prepared_max` (100) a connection.
 """
 
 import operator
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -50,6 +53,8 @@ PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
 # Their like for text values (a country, a code): strings no column holds (NUL is not even storable).
 TEXT_PLACEHOLDERS = ("\x00bookstore.compiled.0", "\x00bookstore.compiled.1")
 MAX_STATEMENTS = 512  # per thread and connection: shapes are many, but each is compiled once
+_TOKENS = re.compile("%%|%s")  # a compiled statement's escaped percent signs and parameters
+_SLOT = "\x00bookstore.compiled.slot\x00"  # where a placeholder's value goes, while the constants are written in
 MAX_PREPARED_OFFSET = 180  # the pages prepared with `prepare_pages`: the first ten of 20 books
 
 
@@ -67,7 +72,7 @@ class CompiledStatement:
         self.compiler = queryset.query.get_compiler(using)
         self.prepare = prepare  # on PostgreSQL, unless DB_PREPARED_STATEMENTS is off (execute_prepared)
         self.prepare_pages = prepare_pages  # its pages, when it binds no value (see the module)
-        self._literal: str | None = None
+        self._prepared: tuple[str, list[int]] | None = None
         sql, params = self.compiler.as_sql()
         self.sql, self.params = sql, list(params)
         given = placeholders is not None
@@ -101,20 +106,20 @@ class CompiledStatement:
         """The statement's rows (tuples, converted as the ORM converts them) with `values` for its
         placeholders; with `limit`, at most that many from `offset` on."""
         params: list | None = self.bound(values)
-        sql, prepare, connection = self.sql, self.prepare, self.compiler.connection
-        if limit is not None:
-            if (
-                self.prepare_pages
-                and offset <= MAX_PREPARED_OFFSET
-                and not any(self.slots.values())
-                and _prepares(connection)
-            ):  # a literal statement per page, planned once (see the module)
-                sql, params, prepare = self._page_literal(limit, offset), None, True
+        sql, connection = self.sql, self.compiler.connection
+        prepared = (self.prepare or self.prepare_pages) and _prepares(connection)
+        if prepared:
+            text, kept = self._prepared_text()
+            if limit is None and self.prepare:
+                sql, params = text, [params[slot] for slot in kept] or None
+            elif limit is not None and self.prepare_pages and not kept and offset <= MAX_PREPARED_OFFSET:
+                sql, params = f"{text} LIMIT {operator.index(limit)} OFFSET {operator.index(offset)}", None
             else:
-                sql = f"{sql} LIMIT %s OFFSET %s"
-                params = [*(params or ()), limit, offset]
+                prepared = False  # a page of a statement binding values: planned for them
+        if not prepared and limit is not None:
+            sql, params = f"{sql} LIMIT %s OFFSET %s", [*(params or ()), limit, offset]
         with connection.cursor() as cursor:
-            if prepare:
+            if prepared:
                 execute_prepared(cursor, sql, params)
             else:
                 cursor.execute(sql, params)
@@ -123,11 +128,22 @@ class CompiledStatement:
             rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
         return rows
 
-    def _page_literal(self, limit: int, offset: int) -> str:
-        """The statement with its parameters (the ORM's constants) and the page written into its text."""
-        if self._literal is None:
-            self._literal = self.compiler.connection.ops.compose_sql(self.sql, self.params)
-        return f"{self._literal} LIMIT {operator.index(limit)} OFFSET {operator.index(offset)}"
+    def _prepared_text(self) -> tuple[str, list[int]]:
+        """The text the statement is prepared as: the ORM's constants written in, `%s` left where
+        the placeholders' values go (the slots, in order, returned with it); with none left, a
+        literal statement (run without parameters)."""
+        if self._prepared is None:
+            kept = sorted(slot for slots in self.slots.values() for slot in slots)
+            slots, position = set(kept), iter(range(len(self.params)))
+            template = _TOKENS.sub(
+                lambda token: "%%" if token.group() == "%%" else (_SLOT if next(position) in slots else "%s"), self.sql
+            )
+            constants = [param for i, param in enumerate(self.params) if i not in slots]
+            text = self.compiler.connection.ops.compose_sql(template, constants)
+            if kept:  # run with parameters again: its own percent signs escaped
+                text = text.replace("%", "%%").replace(_SLOT, "%s")
+            self._prepared = (text, kept)
+        return self._prepared
 
     def instances(self, values: Mapping[Any, Any]) -> list:
         """The rows as the queryset's model instances, with its annotations as attributes and its

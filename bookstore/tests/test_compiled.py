@@ -108,6 +108,27 @@ def test_a_statement_made_to_be_prepared_is_planned_once_and_answers_each_run():
 
 
 @pytest.mark.postgres
+def test_a_prepared_statement_has_the_orms_constants_in_its_text_and_one_plan_for_every_value():
+    """Its constants written in (a partial index needs them: bound, PostgreSQL would plan each run
+    anew), its placeholder's value bound, a percent sign of its own kept apart from the ORM's."""
+    books = [BookFactory(title="50% 'off'"), BookFactory(title="50% 'off' again"), BookFactory(title="Full price")]
+    BookFactory(title="50% 'off' but withdrawn", is_active=False)
+    queryset = Book.objects.filter(pk__gte=BOOK, is_active=True, title__contains="% 'off").order_by("id")
+    statement = CompiledStatement(queryset.values_list("id", "title"), "default", prepare=True)
+
+    for _ in range(4):
+        for book in books:
+            assert statement.rows({BOOK: book.pk}) == list(
+                queryset.filter(pk__gte=book.pk).exclude(pk__lt=book.pk).values_list("id", "title")
+            )
+
+    (text, (generic, custom)), *others = [item for item in _prepared_plans().items() if "catalog_book" in item[0]]
+    assert not others
+    assert ">= $1" in text and "$2" not in text and "E'%\\\\% ''off%'" in text
+    assert (generic, custom) == (7, 5)  # planned for its first five runs, then its generic plan
+
+
+@pytest.mark.postgres
 def test_other_statements_are_not_prepared(settings):
     book = BookFactory()
     plain = CompiledStatement(Book.objects.filter(pk=BOOK).values_list("id", "isbn"), "default")
