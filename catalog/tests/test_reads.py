@@ -273,6 +273,50 @@ def test_planned_list_statement_is_the_filtersets_queryset_compiled(params):
     assert statement.bound(plan.values) == list(expected_params)
     assert [type(value) for value in statement.bound(plan.values)] == [type(value) for value in expected_params]
     assert reads.book_list_page(plan, 100, 0) == list(expected)
+    # A page binding values selects its ids first: the same queryset's ids, without its joins.
+    ids = reads.plan_ids_statement(plan)
+    filtered = BookFilter(request.query_params, queryset=public, request=request).qs
+    ids_sql, ids_params = filtered.select_related(None).prefetch_related(None).values_list("id").query.sql_with_params()
+    assert (ids.sql, ids.bound(plan.values)) == (ids_sql, list(ids_params))
+    assert '"catalog_category"' not in ids.sql and '"catalog_stock"' not in ids.sql
+
+
+def test_a_page_binding_values_is_its_ids_then_those_books_in_their_order(django_assert_num_queries):
+    """Category and price: the ids of the page, then its books (prepared on PostgreSQL), then their
+    authors; page by page, the ORM's rows in the ORM's order."""
+    from catalog import reads
+    from catalog.filters import BookFilter
+    from catalog.views import BookViewSet
+
+    ids = _plan_catalog()
+    child = Book.objects.get().category
+    for price in ("30.00", "12.00", "30.00", "45.00", "15.50", "20.00"):
+        BookFactory(category=child, price=Decimal(price), authors=[AuthorFactory()])
+    BookFactory(category=child, price=Decimal("14.00"), is_active=False)
+    params = {"category": "root", "min_price": "12", "max_price": "40", "ordering": "-price,title"}
+    request = _request(params, ids)
+    plan = reads.book_list_plan(request)
+    public = BookViewSet.queryset.all().defer("description").available()
+    expected = list(reads.book_list_rows(BookFilter(request.query_params, queryset=public, request=request).qs))
+    assert len(expected) == 6
+
+    pages = []
+    for offset in (0, 2, 4, 6):
+        with django_assert_num_queries(2 if offset < 6 else 1):  # the ids, the books (none past the end)
+            pages.append(reads.book_list_page(plan, 2, offset))
+    assert pages == [expected[0:2], expected[2:4], expected[4:6], []]
+    price = reads.LIST_COLUMNS.index("price")
+    assert [row[price] for row in expected] == sorted((row[price] for row in expected), reverse=True)
+    if connection.vendor == "postgresql":
+        prepared = _prepared_texts()
+        assert [text for text in prepared if '"catalog_book"."id" IN ($1, $2)' in text]
+        assert not [text for text in prepared if '"category_id" IN' in text]  # the ids: planned for their values
+
+
+def _prepared_texts() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [text for (text,) in cursor.fetchall()]
 
 
 @pytest.mark.parametrize("params", NOT_PLANNED)
@@ -292,7 +336,7 @@ def test_planned_list_by_category_reads_no_tree_once_the_subtree_is_known(
     assert api_client.get(BOOKS, {"category": "root", "warm": "1"}).status_code == 200  # count, tree
 
     redis_round_trips.clear()
-    with django_assert_num_queries(2):  # the page, its authors
+    with django_assert_num_queries(3):  # the page's ids, its books, their authors
         response = api_client.get(BOOKS, {"category": "root", "max_price": "20"})
     assert response.status_code == 200
     assert len(redis_round_trips) == 2
