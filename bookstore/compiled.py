@@ -105,19 +105,20 @@ class CompiledStatement:
     def rows(self, values: Mapping[Any, Any], *, limit: int | None = None, offset: int = 0) -> list:
         """The statement's rows (tuples, converted as the ORM converts them) with `values` for its
         placeholders; with `limit`, at most that many from `offset` on."""
-        params: list | None = self.bound(values)
+        bound = self.bound(values)
+        params: list | None = bound
         sql, connection = self.sql, self.compiler.connection
         prepared = (self.prepare or self.prepare_pages) and _prepares(connection)
         if prepared:
             text, kept = self._prepared_text()
             if limit is None and self.prepare:
-                sql, params = text, [params[slot] for slot in kept] or None
+                sql, params = text, [bound[slot] for slot in kept] or None
             elif limit is not None and self.prepare_pages and not kept and offset <= MAX_PREPARED_OFFSET:
                 sql, params = f"{text} LIMIT {operator.index(limit)} OFFSET {operator.index(offset)}", None
             else:
                 prepared = False  # a page of a statement binding values: planned for them
         if not prepared and limit is not None:
-            sql, params = f"{sql} LIMIT %s OFFSET %s", [*(params or ()), limit, offset]
+            sql, params = f"{sql} LIMIT %s OFFSET %s", [*bound, limit, offset]
         with connection.cursor() as cursor:
             if prepared:
                 execute_prepared(cursor, sql, params)
