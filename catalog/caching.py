@@ -56,10 +56,10 @@ from collections.abc import Iterable
 from django.core.cache import cache
 from django.db import connections, transaction
 from django.http import HttpResponse, HttpResponseNotModified
-from rest_framework.renderers import JSONRenderer
 
 from bookstore.cache import read_ahead_found, version_bump, version_start
 from bookstore.compiled import execute_prepared, int_array
+from bookstore.renderers import JSONRenderer
 from catalog.models import Stock
 
 logger = logging.getLogger(__name__)
@@ -256,7 +256,7 @@ def _stock_levels(book_ids: list[int]) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
-_renderer = JSONRenderer()
+_renderer = JSONRenderer()  # the API's (settings.REST_FRAMEWORK)
 
 
 def _render(data) -> bytes:
