@@ -330,10 +330,11 @@ def book_list_page(plan: ListPlan, limit: int, offset: int) -> list:
     prepared (`bookstore.compiled`). A list that binds values (a category, a price range) has a plan
     that depends on them, so PostgreSQL plans it on every run: it selects its page's ids first, on
     the book table alone, then reads those books (their category, stock and ratings) with a
-    prepared statement. Measured on the bench data (category and price, `bench/results/2026-12-03-i.md`):
-    PostgreSQL's CPU for the page went from 3.4 ms (one statement, the joins and the ratings' subplans
-    planned on every run and joined for each of the category's 193 books before the sort) to 1.35 ms
-    (0.72 for the ids, 0.63 for the books).
+    prepared statement. Measured on the bench data (category and price, one connection, 1,000 runs,
+    the backend's CPU from /proc; commit 980acb3): PostgreSQL's CPU for the page went from 3.4 ms
+    (one statement, the joins and the ratings' subplans planned on every run and joined for each of
+    the category's 193 books before the sort) to 1.35 ms (0.72 for the ids, 0.63 for the books).
+    Both statements' plans: `bench/results/2026-12-04-search-100k.md`.
     """
     if not plan.values:
         return plan_statement(plan).rows({}, limit=limit, offset=offset)
