@@ -1,4 +1,4 @@
-"""Clients, users and the query counter shared by every app's tests; nothing else lives here."""
+"""Clients, users and the counters of queries and Redis round trips shared by every app's tests; nothing else."""
 
 import gc
 import hashlib
@@ -214,3 +214,24 @@ def queries_of():
         return [q["sql"] for q in captured if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
 
     return run
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts the Redis client's round trips (packets sent); skips unless the cache is Redis."""
+    from django.core.cache import caches
+    from redis.connection import AbstractConnection
+
+    from bookstore.cache import RedisCache
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("needs the Redis cache (REDIS_URL)")
+    trips = []
+    send = AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        trips.append(command)
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    return trips

@@ -14,6 +14,7 @@ from accounts import denylist, user_cache
 from accounts.exceptions import TokenInvalidError
 from accounts.models import User
 from accounts.tokens import claim_user_id
+from bookstore import throttling
 
 logger = logging.getLogger(__name__)
 
@@ -31,24 +32,32 @@ def enforce_csrf(request) -> None:
         raise exceptions.PermissionDenied(f"CSRF check failed ({reason}): send the csrftoken cookie in X-CSRFToken.")
 
 
-def token_user(token: Token) -> User:
+def token_user(token: Token, request=None) -> User:
     """The active user a validated access token speaks for; 401 when revoked, deleted or deactivated.
 
     One round trip to the shared cache reads the denylist's key for the token and the user's
-    cached row (with their denied `jti`s, read from the database with the row).
+    cached row (with their denied `jti`s, read from the database with the row), and counts the
+    hits of `request`'s throttles for that user (`bookstore.throttling.counters_ahead`).
     """
     try:
         pk, jti = claim_user_id(token.payload), token[jwt_settings.JTI_CLAIM]
     except (KeyError, TokenError):
         raise TokenInvalidError("Token contained no recognizable user identification.") from None
     revoked = denylist.revoked_key(jti)
+    ahead = throttling.counters_ahead(request, pk) if request is not None else []
 
-    def refuse_revoked(found: dict) -> None:
+    def check(found: dict, counts: list) -> None:
+        if ahead:
+            throttling.counted_ahead(request, ahead, counts)
         if found.get(revoked):
             raise TokenInvalidError("Token has been revoked.")
 
     user, denied = user_cache.user_for_token(
-        pk, load_extra=denylist.denied_jtis, also_read=[revoked], check=refuse_revoked
+        pk,
+        load_extra=denylist.denied_jtis,
+        also_read=[revoked],
+        also_count=[counter for _, counter, _ in ahead],
+        check=check,
     )
     denylist.refuse_denied(jti, denied)
     return user
@@ -76,7 +85,7 @@ class JWTCookieAuthentication(JWTAuthentication):
             validated_token = self.get_validated_token(raw_token)
         except InvalidToken:  # simplejwt's nested detail, flattened to one error
             raise TokenInvalidError("Token is invalid or expired.") from None
-        user = token_user(validated_token)
+        user = token_user(validated_token, request)
         if from_cookie:
             enforce_csrf(request)
         return user, validated_token

@@ -27,7 +27,7 @@ unseen until the entry expires: `USER_TIMEOUT`, a minute; that is logged as an e
 import functools
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import django
@@ -37,7 +37,7 @@ from django.db import transaction
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import User
-from bookstore.cache import CACHE_ERRORS, version_bump, version_start
+from bookstore.cache import CACHE_ERRORS, Counter, count_and_get, version_bump
 from bookstore.compiled import PLACEHOLDERS, compiled
 
 logger = logging.getLogger(__name__)
@@ -68,31 +68,38 @@ def user_key(pk) -> str:
 
 
 def user_for_token(
-    pk, *, load_extra: Loader, also_read: Iterable[str] = (), check: Callable[[dict], None] = lambda found: None
+    pk,
+    *,
+    load_extra: Loader,
+    also_read: Iterable[str] = (),
+    also_count: Sequence[Counter] = (),
+    check: Callable[[dict, list[tuple[int, int]]], None] = lambda found, counts: None,
 ) -> tuple[User, Extra]:
     """The active user `pk` and what `load_extra` computed from their row; 401 when the user is gone or inactive.
 
-    One round trip to the cache reads the entry, its version and the keys `also_read`, which
-    `check` sees (and may refuse, by raising) before anything else is done.
+    One round trip to the cache reads the entry and its version (started if there is none), the
+    keys `also_read`, and counts the throttles' hits `also_count` (`bookstore.cache.count_and_get`);
+    `check` sees what was read of `also_read` and the counts (and may refuse, by raising) before
+    anything else is done. When the cache does not answer, nothing was counted and `check` is
+    not called: the row is read from the database.
     """
     also_read = list(also_read)
     version_key, entry_key, pending_key = _VERSION_KEY.format(pk=pk), user_key(pk), _PENDING_KEY.format(pk=pk)
-    keys = [*also_read, version_key, entry_key, pending_key] if settings.AUTH_USER_CACHE else also_read
+    cached = settings.AUTH_USER_CACHE
+    keys = [*also_read, version_key, entry_key, pending_key] if cached else also_read
     try:
-        found = cache.get_many(keys) if keys else {}
+        counts, found = count_and_get(cache, also_count, keys, start={version_key: VERSION_TIMEOUT} if cached else {})
     except CACHE_ERRORS:
         logger.warning("auth cache unavailable; user read from the database", exc_info=True)
         return _active_user(pk, load_extra)
-    check({key: found[key] for key in also_read if key in found})
-    if not settings.AUTH_USER_CACHE or found.get(pending_key):
+    check({key: found[key] for key in also_read if key in found}, counts)
+    if not cached or found.get(pending_key):
         return _active_user(pk, load_extra)  # (pending: the user is being changed, cache nothing until it is done)
     version, stored = found.get(version_key), found.get(entry_key)
     if version is not None and stored is not None and stored[0] == version:
         return stored[1], stored[2]
-    if version is None:  # first read since the version expired: start one before reading the row
-        version = _start_version(version_key)
     user, extra = _active_user(pk, load_extra)
-    if version is not None:
+    if version is not None:  # (None: the version was evicted in between; cache nothing)
         store(pk, version, user, extra)
     return user, extra
 
@@ -114,14 +121,6 @@ def _active_user(pk, load_extra: Loader) -> tuple[User, Extra]:
     if not user.is_active:
         raise AuthenticationFailed("User is inactive", code="user_inactive")
     return user, load_extra(user)
-
-
-def _start_version(key: str) -> int | None:
-    try:
-        return version_start(cache, key, VERSION_TIMEOUT)
-    except Exception:
-        logger.warning("auth cache unavailable; user read from the database", exc_info=True)
-        return None
 
 
 def store(pk, version: int, user: User, extra: Extra) -> None:

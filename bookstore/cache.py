@@ -5,23 +5,46 @@ about 200 response callbacks), which a profile of a cached catalog read showed a
 of its CPU. This client keeps one `redis.Redis` per connection pool; redis-py clients are
 thread-safe and the pools are Django's own.
 
-`count_in_window` counts a hit and reads another counter in one round trip (the throttles), and
-reads with them what the view will read (`read_ahead`: the catalog's cached answer and its version).
-`version_start` and `version_bump` keep the version counters of the versioned caches (the
-catalog's responses, users' rows): an entry counts only while the version it was stored
-under is current.
+`count_and_get` is a request's one round trip: it counts the throttles' hits (one more on a
+counter, read with the previous window's), starts the version counters that are missing, and
+reads the entries the request needs (the user's cached row and the denylist's key for an
+authenticated request, `accounts.authentication`; the catalog's cached answer and its version
+for an anonymous read, `read_ahead`). `version_start` and `version_bump` keep the version
+counters of the versioned caches (the catalog's responses, users' rows): an entry counts only
+while the version it was stored under is current.
 """
 
 import contextlib
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from django.core.cache.backends import redis as django_redis
 from redis.exceptions import RedisError
 
 # What a cache that does not answer raises (the callers then do without it).
 CACHE_ERRORS = (RedisError, ConnectionError, TimeoutError, OSError)
+
+
+class Counter(NamedTuple):
+    """A throttle's hit: one more on the counter `key` (created to live `timeout` seconds), read
+    with the count of `other_key` (the previous window's)."""
+
+    key: str
+    other_key: str
+    timeout: int
+
+
+class ReadAhead(NamedTuple):
+    """What a view will read from the cache (`get`), with the version counters among them that it
+    would start where missing (`start`: key, timeout in seconds or None): read in the throttle's trip."""
+
+    get: Sequence[str]
+    start: Mapping[str, int | None]
+
+
+# What `count_and_get` answers: each counter's (count, other key's count), and the entries found.
+Counted = tuple[list[tuple[int, int]], dict[str, Any]]
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -43,33 +66,81 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
-    def count_in_window(
-        self, key: str, other_key: str, timeout: int, also_get: Sequence[str] = ()
-    ) -> tuple[int, int, dict[str, Any]]:
-        """Adds one to the counter `key` (created to live `timeout` seconds) and reads the counter
-        `other_key`, and the entries `also_get` (as `get_many` would: the keys found, and their values).
-
-        All in one pipelined round trip; the increment is atomic, so concurrent hits are never lost.
-        """
-        key = self.make_and_validate_key(key)
-        other_key = self.make_and_validate_key(other_key)
-        pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
-        pipeline.set(key, 0, ex=timeout, nx=True)
-        pipeline.incr(key)
-        pipeline.get(other_key)
-        if also_get:
-            pipeline.mget([self.make_and_validate_key(name) for name in also_get])
-        _, count, other, *more = pipeline.execute()
+    def count_and_get(
+        self, counters: Sequence[Counter] = (), get: Sequence[str] = (), start: Mapping[str, int | None] = {}
+    ) -> Counted:
+        """`count_and_get` (below) in one pipelined round trip. The increments are atomic, so
+        concurrent hits are never lost; a version is started only where none is (`SET NX`)."""
+        pipeline = self._cache.get_client(None, write=True).pipeline(transaction=False)
+        for counter in counters:
+            key = self.make_and_validate_key(counter.key)
+            pipeline.set(key, 0, ex=counter.timeout, nx=True)
+            pipeline.incr(key)
+            pipeline.get(self.make_and_validate_key(counter.other_key))
+        version = time.time_ns()  # stored as Django stores an int: its digits, read back as one
+        for key, timeout in start.items():
+            pipeline.set(self.make_and_validate_key(key), version, ex=timeout, nx=True)
+        if get:
+            pipeline.mget([self.make_and_validate_key(name) for name in get])
+        replies = pipeline.execute() if len(pipeline) else []
+        counts = [(replies[3 * i + 1], int(replies[3 * i + 2] or 0)) for i in range(len(counters))]
         found = {}
-        if also_get:
+        if get:
             loads = self._cache._serializer.loads  # type: ignore[attr-defined]  # Django's own member
-            for name, value in zip(also_get, more[0], strict=True):
+            for name, value in zip(get, replies[-1], strict=True):
                 if value is not None:
                     # An entry that does not decode is a miss, not the request's failure: the
                     # reader computes the answer and stores a good one over it.
                     with contextlib.suppress(Exception):
                         found[name] = loads(value)
-        return count, int(other or 0), found
+        return counts, found
+
+
+def count_and_get(
+    cache, counters: Sequence[Counter] = (), get: Sequence[str] = (), start: Mapping[str, int | None] = {}
+) -> Counted:
+    """One more hit on each of `counters` with its other key's count, the versions `start` (key:
+    timeout) started where missing (`version_start`), then the entries `get`: ([(count, other
+    count) for each counter], `cache.get_many(get)`). One round trip on Redis (`RedisCache`);
+    on another cache (tests, development), one call each.
+
+    An entry that does not decode is read as missing; a cache that does not answer raises one of
+    `CACHE_ERRORS`, for the caller to decide.
+    """
+    if hasattr(cache, "count_and_get"):  # RedisCache (through Django's proxy, which isinstance does not see)
+        return cache.count_and_get(counters, get, start)
+    version = time.time_ns()
+    for key, timeout in start.items():
+        cache.add(key, version, timeout)
+    return [_count(cache, counter) for counter in counters], _get_many(cache, get)
+
+
+def _count(cache, counter: Counter) -> tuple[int, int]:
+    """`count_and_get`'s count of `counter`, in three calls (the increment alone is atomic)."""
+    cache.add(counter.key, 0, counter.timeout)
+    try:
+        count = cache.incr(counter.key)
+    except ValueError:  # expired between the two calls
+        cache.set(counter.key, 1, counter.timeout)
+        count = 1
+    return count, cache.get(counter.other_key, 0)
+
+
+def _get_many(cache, keys: Sequence[str]) -> dict:
+    """`cache.get_many(keys)`, an entry that does not decode read as missing (as `RedisCache.count_and_get` does)."""
+    if not keys:
+        return {}
+    try:
+        return cache.get_many(keys)
+    except CACHE_ERRORS:
+        raise  # the cache is out: the caller decides
+    except Exception:  # an entry that does not decode: read the others one by one
+        found = {}
+        for key in keys:
+            with contextlib.suppress(Exception):
+                if (value := cache.get(key)) is not None:
+                    found[key] = value
+        return found
 
 
 def read_ahead(request, keys: Sequence[str], found: dict[str, Any]) -> None:

@@ -12,9 +12,14 @@ them at the end of one window and the end of the next gets up to about twice the
 one minute (19 logins against 10/min), where DRF's log let any number through at once when
 they came in parallel.
 
-A view may name the cache entries it is about to read (`cache_read_ahead(request)`, the
-catalog's reads): the throttle that counts the request reads them in its round trip
-(`bookstore.cache.read_ahead`), so that the view need not make its own.
+Every request makes one round trip to the cache before its view runs. An authenticated
+request's is the authentication's: it counts the view's throttles for the token's user
+(`counters_ahead`) with the user's cached row, and the throttles then decide on those counts
+without a trip of their own. So a request that its view's permissions refuse (DRF checks them
+before the throttles) has been counted too. An anonymous request's trip is the throttle's: a
+view may name the cache entries it is about to read (`cache_read_ahead(request)`, the
+catalog's reads), which the throttle reads in the same trip (`bookstore.cache.read_ahead`), so
+that the view need not make its own.
 
 Anonymous requests count against `anon` only; `user` counts authenticated requests.
 
@@ -26,12 +31,11 @@ that guard against abuse (`auth`: login, register, password reset; `checkout`) c
 
 import contextlib
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rest_framework import throttling
 
-from bookstore.cache import CACHE_ERRORS, read_ahead
+from bookstore.cache import CACHE_ERRORS, Counter, ReadAhead, count_and_get, read_ahead
 from bookstore.exceptions import ServiceUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -50,43 +54,33 @@ class ThrottlingUnavailableError(ServiceUnavailableError):
     wait = 30  # sent as Retry-After: a cache outage lasts longer than a dropped connection
 
 
-def count_in_window(cache, key: str, other_key: str, timeout: int, also_get: Sequence[str] = ()):
-    """One more hit on the counter `key`, the counter `other_key`, and the entries `also_get`:
-    (key's count, other's count, `cache.get_many(also_get)`)."""
-    if hasattr(cache, "count_in_window"):  # bookstore.cache.RedisCache: one round trip
-        return cache.count_in_window(key, other_key, timeout, also_get)
-    cache.add(key, 0, timeout)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between the two calls
-        cache.set(key, 1, timeout)
-        count = 1
-    return count, cache.get(other_key, 0), _get_many(cache, also_get)
+def counters_ahead(request, user_pk: int) -> list[tuple[str, Counter, float]]:
+    """What the view's throttles will count for `request` once it is authenticated as `user_pk`:
+    (throttle key, counter, seconds into the window) for each. The authentication counts them in
+    its own round trip (`accounts.authentication`) and hands the counts back (`counted_ahead`)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    if view is None:  # not a DRF view's request: its throttles count for themselves
+        return []
+    ahead = []
+    for throttle in view.get_throttles():
+        key = throttle.key_for_user(view, user_pk) if isinstance(throttle, SlidingWindowThrottleMixin) else None
+        if key is not None:
+            ahead.append((key, *throttle.counter(key)))
+    return ahead
 
 
-def _get_many(cache, keys: Sequence[str]) -> dict:
-    """`cache.get_many(keys)`; an entry that does not decode is read as missing (as the Redis cache's
-    `count_in_window` does): the view computes the answer and stores a good one over it."""
-    if not keys:
-        return {}
-    try:
-        return cache.get_many(keys)
-    except CACHE_ERRORS:
-        raise  # the cache is out: the throttle's own fault tolerance decides
-    except Exception:
-        found = {}
-        for key in keys:
-            with contextlib.suppress(Exception):
-                if (value := cache.get(key)) is not None:
-                    found[key] = value
-        return found
+def counted_ahead(request, ahead: list[tuple[str, Counter, float]], counts: list[tuple[int, int]]) -> None:
+    """Keeps on `request` what `counters_ahead`'s counters counted, for the throttles to decide on."""
+    request._throttles_counted = {
+        key: (counter, elapsed, *count) for (key, counter, elapsed), count in zip(ahead, counts, strict=True)
+    }
 
 
-def _read_ahead_keys(request, view) -> list[str]:
-    """The cache entries the view will read (its `cache_read_ahead`), unless another throttle read them."""
+def _read_ahead(request, view) -> ReadAhead | None:
+    """What the view will read from the cache (its `cache_read_ahead`), unless another throttle read it."""
     wanted = getattr(view, "cache_read_ahead", None)
     if wanted is None or getattr(request, "_cache_read_ahead", None) is not None:
-        return []
+        return None
     return wanted(request)
 
 
@@ -97,29 +91,41 @@ class SlidingWindowThrottleMixin(_RateThrottle):
     num_requests: int
     duration: int
 
+    def counter(self, key: str) -> tuple[Counter, float]:
+        """The counter of the current window for the throttle key `key`, and the seconds into the window."""
+        now = self.timer()
+        window = int(now // self.duration)
+        # Kept for two windows: the next window reads this one as its previous.
+        return Counter(f"{key}:{window}", f"{key}:{window - 1}", 2 * self.duration), now - window * self.duration
+
+    def key_for_user(self, view, user_pk: int) -> str | None:
+        """`get_cache_key` of a request authenticated as `user_pk` (None: such requests are not
+        counted here), known before the request is (`counters_ahead`)."""
+        if self.rate is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": user_pk}
+
     def allow_request(self, request, view):
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        now = self.timer()
-        window = int(now // self.duration)
-        self.elapsed = now - window * self.duration  # seconds into the current window
-        current_key = f"{self.key}:{window}"
-        # Kept for two windows: the next window reads this one as its previous. The view's cache
-        # entries come in the same round trip (a catalog read's answer and version, `read_ahead`).
-        ahead = _read_ahead_keys(request, view)
-        self.current, self.previous, found = count_in_window(
-            self.cache, current_key, f"{self.key}:{window - 1}", 2 * self.duration, ahead
-        )
-        if ahead:
-            read_ahead(request, ahead, found)
+        counted = getattr(request, "_throttles_counted", {}).pop(self.key, None)
+        if counted is not None:  # counted in the authentication's round trip
+            counter, self.elapsed, self.current, self.previous = counted
+        else:
+            counter, self.elapsed = self.counter(self.key)
+            # The view's cache entries come in the same round trip (a catalog read's answer and version, `read_ahead`).
+            ahead = _read_ahead(request, view) or ReadAhead((), {})
+            [(self.current, self.previous)], found = count_and_get(self.cache, [counter], ahead.get, ahead.start)
+            if ahead.get:
+                read_ahead(request, ahead.get, found)
         if self.previous * (1 - self.elapsed / self.duration) + self.current <= self.num_requests:
             return True
         self.current -= 1
         with contextlib.suppress(ValueError):  # ValueError: the counter expired meanwhile, nothing to take back
-            self.cache.decr(current_key)  # a refused request does not count
+            self.cache.decr(counter.key)  # a refused request does not count
         return False
 
     def wait(self):
@@ -149,7 +155,8 @@ class FaultTolerantThrottleMixin(_Throttle):
 
 
 class AnonRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin, throttling.AnonRateThrottle):
-    pass
+    def key_for_user(self, view, user_pk):
+        return None  # authenticated requests count against `user`
 
 
 class UserRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin, throttling.UserRateThrottle):
@@ -161,10 +168,16 @@ class UserRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin, t
 
 class ScopedRateThrottle(FaultTolerantThrottleMixin, SlidingWindowThrottleMixin, throttling.ScopedRateThrottle):
     def allow_request(self, request, view):
-        # As DRF's: the view's scope picks the rate, then the counting above decides.
+        return super().allow_request(request, view) if self._take_scope(view) else True
+
+    def key_for_user(self, view, user_pk):
+        return super().key_for_user(view, user_pk) if self._take_scope(view) else None
+
+    def _take_scope(self, view) -> bool:
+        """As DRF's `allow_request`: the view's scope, if it has one, picks the rate."""
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
-            return True
+            return False
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[assignment]  # not None: a rate is set
-        return super().allow_request(request, view)
+        return True

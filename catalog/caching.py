@@ -41,8 +41,9 @@ it changes with the stock.
 Each change sets the versions now and again when the transaction commits: a read that ran in
 between (and saw the old rows) is stored under a version the second one makes obsolete.
 
-The version and the stored answer (and a list's count) are read in the throttle's round trip
-(`read_ahead_keys`, `bookstore.throttling`): a read that misses makes one more, to store its answer.
+The version (started there if there is none) and the stored answer (and a list's count) are read
+in the throttle's round trip (`reads_ahead`, `bookstore.throttling`): a read that misses makes one
+more, to store its answer.
 
 Staff reads (they see withdrawn books) are never cached. When the cache does not answer, reads
 go to the database and the cache is left alone for a few seconds rather than slowing every request.
@@ -57,7 +58,7 @@ from django.core.cache import cache
 from django.db import connections, transaction
 from django.http import HttpResponse, HttpResponseNotModified
 
-from bookstore.cache import read_ahead_found, version_bump, version_start
+from bookstore.cache import ReadAhead, read_ahead_found, version_bump, version_start
 from bookstore.compiled import execute_prepared, int_array
 from bookstore.renderers import JSONRenderer
 from catalog.models import Stock
@@ -111,7 +112,7 @@ def catalog_changed(*, book_ids: Iterable[int] = ()) -> None:
 
 def _lookup(key: str, version_key: str = VERSION_KEY, timeout: int | None = None, request=None):
     """(current version, what is stored under `key`) in one round trip, or none when the throttle
-    read both for `request` (`read_ahead_keys`); (None, None) when the cache is out."""
+    read both for `request` (`reads_ahead`); (None, None) when the cache is out."""
     if not _cache_usable():
         return None, None
     try:
@@ -170,14 +171,16 @@ def response_key(request) -> str:
     return "catalog:response:" + hashlib.blake2b(url.encode(), digest_size=20).hexdigest()
 
 
-def read_ahead_keys(request, *, book_id: int | None = None, values: Iterable[str] = ()) -> list[str]:
-    """What `cached_response` (and `cached_value` of `values`) will read for `request`: the throttle
-    reads them in its own round trip (`bookstore.throttling`), so a read costs one trip fewer."""
+def reads_ahead(request, *, book_id: int | None = None, values: Iterable[str] = ()) -> ReadAhead | None:
+    """What `cached_response` (and `cached_value` of `values`) will read for `request`, and the
+    version it would start: the throttle does both in its own round trip (`bookstore.throttling`),
+    so a read costs one trip fewer (two when its version had to be started)."""
     if not _cache_usable():
-        return []
+        return None
     if book_id is None:
-        return [VERSION_KEY, response_key(request), *map(value_key, values)]
-    return [book_version_key(book_id), response_key(request)]
+        return ReadAhead([VERSION_KEY, response_key(request), *map(value_key, values)], {VERSION_KEY: None})
+    version_key = book_version_key(book_id)
+    return ReadAhead([version_key, response_key(request)], {version_key: BOOK_VERSION_TIMEOUT})
 
 
 def cached_response(request, *, book_id: int | None = None):

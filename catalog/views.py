@@ -1,6 +1,5 @@
 """HTTP glue of the catalog: public reads, staff writes, reviews by their authors."""
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 from django.db.models import Prefetch
@@ -15,6 +14,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
+from bookstore.cache import ReadAhead
 from bookstore.filters import positive_path_id
 from bookstore.openapi import FILE_TOO_LARGE_RESPONSE, conflict_response
 from bookstore.serializers import Presenter
@@ -172,16 +172,16 @@ class BookViewSet(viewsets.ModelViewSet):
             raise Http404
         return Response(data)
 
-    def cache_read_ahead(self, request) -> Sequence[str]:
+    def cache_read_ahead(self, request) -> ReadAhead | None:
         """The cache entries a public read will look up: the throttle reads them in its round trip."""
         if request.method not in {"GET", "HEAD"} or _is_staff(request):
-            return []
+            return None
         if self.action == "list":
-            return caching.read_ahead_keys(request, values=[list_count_key(request)])
+            return caching.reads_ahead(request, values=[list_count_key(request)])
         pk = str(self.kwargs.get("pk", ""))
         if self.action == "retrieve" and _is_number(pk):
-            return caching.read_ahead_keys(request, book_id=int(pk))
-        return []
+            return caching.reads_ahead(request, book_id=int(pk))
+        return None
 
     def _cached(self, request, book_id: int | None = None):
         # Staff see withdrawn books: their reads are never shared.

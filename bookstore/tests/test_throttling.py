@@ -1,9 +1,13 @@
-"""Throttling when the shared cache is down: open for ordinary requests, closed for login."""
+"""The throttles: their counting, their round trips, and the shared cache down (open for
+ordinary requests, closed for login and checkout)."""
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.tests.dead_cache import DeadCache as AccountsDeadCache
+from bookstore.tests.clients import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +22,6 @@ class DeadCache:
 @pytest.fixture
 def redis_down(monkeypatch):
     monkeypatch.setattr(SimpleRateThrottle, "cache", DeadCache())
-
-
-def test_authenticated_reads_keep_working_when_the_throttle_cache_is_down(redis_down, user_client, user):
-    response = user_client.get("/api/v1/auth/me")
-
-    assert response.status_code == 200
-    assert response.json()["email"] == user.email
 
 
 def test_login_closes_with_503_and_retry_after_when_the_throttle_cache_is_down(redis_down, user, password):
@@ -166,3 +163,81 @@ def test_a_rate_of_zero_refuses_every_request_without_a_retry_after(api_client, 
 
     assert response.status_code == 429
     assert "Retry-After" not in response
+
+
+@pytest.fixture
+def cache_down(monkeypatch):
+    """The whole shared cache down: the throttles' and the authentication's."""
+    from accounts import user_cache
+
+    monkeypatch.setattr(SimpleRateThrottle, "cache", DeadCache())
+    monkeypatch.setattr(user_cache, "cache", AccountsDeadCache())
+
+
+def test_an_authenticated_request_is_counted_in_the_authentications_round_trip(user_client, redis_round_trips):
+    """The token's user row, its denylist key, its version and the user throttle's counters: one
+    trip before the view (two for a user not yet cached: the row is stored after it is read)."""
+    assert user_client.get("/api/v1/auth/me").status_code == 200
+    assert len(redis_round_trips) == 2
+
+    redis_round_trips.clear()
+    assert user_client.get("/api/v1/auth/me").status_code == 200
+    assert len(redis_round_trips) == 1
+
+
+def test_the_counts_taken_by_the_authentication_are_the_throttles(user_client, clock, rates):
+    """Counted with the user's row, decided by the throttle: refusals still do not count."""
+    rates(user="2/min")
+    assert [user_client.get("/api/v1/auth/me").status_code for _ in range(4)] == [200, 200, 429, 429]
+
+    clock.now += 60 + 30  # the last window's 2 weigh 1: one more fits
+    assert [user_client.get("/api/v1/auth/me").status_code for _ in range(2)] == [200, 429]
+
+
+def test_a_request_its_permissions_refuse_is_counted(user_client, clock, rates):
+    """The authentication counts before DRF checks permissions (bookstore.throttling)."""
+    rates(user="2/min")
+    assert user_client.post("/api/v1/books", {}, format="json").status_code == 403  # staff only
+    assert user_client.get("/api/v1/auth/me").status_code == 200
+    assert user_client.get("/api/v1/auth/me").status_code == 429
+
+
+@pytest.mark.parametrize("throttle_class", ["UserRateThrottle", "ScopedRateThrottle", "AnonRateThrottle"])
+def test_the_key_counted_ahead_is_the_key_the_throttle_reads(throttle_class, user):
+    """`key_for_user` (known from the token, before the request is authenticated) is `get_cache_key`'s."""
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    from bookstore import throttling
+    from orders.views import OrderViewSet
+
+    view = OrderViewSet(action="create", format_kwarg=None)
+    view.get_throttles()  # sets the checkout scope, as DRF's dispatch does
+    request = Request(RequestFactory().post("/api/v1/orders"))
+    request.user = user
+    throttle = getattr(throttling, throttle_class)()
+
+    ahead = throttle.key_for_user(view, user.pk)  # (the scoped throttle takes the view's scope here)
+
+    if throttle_class == "AnonRateThrottle":
+        assert ahead is None  # authenticated requests count against `user`
+    else:
+        assert ahead == throttle.get_cache_key(request, view)
+        assert ahead.endswith(f"_{user.pk}")
+
+
+def test_an_authenticated_checkout_closes_with_503_when_the_whole_cache_is_down(cache_down, user):
+    """Nothing counted by the authentication (its cache is out): the checkout's throttle, which
+    fails closed, makes its own trip and refuses."""
+    client = client_for(user, raise_request_exception=False)  # a 5xx is reported like a server error
+    answer = client.post("/api/v1/orders", {}, format="json")
+
+    assert answer.status_code == 503
+    assert answer["Retry-After"] == "30"
+
+
+def test_authenticated_reads_keep_working_when_the_whole_cache_is_down(cache_down, user_client, user):
+    response = user_client.get("/api/v1/auth/me")
+
+    assert response.status_code == 200
+    assert response.json()["email"] == user.email

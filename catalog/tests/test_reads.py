@@ -171,25 +171,17 @@ def test_default_list_without_filters_is_the_available_books_newest_first(api_cl
         assert body["count"] == 2
 
 
-@pytest.fixture
-def redis_round_trips(monkeypatch):
-    """Counts the Redis client's round trips (packets sent); skips unless the cache is Redis."""
-    from django.core.cache import caches
-    from redis.connection import AbstractConnection
-
-    from bookstore.cache import RedisCache
-
-    if not isinstance(caches["default"], RedisCache):
-        pytest.skip("needs the Redis cache (REDIS_URL)")
-    trips = []
-    send = AbstractConnection.send_packed_command
-
-    def counted(connection, command, check_health=True):
-        trips.append(command)
-        return send(connection, command, check_health)
-
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
-    return trips
+def test_a_read_whose_version_was_never_started_makes_two_redis_round_trips(api_client, redis_round_trips):
+    """The throttle's trip starts the book's (or the lists') version where there is none, as it
+    reads it: a book read for the first time in a day is still the throttle's trip and the store."""
+    book = BookFactory()
+    for url in (f"{BOOKS}/{book.pk}", BOOKS):
+        redis_round_trips.clear()
+        assert api_client.get(url).status_code == 200
+        assert len(redis_round_trips) == 2, url
+        redis_round_trips.clear()
+        assert api_client.get(url).status_code == 200
+        assert len(redis_round_trips) == 1, url  # stored under the version started
 
 
 def test_uncached_catalog_reads_make_two_redis_round_trips_and_hits_one(api_client, redis_round_trips):
