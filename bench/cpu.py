@@ -82,6 +82,7 @@ def endpoint_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("url", help="a path and query; `{n}` is replaced by the request's number (uncached reads)")
     parser.add_argument("body", nargs="?", default="", help="JSON body; `{n}` is replaced as in the url")
     parser.add_argument("--user", type=int, help="authenticate as this user id (bench users: 1-20000)")
+    parser.add_argument("--users", type=int, default=1, help="rotate through this many users from --user on")
     parser.add_argument("--database", default="bookstore_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     return parser
@@ -99,7 +100,6 @@ def send(app, args, n: int, token: str | None, etag: str | None, start_response)
 
 def main():
     parser = endpoint_parser(__doc__)
-    parser.add_argument("--users", type=int, default=1, help="rotate through this many users from --user on")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--start", type=int, default=100, help="first `{n}` of the measured requests")
     parser.add_argument("--top", type=int, default=30)

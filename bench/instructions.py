@@ -39,14 +39,13 @@ def serve(args) -> None:
     from django.core.wsgi import get_wsgi_application
 
     app = get_wsgi_application()
-    tokens = run.mint_tokens(args.user, args.user) if args.user else {}
-    token = tokens.get(args.user)
+    tokens = run.mint_tokens(args.user, args.user + args.users - 1) if args.user else {}
 
     def start_response(status, headers, exc_info=None):
         return lambda data: None
 
     for n in range(args.start - WARM_UP, args.start + args.child):
-        send(app, args, n, token, None, start_response)
+        send(app, args, n, tokens[args.user + n % args.users] if tokens else None, None, start_response)
 
 
 def counted(args, requests: int, start: int) -> int:
@@ -54,7 +53,7 @@ def counted(args, requests: int, start: int) -> int:
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         sys.executable, __file__, args.method, args.url, args.body,
-        "--child", str(requests), "--start", str(start), "--user", str(args.user or 0),
+        "--child", str(requests), "--start", str(start), "--user", str(args.user or 0), "--users", str(args.users),
         "--database", args.database, "--redis-url", args.redis_url,
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)

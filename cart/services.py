@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from bookstore.compiled import PLACEHOLDERS, compiled, execute_prepared
 from bookstore.exceptions import DomainError
+from bookstore.inserts import row_insert
 from cart.exceptions import BookUnavailableError, CartLineNotFoundError, CartNotFoundError, QuantityTooLargeError
 from cart.models import Cart, CartItem, CartNotice, anonymous_cart_cutoff, cart_token_hash, cart_token_new
 from catalog.exceptions import InsufficientStockError, Shortage
@@ -122,7 +123,8 @@ def cart_lock(*, user: User | None = None, token: str | None = None) -> Cart:
 def cart_create_anonymous() -> Cart:
     """A new anonymous cart and its token (returned on the cart as `token`, never stored)."""
     token = cart_token_new()
-    cart = Cart.objects.create(token_hash=cart_token_hash(token))
+    cart = Cart(token_hash=cart_token_hash(token))
+    row_insert(cart)
     cart.token = token
     cart.has_notices = False
     return cart
@@ -230,7 +232,9 @@ def cart_add_item(*, user: User | None = None, token: str | None = None, book_id
     else:
         if not _book_hold_active(book_id=book.pk):
             raise BookUnavailableError()
-        items.append(CartItem.objects.create(cart=cart, book=book, quantity=new_quantity))
+        line = CartItem(cart=cart, book=book, quantity=new_quantity)
+        row_insert(line)  # the ORM's INSERT, compiled once (bookstore.inserts)
+        items.append(line)
     cart.lines = sorted(items, key=lambda item: item.pk)
     return _hand_notices(cart)
 

@@ -1,4 +1,4 @@
-"""A new row and its first child in one statement (bookstore.inserts) are saved as save() saves them."""
+"""New rows (bookstore.inserts): one, or a row and its first child in one statement, saved as save() saves them."""
 
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from accounts.tests.factories import UserFactory
-from bookstore.inserts import parent_and_child_insert
+from bookstore.inserts import parent_and_child_insert, row_insert
 from orders.models import Order, OrderStatusChange
 from orders.services import ORDER_NUMBER
 
@@ -64,3 +64,77 @@ def test_another_unique_value_taken_is_still_an_error():
 
     with pytest.raises(IntegrityError):
         parent_and_child_insert(parent=order, child=placed, fk="order", unless_taken=ORDER_NUMBER)
+
+
+def _columns(model, pk) -> dict:
+    return model.objects.filter(pk=pk).values().get()
+
+
+def test_a_row_inserted_is_the_row_save_writes(django_assert_num_queries):
+    """Every column as save() writes it (auto_now dates included), the instance saved with its id, one query."""
+    from cart.models import Cart, CartItem
+    from catalog.tests.factories import BookFactory
+
+    user, book, other_book = UserFactory(), BookFactory(), BookFactory()
+    cart = Cart(user=user)
+    row_insert(cart)
+    by_save = CartItem(cart=cart, book=other_book, quantity=3)
+    by_save.save()
+    line = CartItem(cart=cart, book=book, quantity=3)
+
+    with django_assert_num_queries(1):
+        row_insert(line)
+
+    assert line.pk is not None and not line._state.adding and line._state.db == "default"
+    stored, saved = _columns(CartItem, line.pk), _columns(CartItem, by_save.pk)
+    assert stored == {
+        **saved,
+        "id": line.pk,
+        "book_id": book.pk,
+        "created_at": stored["created_at"],
+        "updated_at": stored["updated_at"],
+    }
+    assert stored["created_at"] == line.created_at and stored["updated_at"] == line.updated_at
+    assert _columns(Cart, cart.pk)["user_id"] == user.pk and cart.created_at is not None
+
+
+def test_a_row_insert_refuses_what_save_refuses():
+    from cart.models import Cart, CartItem
+    from catalog.tests.factories import BookFactory
+
+    cart = Cart(user=UserFactory())
+    row_insert(cart)
+    book = BookFactory()
+    with pytest.raises(ValueError, match="unsaved related object"):
+        row_insert(CartItem(cart=Cart(user=UserFactory()), book=book, quantity=1))
+    row_insert(CartItem(cart=cart, book=book, quantity=1))
+    with pytest.raises(IntegrityError):  # one line per book and cart
+        row_insert(CartItem(cart=cart, book=book, quantity=2))
+
+
+def test_a_value_that_is_an_expression_goes_through_save():
+    from django.db.models import Value
+
+    from cart.models import Cart, CartItem
+    from catalog.tests.factories import BookFactory
+
+    cart = Cart(user=UserFactory())
+    row_insert(cart)
+    line = CartItem(cart=cart, book=BookFactory(), quantity=Value(4))
+    row_insert(line)
+
+    assert _columns(CartItem, line.pk)["quantity"] == 4
+
+
+@pytest.mark.postgres
+def test_a_row_insert_is_prepared_once_for_every_row():
+    from cart.models import Cart
+
+    for _ in range(3):
+        row_insert(Cart(user=UserFactory()))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO \"cart_cart\"%%'"
+        )
+        assert len(cursor.fetchall()) == 1
