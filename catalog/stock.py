@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from bookstore.compiled import execute_prepared, int_array
+from bookstore.inserts import rows_insert
 from catalog.caching import catalog_changed
 from catalog.exceptions import InsufficientStockError, Shortage, StockChangedError
 from catalog.models import Book, Stock, StockMovement
@@ -77,7 +78,7 @@ def stock_apply(
     if flips[True] or flips[False]:
         # The `in_stock` filter's lists, and the flipped books' `updated_at`, change only at zero.
         catalog_changed(book_ids=flips[True] + flips[False])
-    StockMovement.objects.bulk_create(
+    rows_insert(  # the ORM's INSERT, compiled once per number of rows (bookstore.inserts)
         [
             StockMovement(
                 book=book,

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.crypto import salted_hmac
 
 from accounts.models import User
-from bookstore.inserts import parent_and_child_insert
+from bookstore.inserts import parent_and_child_insert, rows_insert
 from bookstore.integrity import Unique
 from bookstore.mail import email_enqueue
 from bookstore.prefetch import set_prefetched
@@ -206,7 +206,7 @@ def order_place(
             order_reference=order.number,
             locked_books=[line.book for line in lines],
         )
-        order_lines = OrderLine.objects.bulk_create(
+        order_lines = [
             OrderLine(
                 order=order,
                 book_id=line.book_id,
@@ -219,7 +219,8 @@ def order_place(
                 tax_amount=line.tax_amount,
             )
             for line in pricing.lines
-        )
+        ]
+        rows_insert(order_lines)  # the ORM's INSERT, compiled once per number of lines (bookstore.inserts)
         cart_empty(cart=cart)
         # The response shows the lines and history just written: no need to read them back.
         set_prefetched(order, "items", order_lines)

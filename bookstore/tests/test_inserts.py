@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from accounts.tests.factories import UserFactory
-from bookstore.inserts import parent_and_child_insert, row_insert
+from bookstore.inserts import parent_and_child_insert, row_insert, rows_insert
 from orders.models import Order, OrderStatusChange
 from orders.services import ORDER_NUMBER
 
@@ -138,3 +138,56 @@ def test_a_row_insert_is_prepared_once_for_every_row():
             "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO \"cart_cart\"%%'"
         )
         assert len(cursor.fetchall()) == 1
+
+
+def test_rows_inserted_are_the_rows_bulk_create_writes_each_with_its_own_id(django_assert_num_queries):
+    """Several rows in one statement: each instance gets the id of its own row (its book, here)."""
+    from catalog.models import StockMovement
+    from catalog.tests.factories import BookFactory
+
+    books, actor = BookFactory.create_batch(3), UserFactory()
+
+    def movements(reference):
+        return [
+            StockMovement(
+                book=book, delta=-n, stock_after=10 - n, reason="sale", actor=actor, order_reference=reference
+            )
+            for n, book in enumerate(books, start=1)
+        ]
+
+    by_bulk_create = StockMovement.objects.bulk_create(movements("BK-BULK"))
+    inserted = movements("BK-ROWS")
+    with django_assert_num_queries(1):
+        rows_insert(inserted)
+
+    for row, bulk in zip(inserted, by_bulk_create, strict=True):
+        stored = _columns(StockMovement, row.pk)
+        assert (
+            stored["book_id"] == row.book_id and stored["delta"] == row.delta and stored["created_at"] == row.created_at
+        )
+        assert stored == {
+            **_columns(StockMovement, bulk.pk),
+            "id": row.pk,
+            "order_reference": "BK-ROWS",
+            "created_at": row.created_at,
+        }
+        assert not row._state.adding
+    rows_insert([])  # nothing to insert: no statement
+
+
+@pytest.mark.postgres
+def test_rows_inserts_are_prepared_once_per_number_of_rows():
+    from cart.models import Cart
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO \"cart_cart\"%%'"
+            )
+            return cursor.fetchone()[0]
+
+    for _ in range(2):
+        rows_insert([Cart(user=UserFactory()), Cart(user=UserFactory())])
+    assert prepared() == 1
+    rows_insert([Cart(user=UserFactory()) for _ in range(3)])
+    assert prepared() == 2
