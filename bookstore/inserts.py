@@ -34,9 +34,10 @@ from django.db.models.sql import InsertQuery
 from bookstore.compiled import execute_prepared
 from bookstore.integrity import Unique
 
-# The ORM's single-row INSERT on PostgreSQL, with the foreign key's value first.
-_CHILD_INSERT = re.compile(
-    r"(?P<into>INSERT INTO .+?) VALUES \(%s(?P<rest>(?:, %s)*)\) (?P<returning>RETURNING .+)", re.S
+# The ORM's single-row INSERT: its row of placeholders (`row`), and that row after its first
+# placeholder (`rest`: a child's INSERT has its foreign key's value first).
+_ROW_INSERT = re.compile(
+    r"(?P<into>INSERT INTO .+?) VALUES (?P<row>\(%s(?P<rest>(?:, %s)*)\)) (?P<returning>RETURNING .+)", re.S
 )
 
 
@@ -67,7 +68,7 @@ def parent_and_child_insert(*, parent: Model, child: Model, fk: str, unless_take
         meta = type(parent)._meta
         columns = ", ".join(connection.ops.quote_name(str(meta.get_field(name).column)) for name in unless_taken.fields)  # type: ignore[union-attr]
         parent_sql = parent_sql.replace(" RETURNING ", f" ON CONFLICT ({columns}) DO NOTHING RETURNING ", 1)
-    match = _CHILD_INSERT.fullmatch(child_sql)
+    match = _ROW_INSERT.fullmatch(child_sql)
     if match is None or " RETURNING " not in parent_sql:
         raise RuntimeError(f"unexpected INSERT: {child_sql}")
     parent_id_column = connection.ops.quote_name(str(type(parent)._meta.pk.column))
@@ -127,10 +128,6 @@ def rows_insert(objs: Sequence[Model]) -> None:
     for obj, (pk,) in zip(objs, ids, strict=True):
         obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
-
-
-# The ORM's single-row INSERT: its row of placeholders.
-_ROW_INSERT = re.compile(r"(?P<into>INSERT INTO .+?) VALUES (?P<row>\(%s(?:, %s)*\)) (?P<returning>RETURNING .+)", re.S)
 
 
 @functools.lru_cache(maxsize=256)
