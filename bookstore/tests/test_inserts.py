@@ -66,6 +66,55 @@ def test_another_unique_value_taken_is_still_an_error():
         parent_and_child_insert(parent=order, child=placed, fk="order", unless_taken=ORDER_NUMBER)
 
 
+def _order_and_placed(user, number: str, **placed_fields) -> tuple[Order, OrderStatusChange]:
+    money = {"subtotal": Decimal("10.00"), "shipping_cost": Decimal("0.00"), "total": Decimal("10.00")}
+    order = Order(number=number, user=user, email=user.email, currency="EUR", **money)
+    fields = {"status": Order.Status.PENDING, "actor": user, "note": "Order placed.", **placed_fields}
+    return order, OrderStatusChange(**fields)
+
+
+@pytest.mark.postgres
+def test_the_pair_statement_is_compiled_once_for_every_pair(monkeypatch):
+    from bookstore import inserts
+
+    user = UserFactory()
+    order, placed = _order_and_placed(user, "BK-C0")
+    parent_and_child_insert(parent=order, child=placed, fk="order", unless_taken=ORDER_NUMBER)
+
+    def compile_again(*args):
+        pytest.fail("the INSERT was compiled again")
+
+    monkeypatch.setattr(inserts, "_insert_statement", compile_again)
+    for n in (1, 2):
+        order, placed = _order_and_placed(user, f"BK-C{n}", note=f"Order {n} placed.")
+        assert parent_and_child_insert(parent=order, child=placed, fk="order", unless_taken=ORDER_NUMBER) is True
+        assert OrderStatusChange.objects.get(order__number=f"BK-C{n}").note == f"Order {n} placed."
+
+
+def test_a_child_value_that_is_an_expression_goes_through_save():
+    from django.db.models import Value
+    from django.db.models.functions import Concat
+
+    user = UserFactory()
+    order, placed = _order_and_placed(user, "BK-EXPR", note=Concat(Value("Order "), Value("placed.")))
+
+    assert parent_and_child_insert(parent=order, child=placed, fk="order", unless_taken=ORDER_NUMBER) is True
+
+    stored = _columns(OrderStatusChange, placed.pk)
+    assert stored["order_id"] == order.pk == Order.objects.get(number="BK-EXPR").pk
+    assert stored["note"] == "Order placed." and stored["actor_id"] == user.pk
+
+
+def test_a_pair_insert_refuses_what_save_refuses():
+    user = UserFactory()
+    order, placed = _order_and_placed(user, "BK-UNSAVED", actor=type(user)(email="unsaved@example.com"))
+
+    with pytest.raises(ValueError, match="unsaved related object 'actor'"):
+        parent_and_child_insert(parent=order, child=placed, fk="order")
+
+    assert not Order.objects.exists() and not OrderStatusChange.objects.exists()
+
+
 def _columns(model, pk) -> dict:
     return model.objects.filter(pk=pk).values().get()
 
