@@ -41,12 +41,15 @@ planned each time, 0.44 ms prepared (by price: 1.19, 0.54). Only the pages in th
 import operator
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models.query import get_related_populators
+from django.db.models.deletion import Collector
+from django.db.models.query import QuerySet, get_related_populators
+from django.db.models.sql import DeleteQuery
 
 # Values no id has, compiled in where a statement takes a value of its own on each run.
 PLACEHOLDERS = (-7_340_019_113, -7_340_019_127, -7_340_019_131)
@@ -87,7 +90,8 @@ class CompiledStatement:
             raise ValueError("the compiled statement takes no placeholder value")
         # The type the ORM bound each placeholder as (its field's get_prep_value), for the values put in its place.
         self.types = {placeholder: type(self.params[slots[0]]) for placeholder, slots in self.slots.items() if slots}
-        self.fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
+        select = self.compiler.select  # none for a DELETE (`deletion`)
+        self.fields = [column[0] for column in select[: self.compiler.col_count]] if select else []
         self.converters = self.compiler.get_converters(self.fields)
 
     def bound(self, values: Mapping[Any, Any]) -> list:
@@ -105,6 +109,20 @@ class CompiledStatement:
     def rows(self, values: Mapping[Any, Any], *, limit: int | None = None, offset: int = 0) -> list:
         """The statement's rows (tuples, converted as the ORM converts them) with `values` for its
         placeholders; with `limit`, at most that many from `offset` on."""
+        with self._run(values, limit, offset) as cursor:
+            rows = cursor.fetchall()
+        if self.converters:
+            rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+        return rows
+
+    def execute(self, values: Mapping[Any, Any]) -> int:
+        """Runs a statement that returns no rows (a `deletion`) with `values` for its placeholders:
+        the number of rows it changed."""
+        with self._run(values, None, 0) as cursor:
+            return cursor.rowcount
+
+    @contextmanager
+    def _run(self, values: Mapping[Any, Any], limit: int | None, offset: int) -> Iterator[Any]:
         bound = self.bound(values)
         params: list | None = bound
         sql, connection = self.sql, self.compiler.connection
@@ -124,10 +142,7 @@ class CompiledStatement:
                 execute_prepared(cursor, sql, params)
             else:
                 cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        if self.converters:
-            rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
-        return rows
+            yield cursor
 
     def _prepared_text(self) -> tuple[str, list[int]]:
         """The text the statement is prepared as: the ORM's constants written in, `%s` left where
@@ -194,6 +209,17 @@ def int_array(values: Iterable[int]) -> str:
     `integer[]`): psycopg dumps a list in Python, checking each element's type (on a cached book
     list, a twentieth of its CPU: bench/cpu.py), and a string in C. Integers only (`operator.index`)."""
     return "{" + ",".join([str(operator.index(value)) for value in values]) + "}"
+
+
+def deletion(queryset: QuerySet) -> QuerySet:
+    """`queryset.delete()` as a statement to compile: the one DELETE the ORM runs when it can
+    delete fast (no row of another model cascades from these, no delete signal listens), which
+    is checked here; `compiled(...).execute(values)` runs it. Not a queryset to use otherwise."""
+    if not Collector(using=queryset.db, origin=queryset).can_fast_delete(queryset):
+        raise ValueError(f"deleting {queryset.model.__name__} rows cascades or sends signals: use delete()")
+    deleting = queryset._chain()  # type: ignore[attr-defined]  # a private method of Django's
+    deleting.query.__class__ = DeleteQuery  # as QuerySet._raw_delete compiles it
+    return deleting
 
 
 _local = threading.local()

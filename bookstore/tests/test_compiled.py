@@ -13,6 +13,7 @@ from bookstore.compiled import (
     TEXT_PLACEHOLDERS,
     CompiledStatement,
     compiled,
+    deletion,
     int_array,
 )
 from catalog.models import Book
@@ -217,3 +218,25 @@ def test_an_int_array_binds_as_the_list_would(values):
 def test_an_int_array_takes_integers_only(value):
     with pytest.raises(TypeError):
         int_array([1, value])
+
+
+def test_a_compiled_deletion_deletes_what_delete_would_and_counts_the_rows(django_assert_num_queries):
+    from cart.models import Cart, CartItem
+    from cart.tests.factories import CartItemFactory
+
+    line, other = CartItemFactory.create_batch(2)
+    CartItemFactory(cart=line.cart)
+    statement = compiled("test.cart-lines", lambda: deletion(CartItem.objects.filter(cart_id=BOOK)), prepare=True)
+
+    with django_assert_num_queries(1):  # the DELETE alone: no collector's SELECT
+        assert statement.execute({BOOK: line.cart_id}) == 2
+
+    assert list(CartItem.objects.values_list("pk", flat=True)) == [other.pk]
+    assert Cart.objects.filter(pk=line.cart_id).exists()  # the lines only
+    assert statement.execute({BOOK: line.cart_id}) == 0
+
+
+def test_a_deletion_that_would_cascade_is_refused():
+    # A book's deletion cascades (its stock record, reviews, cart lines...): delete() must collect them.
+    with pytest.raises(ValueError, match="cascades or sends signals"):
+        deletion(Book.objects.filter(pk=BOOK))
