@@ -81,12 +81,13 @@ def row_insert(obj: Model) -> None:
 
 
 def rows_insert(objs: Sequence[Model]) -> None:
-    """Inserts the new instances `objs` of one model (database-assigned ids) as `obj.save()` would
-    insert each: defaults, `auto_now` dates and each field's prepared value; each comes back
-    saved, with its id. One statement, compiled once per model, database and number of rows, and
-    prepared on PostgreSQL. For models without save() overrides or save signals. A value that is
-    an expression goes through the ORM itself (`save()`, `bulk_create()`), and so do several rows
-    elsewhere than on PostgreSQL (SQLite does not promise its RETURNING rows in order)."""
+    """Inserts the new instances `objs` of one model (ids the database assigns, or the model's own
+    such as a UUID) as `obj.save()` would insert each: defaults, `auto_now` dates and each field's
+    prepared value; each comes back saved, with its id. One statement, compiled once per model,
+    database and number of rows, and prepared on PostgreSQL. For models without save() overrides
+    or save signals. A value that is an expression goes through the ORM itself (`save()`,
+    `bulk_create()`), and so do several rows elsewhere than on PostgreSQL (SQLite does not
+    promise its RETURNING rows in order)."""
     if not objs:
         return
     model = type(objs[0])
@@ -108,7 +109,8 @@ def rows_insert(objs: Sequence[Model]) -> None:
         execute_prepared(cursor, _rows_insert_sql(model, connection.alias, len(objs)), params)
         ids = cursor.fetchall()
     for obj, (pk,) in zip(objs, ids, strict=True):
-        obj.pk = pk
+        if obj.pk is None:  # (a primary key of the model's own, such as a UUID, was inserted as it is)
+            obj.pk = pk
         obj._state.adding, obj._state.db = False, connection.alias
 
 
@@ -195,7 +197,7 @@ def _row_params(obj: Model, fields: list, connection) -> list | None:
 
 
 def _insert_fields(model: type[Model]) -> list:
-    """The fields Model.save() inserts for a new row with a database-assigned primary key."""
+    """The fields Model.save() inserts for a new row: all but an auto-incremented primary key."""
     meta = model._meta
     return [field for field in meta.local_concrete_fields if not field.generated and field is not meta.auto_field]
 
@@ -205,6 +207,7 @@ def _insert_statement(obj: Model, fields: list, using: str) -> tuple[str, list]:
     query = InsertQuery(type(obj))
     query.insert_values(fields, [obj])
     compiler = query.get_compiler(using=using)
-    compiler.returning_fields = type(obj)._meta.db_returning_fields
+    meta = type(obj)._meta
+    compiler.returning_fields = meta.db_returning_fields or [meta.pk]  # (a primary key of its own: none)
     ((sql, params),) = compiler.as_sql()
     return sql, list(params)

@@ -214,12 +214,13 @@ else:
     }
 
 # Background tasks (emails). Inline by default; TASKS_BACKEND=database stores them for
-# `manage.py db_worker`, so a slow mail server never blocks a request.
+# `manage.py db_worker`, so a slow mail server never blocks a request (django-tasks-db's backend,
+# its rows written by a statement compiled once: bookstore.tasks).
 TASKS = {
     "default": {
         "BACKEND": {
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
-            "database": "django_tasks_db.DatabaseBackend",
+            "database": "bookstore.tasks.DatabaseBackend",
             "dummy": "django_tasks.backends.dummy.DummyBackend",
         }[env_str("TASKS_BACKEND", "immediate")],
         "QUEUES": ["default"],

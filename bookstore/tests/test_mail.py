@@ -9,7 +9,7 @@ from bookstore.mail import email_enqueue
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+DATABASE_TASKS = {"default": {"BACKEND": "bookstore.tasks.DatabaseBackend", "QUEUES": ["default"]}}
 
 
 class Abandoned(Exception):
@@ -48,3 +48,35 @@ def test_an_email_sent_at_once_waits_for_the_commit_and_never_goes_on_a_rollback
         email_enqueue(to="other@example.com", subject="Never", body="-")
         raise Abandoned
     assert [message.to for message in mail.outbox] == [["reader@example.com"]]
+
+
+def test_the_stores_backend_writes_the_row_django_tasks_db_writes_and_db_worker_sends_it(
+    settings, django_assert_num_queries
+):
+    from django.core.management import call_command
+
+    from bookstore.mail import send_email
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+        "store": {"BACKEND": "bookstore.tasks.DatabaseBackend", "QUEUES": ["default"]},
+    }
+    theirs = send_email.using(backend="default").enqueue(to=["a@example.com"], subject="S", body="B")
+    with django_assert_num_queries(1):  # the task's row alone
+        ours = send_email.using(backend="store").enqueue(to=["a@example.com"], subject="S", body="B")
+
+    def row(result) -> dict:
+        return DBTaskResult.objects.filter(pk=result.id).values().get()
+
+    assert row(ours) == {
+        **row(theirs),
+        "id": ours.db_result.id,
+        "enqueued_at": row(ours)["enqueued_at"],
+        "backend_name": "store",
+    }
+    assert ours.id == str(ours.db_result.id) and ours.status == theirs.status == "READY"
+    assert row(ours)["run_after"] == row(theirs)["run_after"]  # no run_after: the latest date, as theirs
+
+    call_command("db_worker", "--batch", "--backend", "store", verbosity=0)
+    assert [message.to for message in mail.outbox] == [["a@example.com"]]
+    assert DBTaskResult.objects.get(pk=ours.db_result.id).status == "SUCCESSFUL"

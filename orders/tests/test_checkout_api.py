@@ -395,7 +395,7 @@ def test_checkout_with_queued_emails_adds_only_the_tasks_row(user_client, user, 
     # As in production and in the bench (TASKS_BACKEND=database): the confirmation email is a task
     # row, written in the checkout's transaction and sent by `db_worker` (with TASKS_BACKEND=immediate
     # it is sent then, and reads nothing). The bench counts these 11 (PostgreSQL).
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {"default": {"BACKEND": "bookstore.tasks.DatabaseBackend", "QUEUES": ["default"]}}
     queries = _checkout_queries(queries_of, user_client, user, 3)
 
     assert len(queries) == 11 + PAIRED_INSERTS, queries
@@ -408,7 +408,7 @@ def test_checkout_commits_once_with_its_email_task_and_no_savepoint(user_client,
     # the confirmation's task row (not a second one after it). On PostgreSQL no savepoint either: a
     # clash of random order numbers inserts nothing (ON CONFLICT DO NOTHING) and draws again;
     # elsewhere the order's INSERT is a savepoint that a clash rolls back.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {"default": {"BACKEND": "bookstore.tasks.DatabaseBackend", "QUEUES": ["default"]}}
     cart_with(user, (BookFactory(), 1), (BookFactory(), 2))
     user_client.get(ORDERS)  # the user's row, cached
     with CaptureQueriesContext(connection) as captured:
