@@ -3,9 +3,9 @@
 No framework, no ORM, no middleware: one persistent connection per worker thread, hand-written
 SQL shaped like the queries Django runs, `json.dumps` with DRF's compact separators. It
 authenticates with the same JWTs (HS256 signature and expiry checked, no user row read) and
-does the same transactions for the cart and checkout. Serve it with the store's gunicorn
-settings: `gunicorn bench.bare:app -c gunicorn.conf.py`. Every response carries `X-Queries`
-(statements run), which the bench reports next to the store's counts.
+does the same transactions for the cart and checkout (the confirmation email's task row
+included). Serve it with the store's gunicorn settings: `gunicorn bench.bare:app -c gunicorn.conf.py`.
+Every response carries `X-Queries` (statements run), which the bench reports next to the store's counts.
 """
 
 import json
@@ -13,12 +13,14 @@ import os
 import re
 import secrets
 import threading
+import uuid
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from urllib.parse import parse_qs
 
 import jwt
 import psycopg
+from psycopg.types.json import Jsonb
 
 CENT = Decimal("0.01")
 # Per thread, as Django keeps its connections: under gthread workers, threads never share a
@@ -500,7 +502,30 @@ def checkout(environ, user):
         ).fetchone()[0]
         q("DELETE FROM cart_cartitem WHERE cart_id = %s", (cart_id,))
         q("UPDATE cart_cart SET updated_at = now() WHERE id = %s", (cart_id,))
+        confirmation_enqueue(order, order_lines)
         return 201, order_json(order, order_lines, [("pending", at, "Order placed.")])
+
+
+def confirmation_enqueue(order, order_lines) -> None:
+    """The order's confirmation email queued as the store queues it in production and in the bench
+    (TASKS_BACKEND=database): a django-tasks-db row in the checkout's transaction, the same text."""
+    number, email, subtotal, shipping, tax, total, currency = (order[1], order[3], *order[4:9])
+    summary = "\n".join(f"  {line[4]} × {line[1]}: {line[5]} {currency}" for line in order_lines)
+    body = (
+        f"Thank you for your order {number}.\n\n{summary}\n\n"
+        f"Subtotal: {subtotal} {currency}\nShipping (Standard): {shipping} {currency}\n"
+        f"Tax: {tax} {currency}\nTotal: {total} {currency}\n\n"
+        f"How to pay: {os.environ['MANUAL_PAYMENT_INSTRUCTIONS']}\nAmount due: {total} {currency}\n"
+        f"Reference: {number}\nPlease pay by {order[-1].date().isoformat()}; the order is cancelled if unpaid then.\n"
+    )
+    args = {"args": [], "kwargs": {"to": [email], "subject": f"Your Bookstore order {number}", "body": body}}
+    q(
+        """INSERT INTO django_tasks_database_dbtaskresult (id, status, enqueued_at, args_kwargs, priority, task_path,
+               worker_ids, queue_name, backend_name, run_after, return_value, exception_class_path, traceback)
+           VALUES (%s, 'READY', now(), %s, 0, 'bookstore.mail.send_email', '[]', 'default', 'default',
+                   '9999-01-01 00:00:00+00', NULL, '', '')""",
+        (uuid.uuid4(), Jsonb(args)),
+    )
 
 
 _DETAIL = re.compile(r"^/api/v1/books/(\d+)/?$")
