@@ -49,8 +49,8 @@ def parent_and_child_insert(*, parent: Model, child: Model, fk: str, unless_take
     connection = connections[type(parent)._default_manager.db]
     if unless_taken is not None and unless_taken.model is not type(parent):
         raise ValueError(f"{unless_taken!r} is not a constraint of {type(parent).__name__}")
-    child_fields = _insert_fields(type(child))
-    child_fields.remove(type(child)._meta.get_field(fk))  # its value is the parent's new id
+    fk_field = type(child)._meta.get_field(fk)
+    child_fields = [field for field in _insert_fields(type(child)) if field is not fk_field]  # fk: the parent's new id
     # As save(), an unsaved related object is refused, but before either row is written (a private
     # method of Django's, which the stubs leave out).
     parent._prepare_related_fields_for_save(operation_name="save")  # type: ignore[attr-defined]
@@ -151,7 +151,7 @@ def _row_insert_match(model: type[Model], alias: str, first=None) -> re.Match:
     """The parts of the ORM's INSERT of a new `model` row into `alias`, returning its id (fields in
     `_insert_fields` order, `first` moved ahead), compiled from a blank instance: the text of every
     instance whose values are plain."""
-    fields = _insert_fields(model)
+    fields = list(_insert_fields(model))
     if first is not None:
         fields = [first, *(field for field in fields if field is not first)]
     if any(field.has_db_default() for field in fields):  # a blank instance would compile DEFAULT for them
@@ -187,7 +187,7 @@ def _save_both(parent: Model, child: Model, fk: str) -> None:
     child.save()
 
 
-def _row_params(obj: Model, fields: list, connection) -> list | None:
+def _row_params(obj: Model, fields: Sequence, connection) -> list | None:
     """`obj`'s values of `fields` as its INSERT binds them (as save() prepares them: defaults,
     `auto_now` dates), or None when one is an expression (the ORM compiles those into the text)."""
     values = [field.pre_save(obj, True) for field in fields]
@@ -196,10 +196,12 @@ def _row_params(obj: Model, fields: list, connection) -> list | None:
     return [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
 
 
-def _insert_fields(model: type[Model]) -> list:
-    """The fields Model.save() inserts for a new row: all but an auto-incremented primary key."""
+@functools.cache
+def _insert_fields(model: type[Model]) -> tuple:
+    """The fields Model.save() inserts for a new row: all but an auto-incremented primary key
+    (once per model: the hot paths insert the same models on every request)."""
     meta = model._meta
-    return [field for field in meta.local_concrete_fields if not field.generated and field is not meta.auto_field]
+    return tuple(field for field in meta.local_concrete_fields if not field.generated and field is not meta.auto_field)
 
 
 def _insert_statement(obj: Model, fields: list, using: str) -> tuple[str, list]:
